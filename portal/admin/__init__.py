@@ -1,0 +1,1 @@
+"""Organizer pages under /admin/."""

@@ -1,0 +1,59 @@
+"""GET/POST /login, POST /logout."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth.forms import LoginForm
+from portal.core import users
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.ratelimit import limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        cfg = current_app.config
+        message = _("Too many login attempts. Wait a few minutes and try again.")
+        for key in (f"login:ip:{request.remote_addr}", f"login:email:{users.normalise_email(form.email.data)}"):
+            limiter().hit(key, limit=cfg["LOGIN_RATE_LIMIT"], window=cfg["LOGIN_RATE_WINDOW"], message=message)
+        user = users.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("Wrong email or password."))
+            return render_template("auth/login.html", form=form), 401
+        session.clear()  # no fixation: a fresh session for the authenticated user
+        login_user(user)
+        user.last_login_at = utcnow()
+        db.session.commit()
+        flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+        return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("public.index"))

@@ -1,0 +1,1 @@
+"""Speaker console: /console/<webinar_id>."""

@@ -1,0 +1,1 @@
+"""Core: users and roles, permissions, the lifecycle hooks, events."""

@@ -1,0 +1,88 @@
+"""Make writes to `webinar.status` and `webinar.cta_visibility` outside Core fail loudly.
+
+Core's lifecycle module opens `core_write()` around its own writes; every other write — an
+attribute set, an ORM bulk UPDATE or a raw SQL UPDATE through the session — raises
+GuardedFieldWrite. New objects may only start from the defaults (draft, hidden).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql import Update
+from sqlalchemy.sql.elements import TextClause
+
+from portal.core.models import CtaVisibility, Status, Webinar
+
+GUARDED = {"status": Status.draft.value, "cta_visibility": CtaVisibility.hidden.value}
+_RAW_UPDATE = re.compile(r"update\s+[\"`]?webinar[\"`]?\s+set\b.*\b(status|cta_visibility)\b", re.I | re.S)
+_core_writing: ContextVar[bool] = ContextVar("core_writing", default=False)
+
+
+class GuardedFieldWrite(RuntimeError):
+    """Something other than portal.core.lifecycle tried to write status or CTA visibility."""
+
+
+@contextmanager
+def core_write() -> Iterator[None]:
+    token = _core_writing.set(True)
+    try:
+        yield
+    finally:
+        _core_writing.reset(token)
+
+
+def _refuse(field: str) -> None:
+    raise GuardedFieldWrite(
+        f"webinar.{field} is written only by portal.core.lifecycle "
+        "(core_webinar_set_status / core_webinar_set_cta_visibility / Core operations)"
+    )
+
+
+def _listen_attribute(field: str) -> None:
+    initial = GUARDED[field]
+
+    @event.listens_for(getattr(Webinar, field), "set", propagate=True)
+    def _on_set(target, value, oldvalue, initiator):  # noqa: ANN001 - SQLAlchemy signature
+        if _core_writing.get():
+            return
+        is_new = target._sa_instance_state.key is None
+        if is_new and value == initial:
+            return
+        _refuse(field)
+
+
+def _statement_touches_guarded(state: ORMExecuteState) -> str | None:
+    stmt = state.statement
+    if isinstance(stmt, Update) and stmt.table.name == Webinar.__tablename__:
+        for column in getattr(stmt, "_values", None) or {}:
+            name = getattr(column, "key", None) or getattr(column, "name", None) or str(column)
+            if name in GUARDED:
+                return name
+    if isinstance(stmt, TextClause):
+        match = _RAW_UPDATE.search(stmt.text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def install() -> None:
+    """Register the listeners once per process."""
+    if getattr(install, "done", False):
+        return
+    for field in GUARDED:
+        _listen_attribute(field)
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _on_execute(state: ORMExecuteState) -> None:
+        if _core_writing.get():
+            return
+        field = _statement_touches_guarded(state)
+        if field:
+            _refuse(field)
+
+    install.done = True  # type: ignore[attr-defined]

@@ -1,0 +1,209 @@
+"""Core Webinars lifecycle: the ONLY writer of `webinar.status` and `webinar.cta_visibility`.
+
+Public hooks (seed 000 / SPEC §6): `core_webinar_set_status(webinar, action, *, actor)` with
+action start|stop, and `core_webinar_set_cta_visibility(webinar, visibility, *, actor)`.
+Core-internal operations: publish, unpublish, pause, archive (SPEC §3).
+
+Every call is one unit of work: check permission, apply the transition with a conditional
+UPDATE (so concurrent double clicks change and emit once), write the events to the outbox,
+commit. Refused transitions raise Conflict and change nothing; repeating the current action
+is a no-op that emits nothing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from blinker import Namespace
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from portal.core import events
+from portal.core.guard import core_write
+from portal.core.models import CtaVisibility, Status, StreamType, Webinar, WebinarType
+from portal.core.permissions import Action, Actor, describe, require
+from portal.db_types import utcnow
+from portal.errors import Conflict, Invalid
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Sent inside the transaction of a status change, before commit, so other domains can write
+# their consequences atomically (e.g. the room closes attendances and emits
+# client_webinar_left on stop). Receivers get (webinar, from_status=, to_status=, actor=).
+lifecycle_signals = Namespace()
+status_changing = lifecycle_signals.signal("status-changing")
+
+# operation -> {from status: to status}; the target of each operation is unique.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "publish": {Status.draft.value: Status.scheduled.value},
+    "unpublish": {Status.scheduled.value: Status.draft.value},
+    "start": {Status.scheduled.value: Status.live.value, Status.paused.value: Status.live.value},
+    "pause": {Status.live.value: Status.paused.value},
+    "stop": {Status.live.value: Status.finished.value, Status.paused.value: Status.finished.value},
+    "archive": {Status.finished.value: Status.archived.value},
+}
+TARGET = {op: next(iter(set(moves.values()))) for op, moves in TRANSITIONS.items()}
+PERMISSION = {
+    "publish": Action.PUBLISH,
+    "unpublish": Action.PUBLISH,
+    "start": Action.CONTROL,
+    "stop": Action.CONTROL,
+    "pause": Action.PAUSE,
+    "archive": Action.ARCHIVE,
+}
+HOOK_ACTIONS = ("start", "stop")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a Core call did: `changed` is False for an idempotent repeat."""
+
+    changed: bool
+    before: str
+    after: str
+
+
+def core_webinar_set_status(webinar: Webinar, action: str, *, actor: Actor) -> Outcome:
+    """Public hook: start or stop a webinar (SPEC §3)."""
+    if action not in HOOK_ACTIONS:
+        raise Invalid(f"Unknown action {action!r}: use start or stop.", details={"action": action})
+    return _transition(webinar, action, actor=actor)
+
+
+def publish(webinar: Webinar, *, actor: Actor) -> Outcome:
+    """Core: draft -> scheduled, once the webinar has what attendees need."""
+    require(actor, PERMISSION["publish"], webinar)
+    if webinar.status == Status.draft.value:
+        missing = publish_blockers(webinar, now=utcnow())
+        if missing:
+            raise Conflict("The webinar cannot be published yet: " + "; ".join(missing) + ".",
+                           details={"missing": missing})
+    return _transition(webinar, "publish", actor=actor)
+
+
+def unpublish(webinar: Webinar, *, actor: Actor) -> Outcome:
+    """Core: scheduled -> draft, only while nobody has registered."""
+    require(actor, PERMISSION["unpublish"], webinar)
+    if webinar.status == Status.scheduled.value and _has_registrations(webinar):
+        raise Conflict("The webinar has registrations, so it cannot go back to draft.")
+    return _transition(webinar, "unpublish", actor=actor)
+
+
+def pause(webinar: Webinar, *, actor: Actor) -> Outcome:
+    """Core: technical break (live -> paused). Not a public hook."""
+    return _transition(webinar, "pause", actor=actor)
+
+
+def archive(webinar: Webinar, *, actor: Actor) -> Outcome:
+    """Core: finished -> archived (organizer, admin or the retention job)."""
+    return _transition(webinar, "archive", actor=actor)
+
+
+def core_webinar_set_cta_visibility(webinar: Webinar, visibility: str, *, actor: Actor) -> Outcome:
+    """Public hook: show or hide the call-to-action."""
+    if visibility not in {v.value for v in CtaVisibility}:
+        raise Invalid(f"Unknown CTA visibility {visibility!r}: use visible or hidden.",
+                      details={"visibility": visibility})
+    require(actor, Action.SET_CTA, webinar)
+    before = webinar.cta_visibility
+    if before == visibility:
+        return Outcome(False, before, before)
+    if webinar.status == Status.archived.value:
+        raise Conflict("The webinar is archived; its call-to-action can no longer change.")
+    if visibility == CtaVisibility.visible.value and not (webinar.cta_url and webinar.cta_text):
+        raise Conflict("Set the call-to-action text and link before showing it.")
+    with core_write():
+        result = db.session.execute(
+            update(Webinar)
+            .where(Webinar.webinar_id == webinar.webinar_id, Webinar.cta_visibility == before)
+            .values(cta_visibility=visibility, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    if result.rowcount != 1:
+        return _lost_race(webinar, "cta_visibility", visibility)
+    set_committed_value(webinar, "cta_visibility", visibility)
+    events.emit(
+        "webinar_cta_visibility_changed",
+        webinar_id=webinar.webinar_id,
+        data={"from": before, "to": visibility, "actor": describe(actor)},
+    )
+    db.session.commit()
+    log.info("webinar %s CTA %s -> %s by %r", webinar.webinar_id, before, visibility, actor)
+    return Outcome(True, before, visibility)
+
+
+def publish_blockers(webinar: Webinar, *, now: datetime) -> list[str]:
+    """What is missing before a draft can be published (empty when it can)."""
+    missing: list[str] = []
+    if not (webinar.title or "").strip():
+        missing.append("a title")
+    if webinar.type == WebinarType.live.value:
+        starts = [s.starts_at for s in webinar.slots] or [webinar.scheduled_at]
+        if not any(t is not None and t > now for t in starts):
+            missing.append("a start time in the future")
+        if webinar.stream_type not in {s.value for s in StreamType} or not webinar.stream_url:
+            missing.append("a stream (type and URL)")
+    else:
+        if not webinar.recording_url:
+            missing.append("a recording")
+        if not webinar.auto_schedule:
+            missing.append("a schedule")
+    return missing
+
+
+def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
+    require(actor, PERMISSION[op], webinar)
+    before, target = webinar.status, TARGET[op]
+    if before == target:
+        return Outcome(False, before, before)
+    if before not in TRANSITIONS[op]:
+        raise Conflict(
+            f"Cannot {op} a webinar that is {before}.",
+            details={"operation": op, "status": before},
+        )
+    now = utcnow()
+    values: dict[str, object] = {"status": target, "updated_at": now}
+    if op == "start" and webinar.started_at is None:
+        values["started_at"] = now
+    if op == "stop":
+        values["finished_at"] = now
+    with core_write():
+        result = db.session.execute(
+            update(Webinar)
+            .where(Webinar.webinar_id == webinar.webinar_id, Webinar.status == before)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    if result.rowcount != 1:
+        return _lost_race(webinar, "status", target)
+    for key, value in values.items():
+        set_committed_value(webinar, key, value)
+    status_changing.send(webinar, from_status=before, to_status=target, actor=actor)
+    events.emit(
+        "webinar_status_changed",
+        webinar_id=webinar.webinar_id,
+        data={"from": before, "to": target, "actor": describe(actor)},
+    )
+    if target == Status.finished.value:
+        events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"type": webinar.type})
+    db.session.commit()
+    log.info("webinar %s %s: %s -> %s by %r", webinar.webinar_id, op, before, target, actor)
+    return Outcome(True, before, target)
+
+
+def _lost_race(webinar: Webinar, field: str, wanted: str) -> Outcome:
+    """Another request changed the row first: a no-op if it reached our target, else 409."""
+    db.session.rollback()
+    db.session.refresh(webinar)
+    now_value = getattr(webinar, field)
+    if now_value == wanted:
+        return Outcome(False, now_value, now_value)
+    raise Conflict(f"The webinar changed meanwhile (now {now_value}); reload and try again.")
+
+
+def _has_registrations(webinar: Webinar) -> bool:
+    from portal.registration.models import Registration  # the ledger Core reads, never writes
+
+    return bool(db.session.scalar(select(exists().where(Registration.webinar_id == webinar.webinar_id))))

@@ -1,0 +1,247 @@
+"""Core entities: users and leads, user_meta, webinars, slots, speakers, API tokens, the outbox.
+
+Field names follow seed 000 verbatim. `status` and `cta_visibility` are guarded: only
+portal.core.lifecycle may change them (see portal.core.guard).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+
+
+def _check_in(column: str, values: type[enum.Enum] | tuple[str, ...]) -> str:
+    items = [v.value for v in values] if isinstance(values, type) else list(values)
+    return f"{column} IN ({', '.join(repr(v) for v in items)})"
+
+
+class Role(str, enum.Enum):
+    """Global account role; `speaker` is per webinar on top of a speaker account."""
+
+    admin = "admin"
+    organizer = "organizer"
+    speaker = "speaker"
+    lead = "lead"
+
+
+class WebinarType(str, enum.Enum):
+    live = "live"
+    auto = "auto"
+
+
+class Status(str, enum.Enum):
+    draft = "draft"
+    scheduled = "scheduled"
+    live = "live"
+    paused = "paused"
+    finished = "finished"
+    archived = "archived"
+
+
+class CtaVisibility(str, enum.Enum):
+    hidden = "hidden"
+    visible = "visible"
+
+
+class StreamType(str, enum.Enum):
+    obs = "obs"
+    zoom = "zoom"
+    telegram = "telegram"
+
+
+class User(UserMixin, db.Model):
+    """Core users (staff) and leads (attendees) share one table, like WordPress users."""
+
+    __tablename__ = "user"
+    __table_args__ = (CheckConstraint(_check_in("role", Role), name="role"),)
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), default=Role.lead.value)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        return str(self.user_id)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
+        return not self.is_disabled
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.admin.value, Role.organizer.value, Role.speaker.value)
+
+    def __repr__(self) -> str:
+        return f"<User {self.user_id} {self.email} {self.role}>"
+
+
+class UserMeta(db.Model):
+    """Key/value store per user (seed 004 keeps AutoWebinar state here)."""
+
+    __tablename__ = "user_meta"
+    __table_args__ = (UniqueConstraint("user_id", "meta_key"),)
+
+    umeta_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"))
+    meta_key: Mapped[str] = mapped_column(String(191))
+    meta_value: Mapped[str | None] = mapped_column(Text)
+
+
+class Webinar(db.Model):
+    """Seed `webinar` (CPT webinar_event) with real columns instead of post_meta."""
+
+    __tablename__ = "webinar"
+    __table_args__ = (
+        CheckConstraint(_check_in("type", WebinarType), name="type"),
+        CheckConstraint(_check_in("status", Status), name="status"),
+        CheckConstraint(_check_in("cta_visibility", CtaVisibility), name="cta_visibility"),
+        CheckConstraint(_check_in("stream_type", StreamType), name="stream_type"),
+        CheckConstraint("chat_lobby_minutes >= 0", name="chat_lobby_minutes"),
+        CheckConstraint("cta_at_sec IS NULL OR cta_at_sec >= 0", name="cta_at_sec"),
+        Index("ix_webinar_status_scheduled_at", "status", "scheduled_at"),
+    )
+
+    webinar_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(8), default=WebinarType.live.value)
+    status: Mapped[str] = mapped_column(String(16), default=Status.draft.value)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    cta_visibility: Mapped[str] = mapped_column(String(8), default=CtaVisibility.hidden.value)
+    cta_text: Mapped[str] = mapped_column(String(200), default="")
+    cta_url: Mapped[str] = mapped_column(String(2000), default="")
+    cta_at_sec: Mapped[int | None] = mapped_column(Integer)  # auto: CTA appears at this position
+    stream_type: Mapped[str] = mapped_column(String(16), default=StreamType.obs.value)
+    stream_url: Mapped[str] = mapped_column(String(2000), default="")
+    external_chat_ref: Mapped[str] = mapped_column(String(2000), default="")
+    chat_lobby_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    show_attendee_count: Mapped[bool] = mapped_column(Boolean, default=True)
+    recording_url: Mapped[str] = mapped_column(String(2000), default="")  # auto
+    recording_duration_sec: Mapped[int | None] = mapped_column(Integer)  # auto
+    auto_schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # auto: evergreen rule
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0)  # .ics SEQUENCE
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("user.user_id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_user_id])
+    slots: Mapped[list[WebinarSlot]] = relationship(
+        back_populates="webinar", order_by="WebinarSlot.starts_at", cascade="all, delete-orphan"
+    )
+    speakers: Mapped[list[WebinarSpeaker]] = relationship(
+        back_populates="webinar", cascade="all, delete-orphan"
+    )
+
+    @property
+    def has_internal_chat(self) -> bool:
+        return self.stream_type == StreamType.obs.value
+
+    def __repr__(self) -> str:
+        return f"<Webinar {self.webinar_id} {self.slug} {self.type}/{self.status}>"
+
+
+class WebinarSlot(db.Model):
+    """A start time a live webinar is offered at."""
+
+    __tablename__ = "webinar_slot"
+    __table_args__ = (UniqueConstraint("webinar_id", "starts_at"),)
+
+    slot_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    label: Mapped[str] = mapped_column(String(120), default="")
+
+    webinar: Mapped[Webinar] = relationship(back_populates="slots")
+
+
+class WebinarSpeaker(db.Model):
+    """Per-webinar speaker role (seed `speaker`: user_id, display_name, role, webinar_id)."""
+
+    __tablename__ = "webinar_speaker"
+    __table_args__ = (
+        UniqueConstraint("webinar_id", "user_id"),
+        CheckConstraint("role = 'speaker'", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"), index=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), default="speaker")
+
+    webinar: Mapped[Webinar] = relationship(back_populates="speakers")
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(db.Model):
+    """Bearer tokens for /api/v1; only a SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_token"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class OutboxEvent(db.Model):
+    """Transactional outbox: every event row is written with the change it reports."""
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (Index("ix_event_outbox_webinar_event", "webinar_id", "event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    def envelope(self) -> dict[str, Any]:
+        """The public envelope of SPEC §6."""
+        env: dict[str, Any] = {
+            "event": self.event,
+            "event_id": self.event_id,
+            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "webinar_id": self.webinar_id,
+            "data": self.data,
+        }
+        if self.lead_id is not None:
+            env["lead_id"] = self.lead_id
+        if self.session_id is not None:
+            env["session_id"] = self.session_id
+        return env

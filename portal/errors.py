@@ -1,0 +1,120 @@
+"""Domain errors and their rendering as a page, an HTMX fragment or JSON."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class PortalError(Exception):
+    """A refusal the user should see. Raised by services, rendered by the error handlers."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class Forbidden(PortalError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(PortalError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(PortalError):
+    """An illegal transition or a clash with the current state."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class Invalid(PortalError):
+    status_code = 422
+    code = "invalid"
+
+
+class RateLimited(PortalError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.headers.get("HX-Request")
+
+
+def render_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    """Render one error the way the caller asked: JSON, HTMX fragment or full page."""
+    if wants_json():
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        if details:
+            body["error"]["details"] = details
+        response = jsonify(body)
+    elif request.headers.get("HX-Request"):
+        # Fragments land in the page's flash region whatever the original target was.
+        response = make_response(render_template("errors/_error.html", status=status, message=message))
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+    else:
+        response = make_response(render_template("errors/page.html", status=status, message=message))
+    response.status_code = status
+    return response
+
+
+_TITLES = {
+    400: "Bad request",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "This action is not possible right now",
+    413: "Request too large",
+    422: "Please check the form",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(PortalError)
+    def handle_portal_error(error: PortalError):
+        db.session.rollback()
+        response = render_error(error.status_code, error.code, error.message, error.details)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(error: CSRFError):
+        return render_error(400, "csrf", _("Your session expired or the form is stale. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException):
+        status = error.code or 500
+        return render_error(status, error.name.lower().replace(" ", "_"), _(_TITLES.get(status, error.name)))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_error(500, "internal_error", _(_TITLES[500]))

@@ -1,0 +1,9 @@
+"""Every domain's models, imported once so the metadata (and Alembic) sees all tables."""
+from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarSpeaker
+from portal.registration.models import Registration
+from portal.room.models import Attendance, ChatMessage, LiveSession
+
+__all__ = [
+    "ApiToken", "Attendance", "ChatMessage", "LiveSession", "OutboxEvent", "Registration",
+    "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
+]

@@ -1,0 +1,1 @@
+"""Public registration pages, join tokens, calendar files."""

@@ -1,0 +1,53 @@
+"""Registration ledger (seed `registration`)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.models import User, Webinar, WebinarSlot
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class Registration(db.Model):
+    """One lead registered for one webinar (and slot). The join token is stored hashed."""
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        CheckConstraint("webinar_type IN ('live', 'auto')", name="webinar_type"),
+        # One registration per (webinar, lead, slot); a partial index covers "no slot",
+        # because NULLs never collide in a plain unique constraint.
+        UniqueConstraint("webinar_id", "lead_id", "slot_id"),
+        Index(
+            "uq_registration_webinar_id_lead_id_no_slot",
+            "webinar_id",
+            "lead_id",
+            unique=True,
+            sqlite_where=db.text("slot_id IS NULL"),
+            postgresql_where=db.text("slot_id IS NULL"),
+        ),
+        Index("ix_registration_webinar_registered_at", "webinar_id", "registered_at"),
+    )
+
+    registration_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"), index=True)
+    webinar_type: Mapped[str] = mapped_column(String(8))
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("webinar_slot.slot_id", ondelete="SET NULL"))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # auto: the chosen start
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(120), default="")
+    join_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    chat_muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    webinar: Mapped[Webinar] = relationship()
+    lead: Mapped[User] = relationship()
+    slot: Mapped[WebinarSlot | None] = relationship()
+
+    @property
+    def has_access(self) -> bool:
+        return self.revoked_at is None and self.banned_at is None

@@ -1,0 +1,36 @@
+"""Join tokens: 192-bit random, shown once, stored only as SHA-256, one webinar each."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.registration.models import Registration
+
+TOKEN_BYTES = 24  # 192 bits
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh (token, hash) pair; only the hash is stored."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def find_registration(token: str) -> Registration | None:
+    """The registration a join token opens, or None (unknown, malformed, revoked or banned).
+
+    Callers answer None with the same 404 whatever the reason, so a token's existence leaks
+    nothing.
+    """
+    if not token or len(token) > 64:
+        return None
+    reg = db.session.scalar(select(Registration).where(Registration.join_token_hash == hash_token(token)))
+    if reg is None or not reg.has_access:
+        return None
+    return reg

@@ -1,0 +1,1 @@
+"""The attendee room, attendance, chat, CTA clicks and the room socket."""
