@@ -61,10 +61,17 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
+    from portal.autowebinar.views import bp as autowebinar_bp
+    from portal.console.views import bp as console_bp
     from portal.public.views import bp as public_bp
+    from portal.realtime.views import bp as realtime_bp
+    from portal.registration.views import bp as registration_bp
+    from portal.room.views import bp as room_bp
 
-    for blueprint in (public_bp, auth_bp):
+    for blueprint in (public_bp, auth_bp, registration_bp, room_bp, console_bp, admin_bp,
+                      realtime_bp, autowebinar_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,0 +1,1 @@
+"""Live updates: the broker interface, its backends and per-socket writers (SPEC §7)."""
