@@ -1,6 +1,173 @@
-"""Public registration pages: /w/<slug>, POST /w/<slug>/register, confirmation, .ics."""
+"""Public registration pages: /w/<slug>, POST /w/<slug>/register, confirmation, .ics.
+
+Duplicates: a second registration with the same email (and slot) keeps the first one and
+emits nothing. The browser that registered holds the join token in a signed HttpOnly cookie
+(portal.registration.remember) and is sent to its confirmation page again; any other browser
+is told it is already registered and is shown no link, so typing someone's email reveals
+nothing.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.core.models import Webinar
+from portal.core.permissions import Action, can
+from portal.db_types import utcnow
+from portal.errors import Invalid, NotFound, RateLimited
+from portal.extensions import db
+from portal.ratelimit import limiter
+from portal.registration import calendar, choices, display, remember, service
+from portal.registration.forms import RegistrationForm
+from portal.registration.models import Registration
 
 bp = Blueprint("registration", __name__, url_prefix=None)
+bp.record_once(lambda state: display.init_app(state.app))
+
+RATE_LIMIT = 30  # POSTs per window per IP (PORTAL_REGISTRATION_RATE_LIMIT)
+RATE_WINDOW = 60  # seconds (PORTAL_REGISTRATION_RATE_WINDOW)
+
+
+def _load(slug: str) -> Webinar:
+    """The webinar at /w/<slug>; drafts exist only for staff who may edit them."""
+    webinar = db.session.scalar(select(Webinar).where(Webinar.slug == slug)) if len(slug) <= 120 else None
+    actor = current_user if current_user.is_authenticated else None
+    if webinar is None or not can(actor, Action.VIEW_PUBLIC, webinar):
+        raise NotFound(_("Page not found"))
+    return webinar
+
+
+def _mine(webinar: Webinar) -> tuple[Registration, str] | None:
+    token = remember.recall(webinar.webinar_id)
+    reg = service.registration_for(webinar, token)
+    return (reg, token) if reg is not None and token else None
+
+
+def _private(response: Response) -> Response:
+    """Pages that show a join link must not be stored by shared caches or the back button."""
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+def _page(webinar: Webinar, form: RegistrationForm, *, now: datetime, status: int = 200,
+          message: str | None = None) -> Response:
+    registered, token = _mine(webinar) or (None, None)
+    accepting = service.is_open(webinar)
+    options = choices.offered(webinar, now=now) if accepting else []
+    response = make_response(
+        render_template(
+            "registration/page.html",
+            webinar=webinar,
+            form=form,
+            options=options,
+            is_open=bool(accepting and options),
+            registered=registered,
+            join_url=display.join_url(token) if token else None,
+            message=message,
+        ),
+        status,
+    )
+    return _private(response)
+
+
+def _source_from_link() -> str:
+    return request.args.get("utm_source") or request.args.get("ref") or ""
+
+
+@bp.get("/w/<slug>")
+def page(slug: str):
+    webinar = _load(slug)
+    form = RegistrationForm(formdata=None, source=_source_from_link())
+    return _page(webinar, form, now=utcnow())
+
+
+def _rate_limit() -> None:
+    cfg = current_app.config
+    limiter().hit(
+        f"register:ip:{request.remote_addr}",
+        limit=int(cfg.get("REGISTRATION_RATE_LIMIT", RATE_LIMIT)),
+        window=int(cfg.get("REGISTRATION_RATE_WINDOW", RATE_WINDOW)),
+        message=_("Too many registrations from your network. Please wait a minute and try again."),
+    )
+
+
+@bp.post("/w/<slug>/register")
+def register(slug: str):
+    webinar = _load(slug)
+    now = utcnow()
+    form = RegistrationForm().for_webinar(webinar, now=now)
+    if not service.is_open(webinar):
+        return _page(webinar, form, now=now, status=409)
+    try:
+        _rate_limit()
+    except RateLimited as error:
+        response = _page(webinar, form, now=now, status=429, message=error.message)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    if not form.validate():
+        return _page(webinar, form, now=now, status=422)
+    webinar_id = webinar.webinar_id
+    try:
+        result = service.register(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
+                                  starts_at=form.resolved.starts_at, source=form.source.data or "")
+    except Invalid as error:
+        getattr(form, error.details.get("field", ""), form.name).errors.append(error.message)
+        return _page(webinar, form, now=now, status=422)
+    confirmation = redirect(url_for(".confirmation", slug=slug), 303)
+    if result.created:
+        remember.remember(confirmation, webinar_id=webinar_id, token=result.token)
+        return confirmation
+    mine = service.registration_for(webinar, remember.recall(webinar_id))
+    if mine is not None and mine.registration_id == result.registration.registration_id:
+        return confirmation
+    return _private(make_response(render_template("registration/already.html", webinar=webinar)))
+
+
+def _entry(webinar: Webinar, reg: Registration, token: str) -> calendar.Entry:
+    start = choices.start_of(webinar, slot=reg.slot, starts_at=reg.starts_at) or reg.registered_at
+    minutes = (webinar.recording_duration_sec or 0) // 60 + 1 if webinar.type == "auto" else webinar.duration_minutes
+    link = display.join_url(token)
+    description = _("Your personal join link (do not share it): %(link)s", link=link)
+    if webinar.description:
+        description = f"{description}\n\n{webinar.description}"
+    return calendar.Entry(
+        uid=calendar.uid_for(reg.registration_id, display.site_host()),
+        sequence=webinar.calendar_sequence or 0,
+        start=start,
+        end=calendar.end_of(start, minutes=minutes),
+        title=webinar.title,
+        description=description,
+        url=link,
+    )
+
+
+@bp.get("/w/<slug>/registered")
+def confirmation(slug: str):
+    webinar = _load(slug)
+    mine = _mine(webinar)
+    if mine is None:
+        return redirect(url_for(".page", slug=slug), 303)
+    reg, token = mine
+    entry = _entry(webinar, reg, token)
+    return _private(make_response(render_template(
+        "registration/confirmation.html", webinar=webinar, reg=reg, entry=entry, join_url=entry.url,
+        google_url=calendar.google_link(entry), now=utcnow(),
+    )))
+
+
+@bp.get("/w/<slug>/calendar.ics")
+def calendar_file(slug: str):
+    webinar = _load(slug)
+    mine = _mine(webinar)
+    if mine is None:
+        raise NotFound(_("Register first: the calendar file belongs to a registration."))
+    body = calendar.ics(_entry(webinar, *mine), stamp=utcnow())
+    response = make_response(body.encode("utf-8"))
+    response.mimetype = "text/calendar"
+    response.charset = "utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{webinar.slug}.ics"'
+    return _private(response)

@@ -1,0 +1,51 @@
+"""The browser that registered keeps its join token in a signed, HttpOnly cookie per webinar.
+
+That cookie is what lets /w/<slug> offer "enter the room", the confirmation page show the
+link after the redirect (the token never travels in a query string), and the .ics download
+be authorised. Nobody else is ever shown a join link.
+"""
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+COOKIE_PREFIX = "wreg_"
+COOKIE_PATH = "/w/"  # only the registration pages need it
+MAX_AGE = 180 * 24 * 3600
+_SALT = "portal.registration.remember"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=_SALT)
+
+
+def cookie_name(webinar_id: int) -> str:
+    return f"{COOKIE_PREFIX}{webinar_id}"
+
+
+def remember(response: Response, *, webinar_id: int, token: str) -> None:
+    """Attach the cookie holding `token` for this webinar to `response`."""
+    value = _serializer().dumps({"w": webinar_id, "t": token})
+    response.set_cookie(
+        cookie_name(webinar_id),
+        value,
+        max_age=MAX_AGE,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+
+
+def recall(webinar_id: int) -> str | None:
+    """The token this browser holds for the webinar, if its cookie is present and genuine."""
+    raw = request.cookies.get(cookie_name(webinar_id))
+    if not raw or len(raw) > 512:
+        return None
+    try:
+        data = _serializer().loads(raw)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("w") != webinar_id or not isinstance(data.get("t"), str):
+        return None
+    return data["t"]

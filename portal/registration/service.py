@@ -1,0 +1,119 @@
+"""Registering a lead for a webinar: one unit of work, safe against double submits."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import NamedTuple
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.core import events
+from portal.core.models import Role, User, Webinar, WebinarSlot
+from portal.core.permissions import Action, can
+from portal.core.users import normalise_email
+from portal.errors import Conflict, Invalid
+from portal.extensions import db
+from portal.registration import choices, inputs
+from portal.registration.models import Registration
+from portal.registration.tokens import find_registration, new_token
+
+log = logging.getLogger(__name__)
+
+# Two concurrent first submits of one email collide on user.email, then on the registration
+# key; each collision costs one retry, after which the other's rows are visible.
+ATTEMPTS = 3
+
+
+class Registered(NamedTuple):
+    """The outcome of register(): `token` is set only when `created` (it is shown once)."""
+
+    registration: Registration
+    token: str | None
+    created: bool
+
+
+def is_open(webinar: Webinar) -> bool:
+    """Does the webinar accept registrations (scheduled, live or paused)?"""
+    return can(None, Action.REGISTER, webinar)
+
+
+def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | None = None,
+             starts_at: datetime | None = None, source: str = "") -> Registered:
+    """Register `email` for `webinar` (and `slot` / auto `starts_at`) and commit.
+
+    Creates the lead (role "lead", no password) when the email is new, then the registration
+    with a fresh join token (only its hash is stored) and the client_webinar_registered event,
+    all in one transaction. A registration that already exists for (webinar, lead, slot) is
+    returned with created=False, no token and no event: the database's unique keys decide,
+    so a concurrent double submit ends as one registration and one event.
+    Raises Conflict when registration is closed and Invalid for unusable input.
+    """
+    if not is_open(webinar):
+        raise Conflict(_l("Registration for this webinar is closed."))
+    if slot is not None and slot.webinar_id != webinar.webinar_id:
+        raise Invalid(_l("Unknown time slot."), details={"field": "slot_id"})
+    name = inputs.clean_name(name)
+    email = normalise_email(email)
+    if not email or len(email) > inputs.EMAIL_MAX or "@" not in email:
+        raise Invalid(_l("Please enter a valid email address."), details={"field": "email"})
+    source = inputs.clean_source(source)
+    webinar_id, webinar_type = webinar.webinar_id, webinar.type
+    slot_id = slot.slot_id if slot is not None else None
+
+    for attempt in range(ATTEMPTS):
+        try:
+            lead = db.session.scalar(select(User).where(User.email == email))
+            if lead is not None:
+                existing = _existing(webinar_id, lead.user_id, slot_id)
+                if existing is not None:
+                    log.info("registration %s webinar %s: repeated by its lead", existing.registration_id, webinar_id)
+                    return Registered(existing, None, False)
+            else:
+                lead = User(email=email, display_name=name, role=Role.lead.value)
+                db.session.add(lead)
+            token, token_hash = new_token()
+            reg = Registration(webinar_id=webinar_id, lead=lead, webinar_type=webinar_type, slot_id=slot_id,
+                               starts_at=starts_at, source=source, join_token_hash=token_hash)
+            db.session.add(reg)
+            db.session.flush()
+            events.emit(
+                "client_webinar_registered",
+                webinar_id=webinar_id,
+                lead_id=lead.user_id,
+                data={
+                    "registration_id": reg.registration_id,
+                    "email": email,
+                    "name": name,
+                    "slot_id": slot_id,
+                    "starts_at": _iso(choices.start_of(webinar, slot=slot, starts_at=starts_at)),
+                    "source": source,
+                    "webinar_type": webinar_type,
+                },
+            )
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            log.info("registration webinar %s: concurrent submit for the same lead (attempt %d)", webinar_id, attempt + 1)
+            continue
+        log.info("registration %s webinar %s lead %s created", reg.registration_id, webinar_id, lead.user_id)
+        return Registered(reg, token, True)
+    raise Conflict(_l("We could not complete your registration. Please try again."))
+
+
+def _existing(webinar_id: int, lead_id: int, slot_id: int | None) -> Registration | None:
+    slot_match = Registration.slot_id.is_(None) if slot_id is None else Registration.slot_id == slot_id
+    return db.session.scalar(
+        select(Registration).where(Registration.webinar_id == webinar_id, Registration.lead_id == lead_id, slot_match)
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def registration_for(webinar: Webinar, token: str | None) -> Registration | None:
+    """The usable registration of `webinar` that `token` opens, or None."""
+    reg = find_registration(token) if token else None
+    return reg if reg is not None and reg.webinar_id == webinar.webinar_id else None
