@@ -103,7 +103,7 @@ def runner(app: Flask):
 
 
 @pytest.fixture
-def make():
+def make(app):
     """Factories: make.user(...), make.webinar(...), make.registration(...)."""
     return factories
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
+
+from werkzeug.security import generate_password_hash
 
 from portal.core import lifecycle, users
 from portal.core.models import Status, User, Webinar, WebinarSlot, WebinarSpeaker
@@ -25,11 +28,18 @@ PATH_TO = {
 }
 
 
+@lru_cache(maxsize=8)
+def _hash(password: str) -> str:
+    """Hash each test password once: scrypt per user would dominate the suite's time."""
+    return generate_password_hash(password)
+
+
 def user(*, role: str = "organizer", email: str | None = None, password: str = PASSWORD,
          display_name: str | None = None, disabled: bool = False) -> User:
     n = next(_seq)
-    u = users.create_user(email or f"{role}{n}@example.test", role=role, password=password,
+    u = users.create_user(email or f"{role}{n}@example.test", role=role, password=None,
                           display_name=display_name or f"{role.title()} {n}")
+    u.password_hash = _hash(password)
     u.is_disabled = disabled
     db.session.commit()
     return u

@@ -1,0 +1,92 @@
+"""The outbox is written with the change; signals fire only after commit."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from portal.core import events, lifecycle
+from portal.core.models import OutboxEvent
+from portal.core.permissions import SYSTEM
+from portal.extensions import db
+
+
+@pytest.fixture
+def received():
+    got: list[dict] = []
+
+    def listener(envelope):
+        got.append(envelope)
+
+    events.event_committed.connect(listener)
+    yield got
+    events.event_committed.disconnect(listener)
+
+
+def test_envelope_shape(make, received):
+    webinar = make.webinar(status="scheduled")
+    lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
+    envelope = received[-1]
+    assert set(envelope) == {"event", "event_id", "occurred_at", "webinar_id", "data"}
+    assert envelope["event"] == "webinar_status_changed"
+    uuid.UUID(envelope["event_id"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", envelope["occurred_at"])
+    row = db.session.scalar(select(OutboxEvent).where(OutboxEvent.event_id == envelope["event_id"]))
+    assert row.envelope() == envelope
+
+
+def test_optional_fields_appear_when_set(make, received):
+    webinar = make.webinar()
+    lead = make.lead()
+    events.emit("client_webinar_entered", webinar_id=webinar.webinar_id, lead_id=lead.user_id,
+                session_id="s-1", data={"x": 1})
+    db.session.commit()
+    assert received[-1]["lead_id"] == lead.user_id and received[-1]["session_id"] == "s-1"
+
+
+def test_rollback_discards_event_and_signal(make, received):
+    webinar = make.webinar()
+    events.emit("webinar_completed", webinar_id=webinar.webinar_id)
+    assert received == [], "nothing is announced before commit"
+    db.session.rollback()
+    db.session.commit()
+    assert received == []
+    assert db.session.scalars(select(OutboxEvent).where(OutboxEvent.event == "webinar_completed")).all() == []
+
+
+def test_per_event_signal(make):
+    got = []
+    signal = events.signals.signal("webinar_cta_visibility_changed")
+
+    def listener(envelope):
+        got.append(envelope["data"]["to"])
+
+    signal.connect(listener)
+    try:
+        webinar = make.webinar(status="live")
+        lifecycle.core_webinar_set_cta_visibility(webinar, "visible", actor=SYSTEM)
+    finally:
+        signal.disconnect(listener)
+    assert got == ["visible"]
+
+
+def test_failing_subscriber_does_not_undo_the_change(make):
+    def broken(envelope):
+        raise RuntimeError("subscriber bug")
+
+    events.event_committed.connect(broken)
+    try:
+        webinar = make.webinar(status="scheduled")
+        lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
+    finally:
+        events.event_committed.disconnect(broken)
+    db.session.expire_all()
+    assert webinar.status == "live"
+
+
+def test_unknown_event_name_is_refused(make):
+    webinar = make.webinar()
+    with pytest.raises(ValueError):
+        events.emit("webinar_exploded", webinar_id=webinar.webinar_id)
