@@ -1,0 +1,68 @@
+"""Migrations build the schema the models describe, on an empty database (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.config import normalise_database_url
+from portal.extensions import db
+
+
+@pytest.fixture
+def empty_database(tmp_path):
+    """A brand-new empty database of the kind this run tests."""
+    pg = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not pg:
+        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+        return
+    admin_url = normalise_database_url(pg)
+    name = f"portal_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _diff(app):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def test_upgrade_matches_models_and_downgrade_empties(empty_database):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(db.metadata.tables) <= tables
+        assert _diff(app) == [], "models and migrations disagree: write a migration"
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert _diff(app) == []
+        db.engine.dispose()
+
+
+def test_single_head():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from portal import ROOT
+
+    config = Config(os.path.join(ROOT, "migrations", "alembic.ini"))
+    config.set_main_option("script_location", os.path.join(ROOT, "migrations"))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"several migration heads: {heads}"
