@@ -46,11 +46,11 @@ class RegistrationForm(FlaskForm):
         try:
             field.data = inputs.clean_name(field.data)
         except Invalid as error:
-            raise ValidationError(error.message) from None
+            raise ValidationError(str(error.message)) from None
 
     def validate_slot_id(self, field: StringField) -> None:
         assert self.webinar is not None and self.now is not None, "call for_webinar() first"
         try:
             self.resolved = choices.resolve(self.webinar, field.data, now=self.now)
         except Invalid as error:
-            raise ValidationError(error.message) from None
+            raise ValidationError(str(error.message)) from None
