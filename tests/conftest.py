@@ -92,8 +92,25 @@ def app(app_config: dict) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+class FreshGClient(FlaskClient):
+    """Each request starts with an empty `g`, as in production.
+
+    The `app` fixture keeps one app context pushed for the whole test (so tests can use
+    db.session), and Flask reuses it for test requests; without this, per-request caches in
+    `g` (the CSRF token, Flask-Login's user) would leak from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        from flask import g
+
+        for name in list(g):
+            g.pop(name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = FreshGClient
     return app.test_client()
 
 

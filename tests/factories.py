@@ -37,7 +37,7 @@ def _hash(password: str) -> str:
 def user(*, role: str = "organizer", email: str | None = None, password: str = PASSWORD,
          display_name: str | None = None, disabled: bool = False) -> User:
     n = next(_seq)
-    u = users.create_user(email or f"{role}{n}@example.test", role=role, password=None,
+    u = users.create_user(email or f"{role}{n}@example.com", role=role, password=None,
                           display_name=display_name or f"{role.title()} {n}")
     u.password_hash = _hash(password)
     u.is_disabled = disabled
@@ -47,7 +47,7 @@ def user(*, role: str = "organizer", email: str | None = None, password: str = P
 
 def lead(*, email: str | None = None, name: str = "Lead") -> User:
     n = next(_seq)
-    u = User(email=email or f"lead{n}@example.test", display_name=f"{name} {n}", role="lead")
+    u = User(email=email or f"lead{n}@example.com", display_name=f"{name} {n}", role="lead")
     db.session.add(u)
     db.session.commit()
     return u
