@@ -21,6 +21,8 @@ Decisions:
   occurrence.
 - "watch now" is offered only while the evergreen is open (webinar status `live`) and the
   current local date is not blacked out. `horizon` counts scheduled times, not "watch now".
+- "now" resolves to the current instant with a non-zero sub-second part, while scheduled
+  starts are whole seconds: `is_watch_now_start(reg.starts_at)` tells them apart later.
 - A value offered a moment ago stays acceptable for GRACE (a visitor submitting a just-passed
   slot lands a few seconds into the stream, like a late joiner).
 """
@@ -346,6 +348,12 @@ def parse_value(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
+def is_watch_now_start(starts_at: datetime | None) -> bool:
+    """Was this registration start a "watch now" choice (or none at all)? Its session then
+    starts when the attendee first enters, not when they registered."""
+    return starts_at is None or starts_at.microsecond != 0
+
+
 def resolve_start(webinar: Any, value: Any, *, now: datetime) -> datetime:
     """The start instant a registration chose with `value`, which must be offered now (or have
     been offered within GRACE). "now" resolves to `now`. Raises Invalid otherwise."""
@@ -355,7 +363,9 @@ def resolve_start(webinar: Any, value: Any, *, now: datetime) -> datetime:
         raise _fail("slot_id", "This webinar offers no start times right now.")
     if value == NOW:
         if watch_now_open(webinar, schedule, now=now):
-            return now
+            # Scheduled starts are whole seconds; "now" never is, so a stored start tells
+            # which kind it was (see is_watch_now_start).
+            return now if now.microsecond else now + timedelta(microseconds=1)
         raise _fail("slot_id", "Watching now is not available; pick one of the offered times.")
     moment = parse_value(value)
     if moment.replace(microsecond=0) != moment:

@@ -155,7 +155,9 @@ def test_every_offered_value_resolves_and_others_do_not(case):
     w = webinar(data)
     options = S.offered_starts(w, now=now)
     for option in options:
-        assert S.resolve_start(w, option.value, now=now) == option.starts_at
+        resolved = S.resolve_start(w, option.value, now=now)
+        assert abs(resolved - option.starts_at) <= timedelta(microseconds=1)
+        assert S.is_watch_now_start(resolved) is (option.value == "now")
     later = S.scheduled_starts(S.parse_schedule(data), after=now)
     beyond = [next(later) for _ in range(data["horizon"] + 1)][-1]
     with pytest.raises(Invalid):
@@ -224,7 +226,11 @@ def test_demo_schedule_offers_watch_now_first_then_four_aligned_times():
     options = S.offered_starts(webinar(DEMO), now=NOON)
     assert [o.value for o in options] == ["now", "2026-06-01T12:15:00Z", "2026-06-01T12:30:00Z",
                                           "2026-06-01T12:45:00Z", "2026-06-01T13:00:00Z"]
-    assert S.resolve_start(webinar(DEMO), "now", now=NOON) == NOON
+    assert S.resolve_start(webinar(DEMO), "now", now=NOON) == NOON + timedelta(microseconds=1)
+    assert S.is_watch_now_start(S.resolve_start(webinar(DEMO), "now", now=NOON))
+    assert S.resolve_start(webinar(DEMO), "now", now=NOON + timedelta(microseconds=5)) == NOON + timedelta(
+        microseconds=5)
+    assert not S.is_watch_now_start(options[1].starts_at)
 
 
 @pytest.mark.parametrize("status, has_now, has_times", [
