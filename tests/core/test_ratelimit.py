@@ -1,0 +1,38 @@
+"""Rate limits behave the same on the in-process and the Redis backend."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from portal.errors import RateLimited
+from portal.ratelimit import MemoryBackend, RateLimiter, RedisBackend
+
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limiter(request):
+    if request.param == "memory":
+        return RateLimiter(MemoryBackend())
+    if not REDIS_URL:
+        pytest.skip("PORTAL_TEST_REDIS_URL is not set (CI sets it); the Redis backend is not exercised")
+    return RateLimiter(RedisBackend(REDIS_URL))
+
+
+def test_allows_up_to_the_limit_then_refuses(limiter):
+    key = f"test:{uuid.uuid4()}"
+    for _ in range(3):
+        limiter.hit(key, limit=3, window=60, message="slow down")
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit(key, limit=3, window=60, message="slow down")
+    assert refused.value.message == "slow down" and 0 < refused.value.retry_after <= 60
+
+
+def test_keys_are_independent(limiter):
+    a, b = f"test:{uuid.uuid4()}", f"test:{uuid.uuid4()}"
+    limiter.hit(a, limit=1, window=60, message="x")
+    limiter.hit(b, limit=1, window=60, message="x")
+    with pytest.raises(RateLimited):
+        limiter.hit(a, limit=1, window=60, message="x")
