@@ -53,8 +53,17 @@ def _private(response: Response) -> Response:
     return response
 
 
+def _focus_first_error(form: RegistrationForm, *, message: str | None) -> None:
+    """A refused form opens scrolled to its first problem (it sits below the fold on phones)."""
+    for field in (form.name, form.email):
+        if field.errors or (message and field is form.name):
+            field.render_kw = {**(field.render_kw or {}), "autofocus": True}  # per instance, not the class's
+            return
+
+
 def _page(webinar: Webinar, form: RegistrationForm, *, now: datetime, status: int = 200,
           message: str | None = None) -> Response:
+    _focus_first_error(form, message=message)
     registered, token = _mine(webinar) or (None, None)
     accepting = service.is_open(webinar)
     options = choices.offered(webinar, now=now) if accepting else []
