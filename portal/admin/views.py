@@ -1,6 +1,63 @@
-"""Organizer pages under /admin/."""
+"""Organizer pages under /admin/: the URL table. Handlers live in portal/admin/pages/*."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
+from flask_login import current_user
+
+from portal.admin.access import require_area
+from portal.admin.charts import bar_percent
+from portal.admin.forms import format_seconds
+from portal.admin.pages import dashboard, registrations, reports, speakers, users, webinars
+from portal.admin.exports import format_duration
+from portal.core.models import Webinar
+from portal.core.permissions import Action, can
+from portal.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+W = "/webinars/<int:webinar_id>"
+ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
+    ("/", "dashboard", dashboard.show, ("GET",)),
+    ("/webinars", "webinars", webinars.index, ("GET",)),
+    ("/webinars/new", "webinar_new", webinars.new, ("GET", "POST")),
+    (W, "webinar", webinars.show, ("GET",)),
+    (W + "/edit", "webinar_edit", webinars.edit, ("GET", "POST")),
+    (W + "/status", "webinar_status", webinars.change_status, ("POST",)),
+    (W + "/speakers", "speakers", speakers.page, ("GET",)),
+    (W + "/speakers", "speaker_add", speakers.add, ("POST",)),
+    (W + "/speakers/<int:user_id>/remove", "speaker_remove", speakers.remove, ("POST",)),
+    (W + "/registrations", "registrations", registrations.page, ("GET",)),
+    (W + "/registrations.csv", "registrations_csv", registrations.export_csv, ("GET",)),
+    (W + "/registrations/<int:registration_id>/revoke", "registration_revoke", registrations.revoke, ("POST",)),
+    (W + "/registrations/<int:registration_id>/restore", "registration_restore", registrations.restore, ("POST",)),
+    (W + "/attendance", "attendance", reports.attendance, ("GET",)),
+    (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
+    ("/users", "users", users.index, ("GET",)),
+    ("/users/new", "user_new", users.new, ("GET", "POST")),
+    ("/users/<int:user_id>/role", "user_role", users.set_role, ("POST",)),
+    ("/users/<int:user_id>/disable", "user_disable", users.disable, ("POST",)),
+    ("/users/<int:user_id>/enable", "user_enable", users.enable, ("POST",)),
+    ("/users/<int:user_id>/password", "user_password", users.reset_password, ("POST",)),
+)
+for rule, endpoint, view, methods in ROUTES:
+    bp.add_url_rule(rule, endpoint, view, methods=list(methods))
+
+
+@bp.before_request
+def _staff_only():
+    """Anonymous visitors go to the login page; staff without organizer rights get 403."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    require_area(current_user._get_current_object())
+    return None
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    def may(action: str, webinar: Webinar | None = None) -> bool:
+        return current_user.is_authenticated and can(current_user._get_current_object(), Action[action], webinar)
+
+    return {"may": may, "format_seconds": format_seconds, "duration": lambda s: format_duration(s or 0),
+            "bar_percent": bar_percent}

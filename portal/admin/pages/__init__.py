@@ -1,0 +1,1 @@
+"""Organizer page handlers, grouped by page; routed in portal/admin/views.py."""

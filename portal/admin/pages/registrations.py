@@ -1,0 +1,51 @@
+"""/admin/webinars/<id>/registrations: the table, revoke/restore, CSV export."""
+from __future__ import annotations
+
+from flask import Response, render_template, request, stream_with_context, url_for
+
+from portal.admin import exports, reports, registrations, search
+from portal.admin.access import webinar_for
+from portal.admin.forms import ActionForm
+from portal.admin.pages.common import actor, back, is_htmx, page_or_partial
+from portal.admin.pagination import page_number
+from portal.core.permissions import Action
+from portal.db_types import utcnow
+
+
+def page(webinar_id: int):
+    webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
+    q = search.normalise(request.args.get("q"))
+    rows = reports.registration_page(webinar, q=q, number=page_number(request.args.get("page")), now=utcnow())
+    return page_or_partial("admin/registrations/page.html", "admin/registrations/_table.html", "registrations",
+                           webinar=webinar, page=rows, q=q, columns=exports.COLUMNS, action_form=ActionForm(),
+                           section="webinars", tab="registrations")
+
+
+def _row_action(webinar_id: int, registration_id: int, change) -> Response:  # noqa: ANN001
+    webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
+    reg = registrations.get(webinar, registration_id)
+    change(reg, actor=actor())
+    if not is_htmx():
+        return back(url_for("admin.registrations", webinar_id=webinar_id))
+    row = reports.registration_row(webinar, registration_id, now=utcnow())
+    return render_template("admin/registrations/_row.html", webinar=webinar, row=row, columns=exports.COLUMNS,
+                           action_form=ActionForm())
+
+
+def revoke(webinar_id: int, registration_id: int):
+    return _row_action(webinar_id, registration_id, registrations.revoke)
+
+
+def restore(webinar_id: int, registration_id: int):
+    return _row_action(webinar_id, registration_id, registrations.restore)
+
+
+def export_csv(webinar_id: int):
+    webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
+    q = search.normalise(request.args.get("q"))
+    now = utcnow()
+    body = stream_with_context(exports.registrations_csv(webinar, q=q, now=now))
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(webinar, now=now)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,31 @@
+"""/admin/webinars/<id>/attendance and /analytics."""
+from __future__ import annotations
+
+from flask import render_template, request
+
+from portal.admin import analytics, charts, reports
+from portal.admin.access import webinar_for
+from portal.admin.pages.common import actor, wants_partial
+from portal.admin.pagination import page_number
+from portal.core.models import WebinarType
+from portal.core.permissions import Action
+from portal.db_types import utcnow
+
+
+def attendance(webinar_id: int):
+    webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
+    now = utcnow()
+    attendees = reports.attendee_page(webinar, number=page_number(request.args.get("page")), now=now)
+    if wants_partial("attendees"):  # paging through attendees needs no chart
+        return render_template("admin/attendance/_attendees.html", webinar=webinar, attendees=attendees)
+    overview = reports.attendance_overview(webinar, now=now)
+    progress = reports.progress_distribution(webinar) if webinar.type == WebinarType.auto.value else None
+    return render_template("admin/attendance/page.html", webinar=webinar, attendees=attendees, overview=overview,
+                           chart=charts.timeline(overview.points), reasons=reports.leave_reasons(webinar),
+                           progress=progress, section="webinars", tab="attendance")
+
+
+def analytics_page(webinar_id: int):
+    webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
+    return render_template("admin/analytics/page.html", webinar=webinar, funnel=analytics.funnel(webinar),
+                           sources=analytics.by_source(webinar), section="webinars", tab="analytics")

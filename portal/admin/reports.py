@@ -1,0 +1,299 @@
+"""Read-only report queries: the registrations table and the attendance report.
+
+Set-based: each page (or CSV chunk) is one registration query plus one query per fact
+source (attendance, outbox, user_meta) for all of that page's leads — never one per row.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from portal.admin import facts, intervals, search
+from portal.admin.pagination import PER_PAGE, Page, clamp
+from portal.core.models import OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarType
+from portal.extensions import db
+from portal.registration.models import Registration
+from portal.room.models import Attendance, LiveSession
+
+CHUNK = 1000
+
+
+@dataclass
+class RegistrationRow:
+    """One line of the registrations table (and of its CSV export)."""
+
+    registration_id: int
+    lead_id: int
+    name: str
+    email: str
+    registered_at: datetime
+    source: str
+    slot_id: int | None
+    slot_at: datetime | None  # the live slot's start, or the auto start the registrant chose
+    revoked_at: datetime | None
+    banned_at: datetime | None
+    attended: bool = False
+    watch_seconds: int = 0
+    completed: bool = False
+    cta_clicked: bool = False
+    progress: int | None = None  # auto: 0/25/50/75/100
+
+    @property
+    def has_access(self) -> bool:
+        return self.revoked_at is None and self.banned_at is None
+
+
+def _registration_select(webinar: Webinar, *, q: str) -> Select:
+    stmt = (
+        select(
+            Registration.registration_id, Registration.lead_id, User.display_name, User.email,
+            Registration.registered_at, Registration.source, Registration.slot_id,
+            WebinarSlot.starts_at, Registration.starts_at, Registration.revoked_at, Registration.banned_at,
+        )
+        .join(User, User.user_id == Registration.lead_id)
+        .outerjoin(WebinarSlot, WebinarSlot.slot_id == Registration.slot_id)
+        .where(Registration.webinar_id == webinar.webinar_id)
+    )
+    if q:
+        dialect = db.session.get_bind().dialect.name
+        stmt = stmt.where(or_(search.contains(User.display_name, q, dialect=dialect),
+                              search.contains(User.email, q, dialect=dialect)))
+    return stmt
+
+
+def _count(webinar: Webinar, *, q: str) -> int:
+    stmt = select(func.count()).select_from(Registration).where(Registration.webinar_id == webinar.webinar_id)
+    if q:
+        dialect = db.session.get_bind().dialect.name
+        stmt = stmt.join(User, User.user_id == Registration.lead_id).where(
+            or_(search.contains(User.display_name, q, dialect=dialect), search.contains(User.email, q, dialect=dialect))
+        )
+    return db.session.scalar(stmt) or 0
+
+
+def _ordered(stmt: Select) -> Select:
+    return stmt.order_by(Registration.registered_at.desc(), Registration.registration_id.desc())
+
+
+def _rows(result) -> list[RegistrationRow]:  # noqa: ANN001 - a SQLAlchemy Result
+    return [
+        RegistrationRow(
+            registration_id=r[0], lead_id=r[1], name=r[2], email=r[3], registered_at=r[4], source=r[5] or "",
+            slot_id=r[6], slot_at=r[7] or r[8], revoked_at=r[9], banned_at=r[10],
+        )
+        for r in result
+    ]
+
+
+def registration_page(webinar: Webinar, *, q: str = "", number: int = 1, now: datetime,
+                      per_page: int = PER_PAGE) -> Page[RegistrationRow]:
+    """One page of the registrations table, newest first, with its attendance facts."""
+    total = _count(webinar, q=q)
+    number = clamp(number, total=total, per_page=per_page)
+    stmt = _ordered(_registration_select(webinar, q=q)).limit(per_page).offset((number - 1) * per_page)
+    rows = _rows(db.session.execute(stmt))
+    add_facts(webinar, rows, now=now)
+    return Page(rows, number, per_page, total)
+
+
+def registration_row(webinar: Webinar, registration_id: int, *, now: datetime) -> RegistrationRow | None:
+    """One table row (after a row action)."""
+    stmt = _registration_select(webinar, q="").where(Registration.registration_id == registration_id)
+    rows = _rows(db.session.execute(stmt))
+    add_facts(webinar, rows, now=now)
+    return rows[0] if rows else None
+
+
+def all_registration_rows(webinar: Webinar, *, q: str = "", now: datetime, chunk: int = CHUNK) -> Iterator[list[RegistrationRow]]:
+    """The whole table in chunks, in page order (keyset pagination: no growing OFFSET)."""
+    base = _registration_select(webinar, q=q)
+    last: tuple[datetime, int] | None = None
+    while True:
+        stmt = base
+        if last is not None:
+            stmt = stmt.where(or_(
+                Registration.registered_at < last[0],
+                and_(Registration.registered_at == last[0], Registration.registration_id < last[1]),
+            ))
+        rows = _rows(db.session.execute(_ordered(stmt).limit(chunk)))
+        if not rows:
+            return
+        add_facts(webinar, rows, now=now)
+        yield rows
+        if len(rows) < chunk:
+            return
+        last = (rows[-1].registered_at, rows[-1].registration_id)
+
+
+def add_facts(webinar: Webinar, rows: list[RegistrationRow], *, now: datetime) -> None:
+    """Fill attended / watch time / completed / CTA for `rows` with one query per source."""
+    if not rows:
+        return
+    lead_ids = sorted({r.lead_id for r in rows})
+    wid = webinar.webinar_id
+    slotted = webinar.type == WebinarType.live.value and any(r.slot_id for r in rows)
+
+    spans: dict[tuple[int, int | None], list[intervals.Interval]] = defaultdict(list)
+    done: set[tuple[int, int | None]] = set()
+    columns = [Attendance.lead_id, Attendance.entered_at, Attendance.left_at, Attendance.completed_at]
+    stmt = select(*columns, LiveSession.slot_id if slotted else Attendance.attendance_id)
+    if slotted:
+        stmt = stmt.outerjoin(LiveSession, LiveSession.session_id == Attendance.session_id)
+    stmt = stmt.where(Attendance.webinar_id == wid, Attendance.lead_id.in_(lead_ids))
+    for lead_id, entered, left, completed, slot_id in db.session.execute(stmt):
+        key = (lead_id, slot_id if slotted else None)
+        spans[key].append((entered, facts.interval_end(webinar, entered, left, now=now)))
+        if completed is not None:
+            done.add(key)
+
+    events = db.session.execute(
+        select(OutboxEvent.lead_id, OutboxEvent.event)
+        .where(OutboxEvent.webinar_id == wid, OutboxEvent.event.in_([facts.COMPLETED_EVENT, facts.CTA_EVENT]),
+               OutboxEvent.lead_id.in_(lead_ids))
+        .group_by(OutboxEvent.lead_id, OutboxEvent.event)
+    )
+    completed_leads, cta_leads = set(), set()
+    for lead_id, name in events:
+        (completed_leads if name == facts.COMPLETED_EVENT else cta_leads).add(lead_id)
+
+    progress: dict[int, int] = {}
+    if webinar.type == WebinarType.auto.value:
+        keys = {facts.meta_key(n, wid): n for n in (facts.META_COMPLETED, facts.META_CTA, facts.META_PROGRESS)}
+        meta = db.session.execute(
+            select(UserMeta.user_id, UserMeta.meta_key, UserMeta.meta_value)
+            .where(UserMeta.user_id.in_(lead_ids), UserMeta.meta_key.in_(list(keys)))
+        )
+        for user_id, key, value in meta:
+            name = keys[key]
+            if name == facts.META_COMPLETED and facts.is_true(value):
+                completed_leads.add(user_id)
+            elif name == facts.META_CTA and value:
+                cta_leads.add(user_id)
+            elif name == facts.META_PROGRESS and (value or "").strip().isdigit():
+                progress[user_id] = int(value)
+
+    for row in rows:
+        own = spans.get((row.lead_id, row.slot_id if slotted else None), [])
+        # Sessions without a slot cannot be told apart, so they count for each registration.
+        shared = spans.get((row.lead_id, None), []) if slotted and row.slot_id else []
+        row.attended = bool(own or shared)
+        row.watch_seconds = intervals.total_seconds([*own, *shared])
+        row.completed = (row.lead_id in completed_leads or (row.lead_id, row.slot_id if slotted else None) in done
+                         or (bool(shared) and (row.lead_id, None) in done))
+        row.cta_clicked = row.lead_id in cta_leads
+        row.progress = progress.get(row.lead_id)
+
+
+# --- attendance report -------------------------------------------------------------------------
+
+@dataclass
+class Visit:
+    entered_at: datetime
+    left_at: datetime | None
+    leave_reason: str | None
+    completed_at: datetime | None
+
+
+@dataclass
+class AttendeeRow:
+    lead_id: int
+    name: str
+    email: str
+    visits: list[Visit] = field(default_factory=list)
+    total_seconds: int = 0
+    completed: bool = False
+
+
+def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page: int = PER_PAGE) -> Page[AttendeeRow]:
+    """Attendees in order of first entry, each with every join/leave interval."""
+    wid = webinar.webinar_id
+    total = db.session.scalar(
+        select(func.count(func.distinct(Attendance.lead_id))).where(Attendance.webinar_id == wid)
+    ) or 0
+    number = clamp(number, total=total, per_page=per_page)
+    first = func.min(Attendance.entered_at).label("first_entered")
+    leads = db.session.execute(
+        select(Attendance.lead_id, User.display_name, User.email, first)
+        .join(User, User.user_id == Attendance.lead_id)
+        .where(Attendance.webinar_id == wid)
+        .group_by(Attendance.lead_id, User.display_name, User.email)
+        .order_by(first, Attendance.lead_id)
+        .limit(per_page).offset((number - 1) * per_page)
+    ).all()
+    rows = {lead_id: AttendeeRow(lead_id, name, email) for lead_id, name, email, _ in leads}
+    if rows:
+        visits = db.session.execute(
+            select(Attendance.lead_id, Attendance.entered_at, Attendance.left_at, Attendance.leave_reason,
+                   Attendance.completed_at)
+            .where(Attendance.webinar_id == wid, Attendance.lead_id.in_(list(rows)))
+            .order_by(Attendance.entered_at, Attendance.attendance_id)
+        )
+        for lead_id, entered, left, reason, completed in visits:
+            rows[lead_id].visits.append(Visit(entered, left, reason, completed))
+        for row in rows.values():
+            row.total_seconds = intervals.total_seconds(
+                (v.entered_at, facts.interval_end(webinar, v.entered_at, v.left_at, now=now)) for v in row.visits
+            )
+            row.completed = any(v.completed_at for v in row.visits)
+    return Page(list(rows.values()), number, per_page, total)
+
+
+@dataclass
+class Overview:
+    attendees: int
+    peak: int
+    average_seconds: int
+    points: list[intervals.Point]
+
+
+def attendance_overview(webinar: Webinar, *, now: datetime, buckets: int = 120) -> Overview:
+    """Attendee count, peak presence, average watch time and the presence timeline."""
+    per_lead: dict[int, list[intervals.Interval]] = defaultdict(list)
+    result = db.session.execute(
+        select(Attendance.lead_id, Attendance.entered_at, Attendance.left_at).where(Attendance.webinar_id == webinar.webinar_id)
+    )
+    for lead_id, entered, left in result:
+        per_lead[lead_id].append((entered, facts.interval_end(webinar, entered, left, now=now)))
+    steps = intervals.presence_steps(per_lead)
+    totals = [intervals.total_seconds(spans) for spans in per_lead.values()]
+    return Overview(
+        attendees=len(per_lead),
+        peak=max((p.count for p in steps), default=0),
+        average_seconds=int(sum(totals) / len(totals)) if totals else 0,
+        points=intervals.bucketed(steps, buckets=buckets),
+    )
+
+
+def leave_reasons(webinar: Webinar) -> list[tuple[str, int]]:
+    """How attendance intervals ended ("in the room" for those still open)."""
+    reason = func.coalesce(Attendance.leave_reason, "")
+    rows = db.session.execute(
+        select(reason, func.count()).where(Attendance.webinar_id == webinar.webinar_id)
+        .group_by(reason).order_by(func.count().desc())
+    )
+    return [(r, n) for r, n in rows]
+
+
+def progress_distribution(webinar: Webinar) -> dict[str, int]:
+    """Auto webinars: registrants by furthest progress step (and those who never started)."""
+    key = facts.meta_key(facts.META_PROGRESS, webinar.webinar_id)
+    rows = db.session.execute(
+        select(UserMeta.meta_value, func.count(func.distinct(Registration.lead_id)))
+        .select_from(Registration)
+        .outerjoin(UserMeta, and_(UserMeta.user_id == Registration.lead_id, UserMeta.meta_key == key))
+        .where(Registration.webinar_id == webinar.webinar_id)
+        .group_by(UserMeta.meta_value)
+    )
+    out = {"not_started": 0, **{str(step): 0 for step in facts.PROGRESS_STEPS}}
+    for value, n in rows:
+        value = (value or "").strip()
+        if value.isdigit():
+            reached = min(int(value), 100)
+            out[str(max(step for step in facts.PROGRESS_STEPS if step <= reached))] += n
+        else:
+            out["not_started"] += n
+    return out
