@@ -5,7 +5,9 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -20,10 +22,17 @@ class PortalError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, **params: Any) -> None:
+        # `message` is an English msgid with %(name)s placeholders filled from `params`, so
+        # the handlers can show it translated; `.message` is the English text (logs, tests).
+        self.msgid = message
+        self.params = params
+        self.message = message % params if params else message
+        super().__init__(self.message)
         self.details = details or {}
+
+    def translated(self) -> str:
+        return gettext(self.msgid, **self.params) if self.params else gettext(self.msgid)
 
 
 class Forbidden(PortalError):
@@ -83,15 +92,15 @@ def render_error(status: int, code: str, message: str, details: dict[str, Any] |
 
 
 _TITLES = {
-    400: "Bad request",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "This action is not possible right now",
-    413: "Request too large",
-    422: "Please check the form",
-    429: "Too many requests",
-    500: "Something went wrong on our side",
+    400: _l("Bad request"),
+    403: _l("You do not have access to this page"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("This action is not possible right now"),
+    413: _l("Request too large"),
+    422: _l("Please check the form"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong on our side"),
 }
 
 
@@ -99,7 +108,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
         db.session.rollback()
-        response = render_error(error.status_code, error.code, error.message, error.details)
+        response = render_error(error.status_code, error.code, error.translated(), error.details)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
@@ -111,10 +120,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
         status = error.code or 500
-        return render_error(status, error.name.lower().replace(" ", "_"), _(_TITLES.get(status, error.name)))
+        return render_error(status, error.name.lower().replace(" ", "_"), str(_TITLES.get(status, error.name)))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
-        return render_error(500, "internal_error", _(_TITLES[500]))
+        return render_error(500, "internal_error", str(_TITLES[500]))

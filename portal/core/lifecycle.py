@@ -68,7 +68,7 @@ class Outcome:
 def core_webinar_set_status(webinar: Webinar, action: str, *, actor: Actor) -> Outcome:
     """Public hook: start or stop a webinar (SPEC §3)."""
     if action not in HOOK_ACTIONS:
-        raise Invalid(f"Unknown action {action!r}: use start or stop.", details={"action": action})
+        raise Invalid("Unknown action %(action)r: use start or stop.", details={"action": action}, action=action)
     return _transition(webinar, action, actor=actor)
 
 
@@ -78,8 +78,8 @@ def publish(webinar: Webinar, *, actor: Actor) -> Outcome:
     if webinar.status == Status.draft.value:
         missing = publish_blockers(webinar, now=utcnow())
         if missing:
-            raise Conflict("The webinar cannot be published yet: " + "; ".join(missing) + ".",
-                           details={"missing": missing})
+            raise Conflict("The webinar cannot be published yet. Missing: %(missing)s.",
+                           details={"missing": missing}, missing="; ".join(missing))
     return _transition(webinar, "publish", actor=actor)
 
 
@@ -104,8 +104,8 @@ def archive(webinar: Webinar, *, actor: Actor) -> Outcome:
 def core_webinar_set_cta_visibility(webinar: Webinar, visibility: str, *, actor: Actor) -> Outcome:
     """Public hook: show or hide the call-to-action."""
     if visibility not in {v.value for v in CtaVisibility}:
-        raise Invalid(f"Unknown CTA visibility {visibility!r}: use visible or hidden.",
-                      details={"visibility": visibility})
+        raise Invalid("Unknown CTA visibility %(visibility)r: use visible or hidden.",
+                      details={"visibility": visibility}, visibility=visibility)
     require(actor, Action.SET_CTA, webinar)
     before = webinar.cta_visibility
     if before == visibility:
@@ -160,8 +160,8 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
         return Outcome(False, before, before)
     if before not in TRANSITIONS[op]:
         raise Conflict(
-            f"Cannot {op} a webinar that is {before}.",
-            details={"operation": op, "status": before},
+            "Cannot %(operation)s a webinar that is %(status)s.",
+            details={"operation": op, "status": before}, operation=op, status=before,
         )
     now = utcnow()
     values: dict[str, object] = {"status": target, "updated_at": now}
@@ -200,7 +200,7 @@ def _lost_race(webinar: Webinar, field: str, wanted: str) -> Outcome:
     now_value = getattr(webinar, field)
     if now_value == wanted:
         return Outcome(False, now_value, now_value)
-    raise Conflict(f"The webinar changed meanwhile (now {now_value}); reload and try again.")
+    raise Conflict("The webinar changed meanwhile (now %(status)s); reload and try again.", status=now_value)
 
 
 def _has_registrations(webinar: Webinar) -> bool:
