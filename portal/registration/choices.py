@@ -4,8 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
-
 from portal.core.models import Webinar, WebinarSlot, WebinarType
 from portal.errors import Invalid
 
@@ -53,25 +51,25 @@ def resolve(webinar: Webinar, value: str | None, *, now: datetime) -> Resolved:
         from portal.autowebinar import schedule
 
         if not value:
-            raise Invalid(_l("Please choose when you want to watch."), details={"field": "slot_id"})
+            raise Invalid("Please choose when you want to watch.", details={"field": "slot_id"})
         try:
             return Resolved(None, schedule.resolve_start(webinar, value, now=now))
         except Invalid:
-            raise Invalid(_l("That start time is no longer offered. Please choose another one."),
+            raise Invalid("That start time is no longer offered. Please choose another one.",
                           details={"field": "slot_id"}) from None
     if not webinar.slots:
         if value:
-            raise Invalid(_l("Unknown time slot."), details={"field": "slot_id"})
+            raise Invalid("Unknown time slot.", details={"field": "slot_id"})
         return Resolved(None, None)
     slots = _open_slots(webinar, now=now)
     if not value and len(slots) == 1:
         return Resolved(slots[0], None)
     if not value:
-        raise Invalid(_l("Please choose a time."), details={"field": "slot_id"})
+        raise Invalid("Please choose a time.", details={"field": "slot_id"})
     for slot in slots:
         if str(slot.slot_id) == value:
             return Resolved(slot, None)
-    raise Invalid(_l("Unknown time slot. Please choose one of the offered times."), details={"field": "slot_id"})
+    raise Invalid("Unknown time slot. Please choose one of the offered times.", details={"field": "slot_id"})
 
 
 def start_of(webinar: Webinar, *, slot: WebinarSlot | None, starts_at: datetime | None) -> datetime | None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
-
 from portal.errors import Invalid
 
 NAME_MAX = 120
@@ -31,13 +29,13 @@ def clean_name(raw: str | None) -> str:
     text = unicodedata.normalize("NFC", raw or "")
     text = _WHITESPACE.sub(" ", _without_format_chars(text)).strip()
     if not text:
-        raise Invalid(_l("Please enter your name."), details={"field": "name"})
+        raise Invalid("Please enter your name.", details={"field": "name"})
     if len(text) > NAME_MAX:
-        raise Invalid(_l("Please use at most %(n)d characters.", n=NAME_MAX), details={"field": "name"})
+        raise Invalid("Please use at most 120 characters.", details={"field": "name"})
     if any(ch in _MARKUP for ch in text):
-        raise Invalid(_l("Please leave out the characters < and >."), details={"field": "name"})
+        raise Invalid("Please leave out the characters < and >.", details={"field": "name"})
     if any(unicodedata.category(ch) in ("Cc", "Cs", "Co") for ch in text):
-        raise Invalid(_l("The name contains control characters."), details={"field": "name"})
+        raise Invalid("The name contains control characters.", details={"field": "name"})
     return text
 
 

@@ -5,7 +5,6 @@ import logging
 from datetime import datetime
 from typing import NamedTuple
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -51,13 +50,13 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
     Raises Conflict when registration is closed and Invalid for unusable input.
     """
     if not is_open(webinar):
-        raise Conflict(_l("Registration for this webinar is closed."))
+        raise Conflict("Registration for this webinar is closed.")
     if slot is not None and slot.webinar_id != webinar.webinar_id:
-        raise Invalid(_l("Unknown time slot."), details={"field": "slot_id"})
+        raise Invalid("Unknown time slot.", details={"field": "slot_id"})
     name = inputs.clean_name(name)
     email = normalise_email(email)
     if not email or len(email) > inputs.EMAIL_MAX or "@" not in email:
-        raise Invalid(_l("Please enter a valid email address."), details={"field": "email"})
+        raise Invalid("Please enter a valid email address.", details={"field": "email"})
     source = inputs.clean_source(source)
     webinar_id, webinar_type = webinar.webinar_id, webinar.type
     slot_id = slot.slot_id if slot is not None else None
@@ -99,7 +98,7 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
             continue
         log.info("registration %s webinar %s lead %s created", reg.registration_id, webinar_id, lead.user_id)
         return Registered(reg, token, True)
-    raise Conflict(_l("We could not complete your registration. Please try again."))
+    raise Conflict("We could not complete your registration. Please try again.")
 
 
 def _existing(webinar_id: int, lead_id: int, slot_id: int | None) -> Registration | None:

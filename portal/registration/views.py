@@ -124,7 +124,7 @@ def register(slug: str):
         result = service.register(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
                                   starts_at=form.resolved.starts_at, source=form.source.data or "")
     except Invalid as error:
-        getattr(form, error.details.get("field", ""), form.name).errors.append(str(error.message))
+        getattr(form, error.details.get("field", ""), form.name).errors.append(_(error.message))
         return _page(webinar, form, now=now, status=422)
     confirmation = redirect(url_for(".confirmation", slug=slug), 303)
     if result.created:
