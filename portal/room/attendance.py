@@ -1,0 +1,268 @@
+"""The attendance ledger: entered / left / completed facts and their events.
+
+Rules (documented in docs and tests):
+- One row per socket connection; a lead with several tabs has several open rows but is ONE
+  presence: `client_webinar_entered` goes out when the lead's first connection opens in a
+  session, `client_webinar_left` when the last one closes.
+- Live completion rule: at `stop`, a lead completes the live webinar when they are present at
+  that moment OR watched at least COMPLETION_SHARE of the live time (the union of their
+  connections' intervals inside [started_at, finished_at]). Each lead gets
+  `client_webinar_completed` at most once per session.
+
+These functions write into the caller's transaction and never commit: the caller owns the
+unit of work (the presence module, the stop transaction, AutoWebinar's heartbeat).
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select, update
+
+from portal.core import events
+from portal.core.models import Webinar
+from portal.db_types import utcnow
+from portal.errors import Invalid
+from portal.extensions import db
+from portal.registration.models import Registration
+from portal.room.models import LEAVE_REASONS, Attendance
+
+log = logging.getLogger(__name__)
+
+COMPLETION_SHARE = 0.5
+
+
+def serialise_lead(reg: Registration) -> None:
+    """Take the registration's row lock, so one lead's concurrent tabs act one after another."""
+    # A no-op UPDATE: a row lock on PostgreSQL, the write lock on SQLite.
+    db.session.execute(
+        update(Registration)
+        .where(Registration.registration_id == reg.registration_id)
+        .values(registration_id=Registration.registration_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def enter(reg: Registration, *, session_id: str, connection_id: str) -> Attendance:
+    """Open the attendance row of one connection; the lead's first open row emits entered."""
+    serialise_lead(reg)
+    row = _open_row(reg, session_id=session_id, connection_id=connection_id)
+    if row is not None:
+        return row
+    first = not _has_open(reg.lead_id, session_id)
+    row = Attendance(
+        webinar_id=reg.webinar_id,
+        lead_id=reg.lead_id,
+        session_id=session_id,
+        connection_id=connection_id[:64],
+        entered_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    if first:
+        events.emit(
+            "client_webinar_entered",
+            webinar_id=reg.webinar_id,
+            lead_id=reg.lead_id,
+            session_id=session_id,
+            data={"registration_id": reg.registration_id, "webinar_type": reg.webinar_type},
+        )
+        log.info("lead %s entered webinar %s (session %s)", reg.lead_id, reg.webinar_id, session_id)
+    return row
+
+
+def leave(reg: Registration, *, session_id: str, connection_id: str, reason: str) -> bool:
+    """Close one connection's row; the lead's last open row emits left with its reason.
+
+    Returns whether a row was open (False: nothing to do, e.g. already closed at stop).
+    """
+    if reason not in LEAVE_REASONS:
+        raise Invalid(f"Unknown leave reason {reason!r}.")
+    serialise_lead(reg)
+    row = _open_row(reg, session_id=session_id, connection_id=connection_id)
+    if row is None:
+        return False
+    _close(row, reason=reason, at=utcnow())
+    db.session.flush()
+    if not _has_open(reg.lead_id, session_id):
+        _emit_left(reg.webinar_id, reg.lead_id, session_id, reason)
+    return True
+
+
+def open_session_of(reg: Registration, *, connection_id: str) -> str | None:
+    """The session in which this connection of the lead has an open row, if any."""
+    return db.session.scalar(
+        select(Attendance.session_id).where(
+            Attendance.webinar_id == reg.webinar_id,
+            Attendance.lead_id == reg.lead_id,
+            Attendance.connection_id == connection_id[:64],
+            Attendance.left_at.is_(None),
+        ).limit(1)
+    )
+
+
+def leave_everywhere(reg: Registration, *, reason: str) -> bool:
+    """Close every open row of the registration's lead in this webinar (ban, revoke)."""
+    serialise_lead(reg)
+    rows = db.session.scalars(
+        select(Attendance).where(
+            Attendance.webinar_id == reg.webinar_id,
+            Attendance.lead_id == reg.lead_id,
+            Attendance.left_at.is_(None),
+        )
+    ).all()
+    now = utcnow()
+    for session_id in sorted({r.session_id for r in rows}):
+        for row in rows:
+            if row.session_id == session_id:
+                _close(row, reason=reason, at=now)
+        _emit_left(reg.webinar_id, reg.lead_id, session_id, reason)
+    db.session.flush()
+    return bool(rows)
+
+
+def complete(reg: Registration, *, session_id: str) -> None:
+    """Mark the lead's participation in a session completed; emits completed once."""
+    serialise_lead(reg)
+    already = db.session.scalar(
+        select(exists().where(
+            Attendance.session_id == session_id,
+            Attendance.lead_id == reg.lead_id,
+            Attendance.completed_at.is_not(None),
+        ))
+    )
+    if already:
+        return
+    now = utcnow()
+    row = db.session.scalar(
+        select(Attendance)
+        .where(Attendance.session_id == session_id, Attendance.lead_id == reg.lead_id)
+        .order_by(Attendance.entered_at.desc(), Attendance.attendance_id.desc())
+        .limit(1)
+    )
+    if row is None:  # completed without a recorded entry (e.g. an auto session resumed offline)
+        row = Attendance(webinar_id=reg.webinar_id, lead_id=reg.lead_id, session_id=session_id,
+                         connection_id="complete", entered_at=now, left_at=now, leave_reason="left")
+        db.session.add(row)
+    row.completed_at = now
+    db.session.flush()
+    _emit_completed(reg.webinar_id, reg.lead_id, session_id, data={"rule": "auto_progress_100"})
+
+
+def finish_live(webinar: Webinar, *, session_ids: list[str]) -> dict[str, int]:
+    """Stop transaction: close every open row (webinar_finished), emit left and completed.
+
+    Returns counts for the log: {"left": n, "completed": m}.
+    """
+    if not session_ids:
+        return {"left": 0, "completed": 0}
+    now = utcnow()
+    rows = db.session.scalars(
+        select(Attendance)
+        .where(Attendance.session_id.in_(session_ids))
+        .order_by(Attendance.lead_id, Attendance.entered_at, Attendance.attendance_id)
+        .with_for_update()
+    ).all()
+    by_lead: dict[tuple[int, str], list[Attendance]] = defaultdict(list)
+    for row in rows:
+        by_lead[(row.lead_id, row.session_id)].append(row)
+    live_start = webinar.started_at or min((r.entered_at for r in rows), default=now)
+    left = completed = 0
+    for (lead_id, session_id), lead_rows in by_lead.items():
+        present = any(r.left_at is None for r in lead_rows)
+        watched = watched_seconds(lead_rows, start=live_start, end=now)
+        if present:
+            for row in lead_rows:
+                if row.left_at is None:
+                    _close(row, reason="webinar_finished", at=now)
+            _emit_left(webinar.webinar_id, lead_id, session_id, "webinar_finished")
+            left += 1
+        if any(r.completed_at is not None for r in lead_rows):
+            continue
+        if completes_live(present=present, watched=watched, live=(now - live_start).total_seconds()):
+            lead_rows[-1].completed_at = now
+            _emit_completed(webinar.webinar_id, lead_id, session_id,
+                            data={"rule": "present_at_end" if present else "watched_share",
+                                  "watched_sec": int(watched)})
+            completed += 1
+    db.session.flush()
+    return {"left": left, "completed": completed}
+
+
+def completes_live(*, present: bool, watched: float, live: float) -> bool:
+    """The live completion rule: present at stop, or watched >= COMPLETION_SHARE of it."""
+    if present:
+        return True
+    return live > 0 and watched >= COMPLETION_SHARE * live
+
+
+def watched_seconds(rows: list[Attendance], *, start: datetime, end: datetime) -> float:
+    """Seconds covered by the union of the rows' intervals, clipped to [start, end]."""
+    spans = sorted(
+        (max(r.entered_at, start), min(r.left_at or end, end)) for r in rows
+    )
+    total = timedelta()
+    cur_start: datetime | None = None
+    cur_end: datetime | None = None
+    for s, e in spans:
+        if e <= s:
+            continue
+        if cur_end is None or s > cur_end:
+            if cur_end is not None and cur_start is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = s, e
+        else:
+            cur_end = max(cur_end, e)
+    if cur_end is not None and cur_start is not None:
+        total += cur_end - cur_start
+    return total.total_seconds()
+
+
+def present_count(webinar_id: int) -> int:
+    """How many distinct leads have an open attendance row in the webinar (all processes)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(
+        select(func.count(func.distinct(Attendance.lead_id))).where(
+            Attendance.webinar_id == webinar_id, Attendance.left_at.is_(None)
+        )
+    ) or 0
+
+
+def _open_row(reg: Registration, *, session_id: str, connection_id: str) -> Attendance | None:
+    return db.session.scalar(
+        select(Attendance).where(
+            Attendance.session_id == session_id,
+            Attendance.lead_id == reg.lead_id,
+            Attendance.connection_id == connection_id[:64],
+            Attendance.left_at.is_(None),
+        )
+    )
+
+
+def _has_open(lead_id: int, session_id: str) -> bool:
+    return bool(db.session.scalar(
+        select(exists().where(
+            Attendance.session_id == session_id,
+            Attendance.lead_id == lead_id,
+            Attendance.left_at.is_(None),
+        ))
+    ))
+
+
+def _close(row: Attendance, *, reason: str, at: datetime) -> None:
+    row.left_at = max(at, row.entered_at)
+    row.leave_reason = reason
+
+
+def _emit_left(webinar_id: int, lead_id: int, session_id: str, reason: str) -> None:
+    events.emit("client_webinar_left", webinar_id=webinar_id, lead_id=lead_id, session_id=session_id,
+                data={"leave_reason": reason})
+    log.info("lead %s left webinar %s (%s)", lead_id, webinar_id, reason)
+
+
+def _emit_completed(webinar_id: int, lead_id: int, session_id: str, *, data: dict) -> None:
+    events.emit("client_webinar_completed", webinar_id=webinar_id, lead_id=lead_id,
+                session_id=session_id, data=data)
+    log.info("lead %s completed webinar %s", lead_id, webinar_id)

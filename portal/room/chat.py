@@ -1,0 +1,171 @@
+"""Internal chat (stream_type obs): validation, rate limit, shadow-mute, storage, push.
+
+- The body is cleaned (NFC; control, format/zero-width and surrogate characters removed;
+  line breaks become spaces; trimmed) and must then hold 1..MAX_LENGTH characters; longer
+  text is refused, never cut. HTML is stored as typed and escaped when rendered.
+- Attendees may post MAX_PER_WINDOW messages per WINDOW seconds; the next one is refused
+  with a RateLimited error that the room shows next to the form.
+- A shadow-muted attendee's messages are stored as `shadowed`: nobody else sees them, the
+  author does (the socket that posted gets the fragment back; their page and snapshots
+  include their own shadowed messages), so muting does not invite evasion.
+- External chats (zoom, telegram) store nothing: posting is refused.
+"""
+from __future__ import annotations
+
+import logging
+import unicodedata
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.core.models import Status, User, Webinar, WebinarType
+from portal.core.permissions import Action, can, require
+from portal.db_types import utcnow
+from portal.errors import Conflict, Forbidden, Invalid
+from portal.extensions import db
+from portal.ratelimit import limiter
+from portal.registration.models import Registration
+from portal.room.models import ChatMessage
+
+log = logging.getLogger(__name__)
+
+MAX_LENGTH = 1000
+MAX_PER_WINDOW = 5
+WINDOW = 10
+HISTORY = 100  # messages a page starts with
+_DROP_CATEGORIES = {"Cc", "Cf", "Cs"}
+_SPACES = {"\n", "\r", "\t", "\u2028", "\u2029", "\x0b", "\x0c", "\x85"}
+
+
+def clean(body: object) -> str:
+    """The message text as it will be stored: see the module docstring."""
+    if not isinstance(body, str):
+        return ""
+    text = unicodedata.normalize("NFC", body)
+    kept = []
+    for ch in text:
+        if ch in _SPACES:
+            kept.append(" ")
+        elif unicodedata.category(ch) not in _DROP_CATEGORIES:
+            kept.append(ch)
+    return "".join(kept).strip()
+
+
+def validate(body: object) -> str:
+    """The cleaned text, or Invalid with a message the author can act on."""
+    if isinstance(body, str) and len(body) > MAX_LENGTH * 8:
+        raise Invalid(_("Messages are limited to %(n)s characters.", n=f"{MAX_LENGTH:,}"))
+    text = clean(body)
+    if not text:
+        raise Invalid(_("Type a message first."))
+    if len(text) > MAX_LENGTH:
+        raise Invalid(_("Messages are limited to %(n)s characters.", n=f"{MAX_LENGTH:,}"))
+    return text
+
+
+def chat_state(webinar: Webinar, *, now=None) -> str:
+    """'open', 'not_yet' (before the lobby opens), 'closed' or 'external'."""
+    if not webinar.has_internal_chat:
+        return "external"
+    now = now or utcnow()
+    status = webinar.status
+    if status in (Status.live.value, Status.paused.value):
+        return "open"
+    if status == Status.scheduled.value and webinar.type == WebinarType.live.value:
+        opens = lobby_opens_at(webinar)
+        return "open" if opens is None or now >= opens else "not_yet"
+    return "closed"
+
+
+def lobby_opens_at(webinar: Webinar):
+    """When the chat lobby opens before a live start (None: no start time known)."""
+    if webinar.scheduled_at is None:
+        return None
+    return webinar.scheduled_at - timedelta(minutes=webinar.chat_lobby_minutes or 0)
+
+
+def post(reg: Registration, body: object) -> ChatMessage:
+    """An attendee's message: checked, rate limited, stored (shadowed when muted), committed."""
+    webinar = reg.webinar
+    if not reg.has_access:
+        raise Forbidden(_("You can no longer take part in this webinar."))
+    require(reg, Action.CHAT, webinar)
+    _require_open(webinar)
+    text = validate(body)
+    limiter().hit(f"chat:{webinar.webinar_id}:{reg.lead_id}", limit=MAX_PER_WINDOW, window=WINDOW,
+                  message=_("You are sending messages too fast. Wait a few seconds and try again."))
+    status = "shadowed" if reg.chat_muted_at is not None else "visible"
+    return _store(webinar, author_id=reg.lead_id, text=text, status=status)
+
+
+def post_as_staff(user: User, webinar: Webinar, body: object) -> ChatMessage:
+    """A speaker's or organizer's message from the console."""
+    require(user, Action.MODERATE, webinar)
+    if not webinar.has_internal_chat:
+        raise Conflict(_("This webinar uses an external chat."))
+    if webinar.status == Status.archived.value:
+        raise Conflict(_("The chat is closed."))
+    text = validate(body)
+    limiter().hit(f"chat:{webinar.webinar_id}:staff:{user.user_id}", limit=MAX_PER_WINDOW * 4,
+                  window=WINDOW, message=_("You are sending messages too fast. Wait a few seconds and try again."))
+    return _store(webinar, author_id=user.user_id, text=text, status="visible")
+
+
+def messages_for(webinar_id: int, *, viewer_lead_id: int | None, after_id: int = 0,
+                 limit: int = HISTORY, staff: bool = False) -> list[ChatMessage]:
+    """Messages a viewer may see, oldest first: the last `limit` after `after_id`."""
+    query = select(ChatMessage).options(selectinload(ChatMessage.author)).where(
+        ChatMessage.webinar_id == webinar_id, ChatMessage.message_id > after_id
+    )
+    if not staff:
+        visible = ChatMessage.moderation_status == "visible"
+        if viewer_lead_id is not None:
+            visible = or_(visible, (ChatMessage.moderation_status == "shadowed")
+                          & (ChatMessage.author_id == viewer_lead_id))
+        query = query.where(visible)
+    rows = db.session.scalars(query.order_by(ChatMessage.message_id.desc()).limit(limit)).all()
+    return list(reversed(rows))
+
+
+def hidden_ids(webinar_id: int, *, up_to: int, window: int = HISTORY * 2) -> list[int]:
+    """Hidden messages among the recent ones a page may still show (for catch-up removal)."""
+    return list(db.session.scalars(
+        select(ChatMessage.message_id).where(
+            ChatMessage.webinar_id == webinar_id,
+            ChatMessage.message_id <= up_to,
+            ChatMessage.moderation_status == "hidden",
+        ).order_by(ChatMessage.message_id.desc()).limit(window)
+    ))
+
+
+def is_staff_author(message: ChatMessage) -> bool:
+    return message.author is not None and message.author.is_staff
+
+
+def can_chat(reg: Registration, webinar: Webinar) -> bool:
+    return can(reg, Action.CHAT, webinar) and chat_state(webinar) == "open"
+
+
+def _require_open(webinar: Webinar) -> None:
+    state = chat_state(webinar)
+    if state == "external":
+        raise Conflict(_("This webinar uses an external chat."))
+    if state == "not_yet":
+        raise Conflict(_("The chat opens %(n)s minutes before the start.", n=webinar.chat_lobby_minutes))
+    if state == "closed":
+        raise Conflict(_("The chat is closed."))
+
+
+def _store(webinar: Webinar, *, author_id: int, text: str, status: str) -> ChatMessage:
+    message = ChatMessage(webinar_id=webinar.webinar_id, author_id=author_id, message_body=text,
+                          moderation_status=status, created_at=utcnow())
+    db.session.add(message)
+    db.session.commit()
+    log.info("chat message %s in webinar %s by %s (%s)", message.message_id, webinar.webinar_id,
+             author_id, status)
+    from portal.room import broadcast  # push after the commit
+
+    broadcast.chat_message(message)
+    return message

@@ -1,0 +1,82 @@
+"""Chat moderation from the console: hide a message, shadow-mute, ban.
+
+- hide: the message's moderation_status becomes `hidden`; every room page drops it (pushed as
+  a tombstone), the console keeps it greyed out.
+- mute/unmute: Registration.chat_muted_at; the attendee's NEW messages are stored `shadowed`
+  (see portal.room.chat). Earlier messages stay.
+- ban: Registration.banned_at on every registration of the lead for this webinar: the join
+  link stops working (same 404 as an unknown link), their open attendance rows close with
+  reason `banned` (+ client_webinar_left), and their sockets are closed.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.core.models import User, Webinar
+from portal.core.permissions import Action, require
+from portal.db_types import utcnow
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.registration.models import Registration
+from portal.room import attendance, broadcast
+from portal.room.models import ChatMessage
+
+log = logging.getLogger(__name__)
+
+
+def hide_message(webinar: Webinar, message_id: int, *, actor: User) -> ChatMessage:
+    """Hide one message for everyone (idempotent)."""
+    require(actor, Action.MODERATE, webinar)
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or message.webinar_id != webinar.webinar_id:
+        raise NotFound(_("This message does not exist."))
+    if message.moderation_status != "hidden":
+        message.moderation_status = "hidden"
+        db.session.commit()
+        log.info("message %s of webinar %s hidden by %s", message_id, webinar.webinar_id, actor.user_id)
+    broadcast.message_hidden(message)
+    return message
+
+
+def set_muted(webinar: Webinar, lead_id: int, *, muted: bool, actor: User) -> list[Registration]:
+    """Shadow-mute (or unmute) a lead in this webinar's chat."""
+    require(actor, Action.MODERATE, webinar)
+    regs = _registrations(webinar, lead_id)
+    for reg in regs:
+        reg.chat_muted_at = (reg.chat_muted_at or utcnow()) if muted else None
+    db.session.commit()
+    log.info("lead %s %s in webinar %s by %s", lead_id, "muted" if muted else "unmuted",
+             webinar.webinar_id, actor.user_id)
+    broadcast.moderation_changed(webinar)
+    return regs
+
+
+def ban(webinar: Webinar, lead_id: int, *, actor: User) -> list[Registration]:
+    """Ban a lead: link dead, attendance closed (banned), sockets closed."""
+    require(actor, Action.MODERATE, webinar)
+    regs = _registrations(webinar, lead_id)
+    now = utcnow()
+    for reg in regs:
+        if reg.banned_at is None:
+            reg.banned_at = now
+    attendance.leave_everywhere(regs[0], reason="banned")
+    db.session.commit()
+    log.info("lead %s banned from webinar %s by %s", lead_id, webinar.webinar_id, actor.user_id)
+    from portal import realtime
+
+    realtime.disconnect(broadcast.room_channel(webinar.webinar_id), lead_id=lead_id, reason="banned")
+    broadcast.moderation_changed(webinar)
+    return regs
+
+
+def _registrations(webinar: Webinar, lead_id: int) -> list[Registration]:
+    regs = list(db.session.scalars(
+        select(Registration).where(Registration.webinar_id == webinar.webinar_id, Registration.lead_id == lead_id)
+        .order_by(Registration.registration_id)
+    ))
+    if not regs:
+        raise NotFound(_("This attendee is not registered for this webinar."))
+    return regs

@@ -1,0 +1,317 @@
+// Room and console pages: how pushed fragments land, plus the attendee room's few
+// behaviours the server cannot do (player, countdown, chat form over the socket, CTA form).
+// The state itself is always server-rendered HTML swapped by htmx (hx-swap-oob).
+(function () {
+  "use strict";
+
+  var lang = (document.documentElement.lang || "en").toLowerCase();
+  var socket = null; // the htmx ws wrapper while the socket is open
+  var pendingText = ""; // the last chat text sent, restored if the server refuses it
+
+  function roomUrl() {
+    var room = document.getElementById("room");
+    return room ? room.getAttribute("data-room-url") : null;
+  }
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function otherLanguage(el) {
+    return el.nodeType === 1 && el.hasAttribute("data-lang") && el.getAttribute("data-lang").toLowerCase() !== lang;
+  }
+
+  // --- pushed fragments --------------------------------------------------------------------
+  // Pushes are rendered once per language; keep ours. Regions with the same data-key as what
+  // the page shows are left alone (a re-sent live stage must not restart the video). Chat
+  // items merge by id: an existing message is replaced in place, a tombstone removes it.
+  document.addEventListener("htmx:oobBeforeSwap", function (ev) {
+    var target = ev.detail.target;
+    var fragment = ev.detail.fragment;
+    if (!target || !fragment) return;
+    if (target.id === "chat-list") {
+      mergeChatItems(target, fragment);
+      return;
+    }
+    var incoming = fragment.firstElementChild;
+    if (!incoming) return;
+    if (otherLanguage(incoming)) {
+      ev.detail.shouldSwap = false;
+      return;
+    }
+    var key = incoming.getAttribute("data-key");
+    if (key && target.getAttribute("data-key") === key && incoming.id === target.id) {
+      ev.detail.shouldSwap = false;
+    }
+  });
+
+  function mergeChatItems(list, fragment) {
+    Array.prototype.slice.call(fragment.children).forEach(function (item) {
+      if (otherLanguage(item)) {
+        item.remove();
+        return;
+      }
+      var existing = item.id ? document.getElementById(item.id) : null;
+      if (item.hasAttribute("data-removed")) {
+        if (existing) existing.remove();
+        item.remove();
+      } else if (existing) {
+        existing.replaceWith(item);
+      }
+    });
+    list.setAttribute("data-stick", isNearBottom(list) ? "1" : "0");
+  }
+
+  function isNearBottom(list) {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  document.addEventListener("htmx:oobAfterSwap", function (ev) {
+    var target = ev.detail.target;
+    if (!target) return;
+    afterRegionSwap(target.id ? document.getElementById(target.id) || target : target);
+  });
+
+  function afterRegionSwap(el) {
+    if (!el) return;
+    if (el.id === "chat-list") {
+      localiseChatTimes(el);
+      if (el.getAttribute("data-stick") !== "0") el.scrollTop = el.scrollHeight;
+    } else if (el.id === "room-stage") {
+      setupStage(el);
+    } else if (el.id === "room-status") {
+      statusChanged(el.getAttribute("data-status"));
+    } else if (el.id === "chat-compose") {
+      setupCompose();
+    } else if (el.id === "chat-feedback") {
+      feedbackArrived(el);
+    }
+    if (window.portal && window.portal.localiseTimes) window.portal.localiseTimes(el);
+  }
+
+  // Error responses of htmx requests (422/429/409/403...) carry a fragment meant to be shown
+  // (the chat feedback line, or #flash via HX-Retarget): let htmx swap them.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var xhr = ev.detail.xhr;
+    if (!xhr || xhr.status < 400) return;
+    if (xhr.getResponseHeader("HX-Retarget") || /\/chat$/.test(ev.detail.pathInfo && ev.detail.pathInfo.requestPath || "")) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+
+  // --- the socket ----------------------------------------------------------------------------
+  document.addEventListener("htmx:wsOpen", function (ev) {
+    socket = ev.detail.socketWrapper || null;
+  });
+  document.addEventListener("htmx:wsClose", function () {
+    socket = null;
+  });
+
+  function send(obj) {
+    if (!socket) return false;
+    try {
+      socket.send(JSON.stringify(obj));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  var lastStatus = null;
+  function statusChanged(status) {
+    // Connections that waited in the lobby are entered by the server at go-live when they sit
+    // in the same process; this frame covers the others (the server makes it idempotent).
+    if (status === "live" && lastStatus && lastStatus !== "live") send({ type: "enter" });
+    lastStatus = status;
+    var room = document.getElementById("room");
+    if (room) room.setAttribute("data-status", status);
+  }
+
+  window.addEventListener("pagehide", function (ev) {
+    if (!ev.persisted) send({ type: "leave" });
+  });
+
+  // --- chat form -----------------------------------------------------------------------------
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches || !form.matches("form[data-room-action='chat']")) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    var input = form.querySelector("input[name='body']");
+    var text = input ? input.value : "";
+    pendingText = text;
+    if (send({ type: "chat", body: text })) {
+      input.value = "";
+      return;
+    }
+    var url = roomUrl();
+    if (!url || !window.htmx) return;
+    input.value = "";
+    window.htmx.ajax("POST", url + "/chat", { source: form, swap: "none", values: { body: text } });
+  }, true);
+
+  function feedbackArrived(el) {
+    var input = document.getElementById("chat-body");
+    if (el.classList.contains("is-error")) {
+      if (input && !input.value && pendingText) input.value = pendingText;
+    } else {
+      pendingText = "";
+    }
+    if (input && document.activeElement === document.body) input.focus();
+  }
+
+  function setupCompose() {
+    var notice = document.querySelector("[data-chat-opens-at]");
+    var form = document.getElementById("chat-form");
+    if (!notice || !form) return;
+    var opens = new Date(notice.getAttribute("data-chat-opens-at"));
+    var wait = opens - new Date();
+    var open = function () {
+      form.hidden = false;
+      notice.hidden = true;
+    };
+    if (wait <= 0) open();
+    else window.setTimeout(open, Math.min(wait, 2147483000));
+  }
+
+  // --- CTA -----------------------------------------------------------------------------------
+  // Pushed CTA fragments are the same for everyone: the form gets this viewer's action and
+  // CSRF token only now.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches || !form.matches("form[data-room-action='cta']")) return;
+    var url = roomUrl();
+    if (url && !form.getAttribute("action")) form.setAttribute("action", url + "/cta");
+    if (!form.querySelector("input[name='csrf_token']")) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "csrf_token";
+      input.value = csrfToken();
+      form.appendChild(input);
+    }
+  }, true);
+
+  // --- countdown -----------------------------------------------------------------------------
+  function tickCountdowns() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Math.floor((new Date(el.getAttribute("data-countdown")) - new Date()) / 1000);
+      if (left <= 0) {
+        if (!el.hasAttribute("data-done")) {
+          el.setAttribute("data-done", "");
+          el.textContent = el.getAttribute("data-label-soon") || "";
+        }
+        return;
+      }
+      var parts = { d: Math.floor(left / 86400), h: Math.floor(left / 3600) % 24, m: Math.floor(left / 60) % 60, s: left % 60 };
+      Object.keys(parts).forEach(function (unit) {
+        var span = el.querySelector("[data-unit='" + unit + "']");
+        if (span) span.textContent = unit === "d" ? String(parts[unit]) : String(parts[unit]).padStart(2, "0");
+      });
+      el.classList.toggle("no-days", parts.d === 0);
+    });
+  }
+
+  // --- player --------------------------------------------------------------------------------
+  var hls = null;
+
+  function setupStage(stage) {
+    if (hls) {
+      hls.destroy();
+      hls = null;
+    }
+    var video = stage && stage.querySelector("video[data-hls-src]");
+    if (!video) return;
+    var src = video.getAttribute("data-hls-src");
+    var button = stage.querySelector("[data-player-unblock]");
+    var error = stage.querySelector("[data-player-error]");
+    if (window.Hls && window.Hls.isSupported()) {
+      hls = new window.Hls({ lowLatencyMode: true });
+      hls.on(window.Hls.Events.ERROR, function (_evt, data) {
+        if (!data.fatal) return;
+        if (error) error.hidden = false;
+        if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR) {
+          window.setTimeout(function () { if (hls) hls.startLoad(); }, 3000);
+        } else if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
+          hls.recoverMediaError();
+        }
+      });
+      hls.on(window.Hls.Events.FRAG_LOADED, function () { if (error) error.hidden = true; });
+      hls.loadSource(src);
+      hls.attachMedia(video);
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = src;
+    } else if (error) {
+      error.hidden = false;
+    }
+    autoplay(video, button);
+  }
+
+  // Browsers may refuse autoplay: try with sound, then muted (offer "unmute"), else offer "play".
+  function autoplay(video, button) {
+    var attempt = video.play();
+    if (!attempt || !attempt.then) return;
+    attempt.then(hideButton, function () {
+      video.muted = true;
+      var muted = video.play();
+      if (!muted || !muted.then) return showButton("unmute");
+      muted.then(function () { showButton("unmute"); }, function () { showButton("play"); });
+    });
+
+    function showButton(kind) {
+      if (!button) return;
+      button.textContent = button.getAttribute(kind === "play" ? "data-label-play" : "data-label-unmute");
+      button.setAttribute("data-kind", kind);
+      button.hidden = false;
+    }
+    function hideButton() {
+      if (button) button.hidden = true;
+    }
+    if (button) {
+      button.onclick = function () {
+        video.muted = false;
+        var p = video.play();
+        if (p && p.then) p.then(hideButton, function () { showButton("play"); });
+        else hideButton();
+      };
+    }
+  }
+
+  // --- times ---------------------------------------------------------------------------------
+  var timeFmt = null;
+  function localiseChatTimes(root) {
+    if (!timeFmt) {
+      try {
+        timeFmt = new Intl.DateTimeFormat(lang || undefined, { hour: "2-digit", minute: "2-digit" });
+      } catch (e) {
+        return;
+      }
+    }
+    (root || document).querySelectorAll("time[data-chat-time]:not([data-done])").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.textContent = timeFmt.format(d);
+      el.setAttribute("data-done", "");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var status = document.getElementById("room-status");
+    lastStatus = status ? status.getAttribute("data-status") : null;
+    var list = document.getElementById("chat-list");
+    if (list) {
+      localiseChatTimes(list);
+      list.scrollTop = list.scrollHeight;
+    }
+    setupStage(document.getElementById("room-stage"));
+    setupCompose();
+    tickCountdowns();
+    window.setInterval(tickCountdowns, 1000);
+  });
+
+  window.portalRoom = { send: send, isSocketOpen: function () { return !!socket; } };
+})();
