@@ -1,0 +1,133 @@
+"""The per-process hub: channel -> local sockets, fed by the broker, one encoding per message."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import Protocol
+
+from portal.realtime import frames
+from portal.realtime.broker import Broker
+
+log = logging.getLogger(__name__)
+stats_log = logging.getLogger("portal.realtime.fanout")
+
+# Broker payloads carry a one-byte kind so control messages share the channel (and its order).
+_HTML = b"H"
+_DISCONNECT = b"D"
+
+
+class Subscriber(Protocol):
+    """A local socket as the hub sees it (portal.realtime.connection.Connection)."""
+
+    lead_id: int | None
+
+    def offer(self, frame: bytes) -> bool:
+        """Write or queue a pre-built frame without blocking."""
+
+    def send_text(self, html: str) -> None:
+        """Per-socket encode and send: the naive baseline, for benchmarks only."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Close this socket with a reason."""
+
+
+class FanoutStats:
+    """Counters of what this process delivered (read by tests and the benchmark)."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.encodings = 0
+        self.recipients = 0
+        self.seconds = 0.0
+
+    def record(self, recipients: int, seconds: float) -> None:
+        self.messages += 1
+        self.recipients += recipients
+        self.seconds += seconds
+
+
+class Hub:
+    """Publishes through the broker and writes each delivered message to this process's sockets."""
+
+    def __init__(self, broker: Broker, *, fanout: str = "prebuilt") -> None:
+        if fanout not in ("prebuilt", "naive"):
+            raise ValueError(f"unknown fanout mode {fanout!r}")
+        self.broker = broker
+        self.fanout = fanout
+        self.pid = os.getpid()
+        self.stats = FanoutStats()
+        self._channels: dict[str, set[Subscriber]] = {}
+        self._lock = threading.Lock()
+        broker.subscribe(self._deliver)
+
+    # -- what the portal calls -------------------------------------------------------------
+    def publish(self, channel: str, html: str) -> None:
+        """Send a fragment to every socket of `channel`, in every process."""
+        self.broker.publish(channel, _HTML + html.encode("utf-8"))
+
+    def disconnect(self, channel: str, *, lead_id: int, reason: str) -> None:
+        """Close `lead_id`'s sockets in `channel`, in every process."""
+        body = json.dumps({"lead_id": int(lead_id), "reason": str(reason)})
+        self.broker.publish(channel, _DISCONNECT + body.encode("utf-8"))
+
+    def version(self, channel: str) -> str:
+        return self.broker.version(channel)
+
+    # -- local membership ------------------------------------------------------------------
+    def join(self, channel: str, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._channels.setdefault(channel, set()).add(subscriber)
+
+    def leave(self, channel: str, subscriber: Subscriber) -> None:
+        with self._lock:
+            members = self._channels.get(channel)
+            if members is not None:
+                members.discard(subscriber)
+                if not members:
+                    del self._channels[channel]
+
+    def local_count(self, channel: str) -> int:
+        return len(self._channels.get(channel, ()))
+
+    def close(self) -> None:
+        self.broker.close()
+
+    # -- delivery (broker thread) ----------------------------------------------------------
+    def _deliver(self, channel: str, payload: bytes) -> None:
+        members = self._channels.get(channel)
+        if not members:
+            return
+        subscribers = tuple(members)  # sockets may join or leave while we write
+        kind, body = payload[:1], payload[1:]
+        if kind == _HTML:
+            self._fanout(channel, body, subscribers)
+        elif kind == _DISCONNECT:
+            self._disconnect(body, subscribers)
+        else:
+            log.warning("realtime: unknown payload kind %r on %s", kind, channel)
+
+    def _fanout(self, channel: str, body: bytes, subscribers: tuple[Subscriber, ...]) -> None:
+        started = time.perf_counter()
+        if self.fanout == "naive":
+            text = body.decode("utf-8")
+            for subscriber in subscribers:
+                subscriber.send_text(text)
+        else:
+            frame = frames.text_frame(body)  # once per channel per message, whatever the audience
+            self.stats.encodings += 1
+            for subscriber in subscribers:
+                subscriber.offer(frame)
+        elapsed = time.perf_counter() - started
+        self.stats.record(len(subscribers), elapsed)
+        if stats_log.isEnabledFor(logging.DEBUG):
+            stats_log.debug("fanout %s mode=%s n=%d loop_us=%.1f", channel, self.fanout, len(subscribers),
+                            elapsed * 1e6)
+
+    def _disconnect(self, body: bytes, subscribers: tuple[Subscriber, ...]) -> None:
+        order = json.loads(body)
+        for subscriber in subscribers:
+            if subscriber.lead_id == order["lead_id"]:
+                subscriber.close(frames.POLICY_VIOLATION, order["reason"])
