@@ -36,6 +36,16 @@ def app_config(app_config: dict) -> dict:
     return app_config
 
 
+@pytest.fixture(autouse=True)
+def _forget_local_presence():
+    """Connections remembered by a previous test's webinar (ids are reused) must not leak."""
+    from portal.room import presence
+
+    with presence._lock:
+        presence._local.clear()
+    yield
+
+
 @pytest.fixture
 def attendee():
     return register

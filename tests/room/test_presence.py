@@ -1,0 +1,212 @@
+"""Presence and the attendance ledger: tabs, leave reasons, go-live, stop and completion."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.core import lifecycle
+from portal.core.models import OutboxEvent
+from portal.core.permissions import SYSTEM
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.realtime import console_channel, room_channel
+from portal.room import attendance, presence
+from portal.room.models import Attendance, LiveSession
+from tests.room.conftest import register
+
+
+def events(webinar_id: int, name: str | None = None) -> list[OutboxEvent]:
+    query = select(OutboxEvent).where(OutboxEvent.webinar_id == webinar_id).order_by(OutboxEvent.id)
+    if name:
+        query = query.where(OutboxEvent.event == name)
+    return list(db.session.scalars(query))
+
+
+def rows(lead_id: int) -> list[Attendance]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Attendance).where(Attendance.lead_id == lead_id).order_by(Attendance.attendance_id)))
+
+
+def test_several_tabs_are_one_presence(app, make):
+    w = make.webinar(status="live")
+    a = register(w)
+    for conn in ("tab-1", "tab-2", "tab-3"):
+        presence.connected(a.reg, connection_id=conn)
+    assert attendance.present_count(w.webinar_id) == 1
+    assert len([r for r in rows(a.reg.lead_id) if r.left_at is None]) == 3
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 1
+    presence.connected(a.reg, connection_id="tab-1")  # a repeated connect changes nothing
+    assert len(rows(a.reg.lead_id)) == 3
+
+    presence.disconnected(a.reg, connection_id="tab-1", reason="left")
+    presence.disconnected(a.reg, connection_id="tab-2", reason="disconnected")
+    assert events(w.webinar_id, "client_webinar_left") == []
+    assert attendance.present_count(w.webinar_id) == 1
+    presence.disconnected(a.reg, connection_id="tab-3", reason="timeout")
+    left = events(w.webinar_id, "client_webinar_left")
+    assert len(left) == 1 and left[0].data == {"leave_reason": "timeout"} and left[0].lead_id == a.reg.lead_id
+    assert [r.leave_reason for r in rows(a.reg.lead_id)] == ["left", "disconnected", "timeout"]
+    assert attendance.present_count(w.webinar_id) == 0
+
+
+def test_rows_are_bound_to_the_live_session_of_the_slot(app, make):
+    w = make.webinar(status="live")
+    a, b = register(w), register(w)
+    presence.connected(a.reg, connection_id="a")
+    presence.connected(b.reg, connection_id="b")
+    sessions = list(db.session.scalars(select(LiveSession).where(LiveSession.webinar_id == w.webinar_id)))
+    assert len(sessions) == 1 and sessions[0].session_type == "live"
+    assert {r.session_id for r in rows(a.reg.lead_id) + rows(b.reg.lead_id)} == {sessions[0].session_id}
+    entered = events(w.webinar_id, "client_webinar_entered")
+    assert {e.session_id for e in entered} == {sessions[0].session_id}
+    assert attendance.present_count(w.webinar_id) == 2
+
+
+def test_count_changes_are_pushed_to_room_and_console(app, make, pushes):
+    w = make.webinar(status="live")
+    a = register(w)
+    presence.connected(a.reg, connection_id="x")
+    room = pushes.to(room_channel(w.webinar_id))
+    assert room and 'id="room-count"' in room[-1] and 'data-count="1"' in room[-1]
+    assert 'data-lang="en"' in room[-1] and 'data-lang="ru"' in room[-1]
+    console = pushes.to(console_channel(w.webinar_id))
+    assert console and 'id="console-attendees"' in console[-1] and a.reg.lead.display_name in console[-1]
+    pushes.clear()
+    presence.disconnected(a.reg, connection_id="x", reason="left")
+    assert 'data-count="0"' in pushes.to(room_channel(w.webinar_id))[-1]
+
+
+def test_waiting_room_records_nothing_until_go_live_then_enters_everyone(app, make):
+    w = make.webinar(status="scheduled")
+    a, b = register(w), register(w)
+    presence.connected(a.reg, connection_id="a1")
+    presence.connected(a.reg, connection_id="a2")
+    presence.connected(b.reg, connection_id="b1")
+    assert events(w.webinar_id, "client_webinar_entered") == []
+    assert attendance.present_count(w.webinar_id) == 0
+
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    entered = events(w.webinar_id, "client_webinar_entered")
+    assert sorted(e.lead_id for e in entered) == sorted([a.reg.lead_id, b.reg.lead_id])
+    status = events(w.webinar_id, "webinar_status_changed")[-1]
+    assert all(e.id < status.id for e in entered), "entered in the go-live transaction"
+    assert attendance.present_count(w.webinar_id) == 2
+    # The page's "enter" frame after the go-live push is idempotent.
+    presence.ensure_entered(a.reg, connection_id="a1")
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 2
+    assert len(rows(a.reg.lead_id)) == 2
+
+
+def test_a_waiting_socket_that_left_is_not_entered(app, make):
+    w = make.webinar(status="scheduled")
+    a = register(w)
+    presence.connected(a.reg, connection_id="gone")
+    presence.disconnected(a.reg, connection_id="gone", reason="left")
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    assert events(w.webinar_id, "client_webinar_entered") == []
+    assert presence.local_connections(w.webinar_id) == {}
+
+
+def test_stop_closes_attendance_and_emits_left_and_completed_once(app, make, pushes):
+    w = make.webinar(status="live")
+    stayer, early, tourist = register(w), register(w), register(w)
+    presence.connected(stayer.reg, connection_id="s1")
+    presence.connected(stayer.reg, connection_id="s2")  # two tabs, still one attendee
+    presence.connected(early.reg, connection_id="e1")
+    presence.connected(tourist.reg, connection_id="t1")
+    presence.disconnected(early.reg, connection_id="e1", reason="left")
+    presence.disconnected(tourist.reg, connection_id="t1", reason="left")
+    # Make the live run 100 minutes long: `early` watched 60 of them, `tourist` 5.
+    started = utcnow() - timedelta(minutes=100)
+    _rewind(w, started)
+    _set_interval(early.reg.lead_id, started, started + timedelta(minutes=60))
+    _set_interval(tourist.reg.lead_id, started + timedelta(minutes=10), started + timedelta(minutes=15))
+    _set_interval(stayer.reg.lead_id, started + timedelta(minutes=90), None)
+
+    lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM)
+
+    left = events(w.webinar_id, "client_webinar_left")
+    at_stop = [e for e in left if e.data["leave_reason"] == "webinar_finished"]
+    assert [e.lead_id for e in at_stop] == [stayer.reg.lead_id], "present attendees only, once each"
+    completed = events(w.webinar_id, "client_webinar_completed")
+    assert sorted(e.lead_id for e in completed) == sorted([stayer.reg.lead_id, early.reg.lead_id])
+    by_lead = {e.lead_id: e.data["rule"] for e in completed}
+    assert by_lead == {stayer.reg.lead_id: "present_at_end", early.reg.lead_id: "watched_share"}
+    finished = events(w.webinar_id, "webinar_completed")
+    assert len(finished) == 1
+    assert all(e.id < finished[0].id for e in at_stop + completed), "before Core's webinar_completed"
+    assert all(r.left_at is not None and r.leave_reason == "webinar_finished" for r in rows(stayer.reg.lead_id))
+    assert attendance.present_count(w.webinar_id) == 0
+    session = db.session.scalar(select(LiveSession).where(LiveSession.webinar_id == w.webinar_id))
+    assert session.ended_at is not None
+
+    # The sockets closing afterwards, a repeated stop and late connects add nothing.
+    presence.disconnected(stayer.reg, connection_id="s1", reason="left")
+    lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM)
+    presence.connected(early.reg, connection_id="late")
+    assert len(events(w.webinar_id, "client_webinar_left")) == len(left)
+    assert len(events(w.webinar_id, "client_webinar_completed")) == 2
+    assert len(events(w.webinar_id, "webinar_completed")) == 1
+    # The ended screen reached the room once, after the commit.
+    finished_pushes = [h for h in pushes.to(room_channel(w.webinar_id)) if 'data-status="finished"' in h]
+    assert len(finished_pushes) == 1
+
+
+def test_pause_keeps_attendees_in_the_room(app, make):
+    w = make.webinar(status="live")
+    a = register(w)
+    presence.connected(a.reg, connection_id="p")
+    lifecycle.pause(w, actor=SYSTEM)
+    assert attendance.present_count(w.webinar_id) == 1
+    b = register(w)
+    presence.connected(b.reg, connection_id="q")  # joining during the break counts too
+    assert attendance.present_count(w.webinar_id) == 2
+
+
+def test_complete_emits_once_per_session(app, make):
+    w = make.webinar(status="live")
+    a = register(w)
+    row = attendance.enter(a.reg, session_id="auto-session-1", connection_id="c")
+    db.session.commit()
+    attendance.complete(a.reg, session_id="auto-session-1")
+    attendance.complete(a.reg, session_id="auto-session-1")
+    db.session.commit()
+    assert len(events(w.webinar_id, "client_webinar_completed")) == 1
+    db.session.refresh(row)
+    assert row.completed_at is not None
+
+
+def test_watched_seconds_is_the_union_of_tabs():
+    from datetime import datetime, timezone
+
+    t0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+    def r(a, b):
+        return Attendance(entered_at=t0 + timedelta(minutes=a), left_at=t0 + timedelta(minutes=b) if b else None)
+
+    spans = [r(0, 10), r(5, 20), r(30, 40), r(35, None)]
+    assert attendance.watched_seconds(spans, start=t0, end=t0 + timedelta(minutes=50)) == 40 * 60
+    assert attendance.completes_live(present=False, watched=50, live=100)
+    assert not attendance.completes_live(present=False, watched=49.9, live=100)
+    assert attendance.completes_live(present=True, watched=0, live=100)
+
+
+def _rewind(w, started) -> None:
+    from sqlalchemy import update
+
+    from portal.core.guard import core_write
+    from portal.core.models import Webinar
+
+    with core_write():  # test set-up of a past start time (not a status or CTA write)
+        db.session.execute(update(Webinar).where(Webinar.webinar_id == w.webinar_id).values(started_at=started))
+    db.session.commit()
+    db.session.refresh(w)
+
+
+def _set_interval(lead_id: int, entered, left) -> None:
+    for row in rows(lead_id):
+        row.entered_at = entered
+        if left is not None:
+            row.left_at = left
+    db.session.commit()
