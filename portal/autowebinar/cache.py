@@ -67,6 +67,7 @@ class Viewer:
     progress: int  # highest milestone stored or queued; -1 when none yet
     completed: bool
     position: int | None = None
+    position_at: datetime | None = None  # when `position` was heard
     touched: float = field(default_factory=time.monotonic)
 
 
@@ -132,7 +133,7 @@ def load_viewer(lead_id: int, webinar_id: int, registration_id: int) -> Viewer |
         lead_id=lead_id, webinar_id=webinar_id, registration_id=registration_id,
         session_id=state.session_id, started_at=state.started_at,
         progress=-1 if state.progress_percent is None else state.progress_percent,
-        completed=state.completed, position=state.last_position_sec,
+        completed=state.completed, position=state.last_position_sec, position_at=state.last_seen_at,
     ))
 
 

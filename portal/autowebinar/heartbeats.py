@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from portal.autowebinar import cache, runtime, store
 from portal.db_types import utcnow
-from portal.errors import Conflict, Invalid, PortalError
+from portal.errors import Conflict, Forbidden, Invalid, PortalError
 from portal.extensions import db
 from portal.registration.models import Registration
 
@@ -171,15 +171,40 @@ def http_connection_id(page_id: Any) -> str:
     return f"aw-http-{page_id}"
 
 
-def accept(reg: Registration, payload: dict[str, Any], *, connection_id: str, http: bool,
+class SocketAttendee:
+    """A room socket's attendee by id; its Registration row is read only when needed (entering,
+    or a new viewer's chosen start), so a heartbeat of a known viewer touches no database."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+        self.registration_id: int = ctx.registration_id
+        self.lead_id: int = ctx.lead_id
+        self.webinar_id: int = ctx.webinar_id
+
+    def load(self) -> Registration:
+        reg = self._ctx.registration
+        if reg is None or not reg.has_access:
+            raise Forbidden("Your access to this webinar was revoked.", details={"reason": "revoked"})
+        return reg
+
+    @property
+    def starts_at(self) -> datetime | None:
+        return self.load().starts_at
+
+
+def _registration(who: Registration | SocketAttendee) -> Registration:
+    return who.load() if isinstance(who, SocketAttendee) else who
+
+
+def accept(reg: Registration | SocketAttendee, payload: dict[str, Any], *, connection_id: str, http: bool,
            now: datetime | None = None) -> runtime.Sync:
     """Validate one heartbeat, enter the connection if this process has not, and queue the
     position. Raises PortalError (and writes nothing) when refused."""
     now = now or utcnow()
-    position, facts, viewer = runtime.validate_heartbeat(reg, payload, now=now)
+    position, facts, viewer = runtime.validate_heartbeat(reg, payload, now=now)  # type: ignore[arg-type]
     key = (reg.lead_id, reg.webinar_id, connection_id)
     if viewer is None or not connections.beat(key):
-        viewer = runtime.enter(reg, connection_id=connection_id, now=now)
+        viewer = runtime.enter(_registration(reg), connection_id=connection_id, now=now)
         connections.add(key, Connection(reg.registration_id, viewer.session_id, http, time.monotonic()))
     accepted = runtime.apply_heartbeat(viewer, position, facts, now=now)
     coalescer.put(Pending(reg.lead_id, reg.webinar_id, reg.registration_id, viewer.session_id,
@@ -396,15 +421,13 @@ def sync_fragment(sync: runtime.Sync) -> str:
 
 def on_socket_heartbeat(ctx: Any, payload: dict[str, Any]) -> None:
     """Realtime handler for frames {"type": "heartbeat", "position": s, "session_id", "webinar_id"}."""
-    reg = getattr(ctx, "registration", None)
     now = utcnow()
-    if reg is None:
-        sync = runtime.refused(runtime.Forbidden("Only attendees send heartbeats."), now=now)
-    elif getattr(ctx, "webinar_id", reg.webinar_id) != reg.webinar_id:
-        sync = runtime.refused(runtime.Forbidden("Wrong room.", details={"reason": "other_webinar"}), now=now)
+    if getattr(ctx, "registration_id", None) is None or getattr(ctx, "audience", "room") != "room":
+        sync = runtime.refused(Forbidden("Only attendees send heartbeats.", details={"reason": "not_attendee"}),
+                               now=now)
     else:
         try:
-            sync = accept(reg, payload, connection_id=str(ctx.connection_id), http=False, now=now)
+            sync = accept(SocketAttendee(ctx), payload, connection_id=str(ctx.connection_id), http=False, now=now)
         except PortalError as error:
             db.session.rollback()
             sync = runtime.refused(error, now=now)

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 OPEN = Status.live.value  # new sessions may begin
 RUNNING = (Status.live.value, Status.paused.value)  # existing sessions may come back
 CLOSED = (Status.finished.value, Status.archived.value)
+ACTIVE_WINDOW_SEC = 12.0  # a viewer heard this recently is still playing (heartbeats every 5 s)
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,25 @@ def cta_shown(facts: cache.Facts, position: float | None) -> bool:
     return (position or 0) >= facts.cta_at_sec
 
 
-def cta_visible(reg: Registration, webinar: Webinar) -> bool:
-    """Room hook: should this viewer's room show the CTA now (server-side confirmation)?"""
+def estimated_position(viewer: cache.Viewer | None, facts: cache.Facts, *, now: datetime) -> float | None:
+    """Where a viewer is now: the last heard position, plus the time since while they are
+    actively beating (a player moves on between heartbeats), never past the live point."""
+    if viewer is None or viewer.position is None:
+        return None
+    position = float(viewer.position)
+    if viewer.position_at is not None:
+        since = (now - viewer.position_at).total_seconds()
+        if 0 < since <= ACTIVE_WINDOW_SEC:
+            position += since
+    return min(position, progress.live_point(viewer.started_at, facts.duration_sec, now=now))
+
+
+def cta_visible(reg: Registration, webinar: Webinar, *, now: datetime | None = None) -> bool:
+    """Room hook (page render, snapshot, click check): does this viewer's CTA show now?"""
+    now = now or utcnow()
     facts = cache.remember_facts(webinar)
     viewer = cache.load_viewer(reg.lead_id, reg.webinar_id, reg.registration_id)
-    return cta_shown(facts, viewer.position if viewer is not None else None)
+    return cta_shown(facts, estimated_position(viewer, facts, now=now))
 
 
 # --- enter -----------------------------------------------------------------------------------
@@ -141,7 +156,7 @@ def enter(reg: Registration, *, connection_id: str, now: datetime | None = None)
         lead_id=reg.lead_id, webinar_id=reg.webinar_id, registration_id=reg.registration_id,
         session_id=state.session_id, started_at=state.started_at,
         progress=-1 if state.progress_percent is None else state.progress_percent,
-        completed=state.completed, position=state.last_position_sec,
+        completed=state.completed, position=state.last_position_sec, position_at=state.last_seen_at,
     ))
 
 
@@ -161,14 +176,14 @@ class Accepted:
 def validate_heartbeat(reg: Registration, payload: dict[str, Any], *,
                        now: datetime) -> tuple[float, cache.Facts, cache.Viewer | None]:
     """Check one heartbeat of `reg` without writing anything: its own webinar and session
-    only, the evergreen open, the position a number between 0 and the live point.
+    only, the evergreen running, the position a number between 0 and the live point.
+    Reads only ids from `reg` while the viewer is in memory (a socket's heartbeat then needs
+    no database at all); access itself was checked when the socket or request was admitted.
 
     `payload`: {"position": seconds, "webinar_id": int, "session_id": str} (webinar and session
     may be omitted by a brand-new viewer whose session does not exist yet). Returns the
     position, the webinar facts and the viewer (None when the session is still to be created).
     """
-    if not reg.has_access:
-        raise Forbidden("Your access to this webinar was revoked.", details={"reason": "revoked"})
     claimed_webinar = payload.get("webinar_id")
     if claimed_webinar not in (None, "") and str(claimed_webinar) != str(reg.webinar_id):
         raise Forbidden("This heartbeat is for another webinar.", details={"reason": "other_webinar"})
@@ -198,6 +213,7 @@ def apply_heartbeat(viewer: cache.Viewer, position: float, facts: cache.Facts, *
     viewer.progress = max(viewer.progress, reached)
     viewer.completed = viewer.completed or completes
     viewer.position = seconds
+    viewer.position_at = now
     sync = Sync(
         accepted=True, status=facts.status, session_id=viewer.session_id, started_at=viewer.started_at,
         position=seconds, live_point=live, duration=facts.duration_sec, progress=max(viewer.progress, 0),
