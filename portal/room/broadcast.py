@@ -66,6 +66,7 @@ def per_language(render: Callable[[str], str]) -> str:
 def push_state(webinar: Webinar, *, room: tuple[str, ...], console: tuple[str, ...]) -> None:
     """Render the named regions of a webinar once and publish them to both channels."""
     count = fragments.attendance.present_count(webinar.webinar_id)
+    room = fragments.room_regions(webinar, room)
     if room:
         html = per_language(lambda lang: "".join(
             fragments.room_region(name, webinar, count=count, oob=True, lang=lang) for name in room))

@@ -22,8 +22,17 @@ from portal.room import attendance, chat
 from portal.room.models import Attendance, ChatMessage
 
 ROOM_REGIONS = ("status", "stage", "cta", "count", "compose")
+# Auto rooms: AutoWebinar's player owns the stage and the per-viewer CTA timing.
+AUTO_ROOM_REGIONS = ("status", "compose")
 CONSOLE_REGIONS = ("controls", "cta", "attendees")
 ATTENDEE_LIST_LIMIT = 100
+
+
+def room_regions(webinar: Webinar, wanted: tuple[str, ...] = ROOM_REGIONS) -> tuple[str, ...]:
+    """The regions of `wanted` that this webinar's room page has."""
+    if webinar.type == WebinarType.auto.value:
+        return tuple(name for name in wanted if name in AUTO_ROOM_REGIONS)
+    return wanted
 
 
 def room_region(name: str, webinar: Webinar, *, count: int | None = None, oob: bool = False,
@@ -136,7 +145,7 @@ def snapshot(viewer: Registration | User, webinar: Webinar, *, since_message_id:
         return "".join(parts)
     reg = viewer if isinstance(viewer, Registration) else None
     count = attendance.present_count(webinar.webinar_id)
-    parts = [room_region(name, webinar, count=count, oob=True, reg=reg) for name in ROOM_REGIONS]
+    parts = [room_region(name, webinar, count=count, oob=True, reg=reg) for name in room_regions(webinar)]
     if webinar.has_internal_chat:
         lead_id = reg.lead_id if reg is not None else None
         new = chat.messages_for(webinar.webinar_id, viewer_lead_id=lead_id, after_id=since)
