@@ -19,6 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import DateTimeLocalField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 from flask_wtf import FlaskForm
@@ -35,6 +36,11 @@ def zone_names() -> tuple[str, ...]:
     regions = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
     names = {z for z in available_timezones() if z.split("/", 1)[0] in regions}
     return ("UTC", *sorted(names))
+
+
+def options(pairs) -> list[SelectChoice]:  # noqa: ANN001 - (value, label) pairs
+    """SelectField choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def parse_seconds(raw: str) -> int:
@@ -81,18 +87,18 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-WEEKDAYS = [(0, _l("Mon")), (1, _l("Tue")), (2, _l("Wed")), (3, _l("Thu")), (4, _l("Fri")), (5, _l("Sat")), (6, _l("Sun"))]
+WEEKDAYS = options([(0, _l("Mon")), (1, _l("Tue")), (2, _l("Wed")), (3, _l("Thu")), (4, _l("Fri")), (5, _l("Sat")), (6, _l("Sun"))])
 
 
 class ScheduleForm(Form):
     """The evergreen schedule (auto_schedule JSON); validated by portal.autowebinar.schedule."""
 
-    kind = SelectField(_l("Start times"), choices=[
+    kind = SelectField(_l("Start times"), choices=options([
         ("on_demand", _l("On demand only (watch now)")),
         ("every", _l("Every N minutes")),
         ("daily", _l("Daily at fixed times")),
         ("weekly", _l("On chosen weekdays at fixed times")),
-    ], default="every")
+    ]), default="every")
     watch_now = BooleanField(_l("Also offer “watch now”"), default=True)
     every_minutes = StringField(_l("Every (minutes)"), default="15")
     times = StringField(_l("Times (HH:MM, comma separated)"))
@@ -103,7 +109,7 @@ class ScheduleForm(Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [("", str(_l("Same as the webinar")))] + [(z, z) for z in zone_names()]
+        self.timezone.choices = [SelectChoice("", str(_l("Same as the webinar"))), *zone_names()]
 
     def to_json(self) -> dict[str, Any]:
         """The settings the chosen kind uses, as the schedule module expects them."""
@@ -137,17 +143,18 @@ class WebinarForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Address (slug)"), validators=[Optional(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
-    type = SelectField(_l("Type"), choices=[(WebinarType.live.value, _l("Live")), (WebinarType.auto.value, _l("Auto (evergreen recording)"))])
+    type = SelectField(_l("Type"), choices=options([(WebinarType.live.value, _l("Live")),
+                                                    (WebinarType.auto.value, _l("Auto (evergreen recording)"))]))
     scheduled_at = DateTimeLocalField(_l("Starts at"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
                                       validators=[Optional()])
     timezone = SelectField(_l("Time zone"), default="UTC")
     duration_minutes = IntegerField(_l("Duration (minutes)"), default=60, validators=[InputRequired(), NumberRange(1, 24 * 60)])
     slots = TextAreaField(_l("More start times"), validators=[Length(max=5000)])
-    stream_type = SelectField(_l("Stream"), choices=[
+    stream_type = SelectField(_l("Stream"), choices=options([
         (StreamType.obs.value, _l("OBS / HLS stream (internal chat)")),
         (StreamType.zoom.value, _l("Zoom (external chat)")),
         (StreamType.telegram.value, _l("Telegram (external chat)")),
-    ])
+    ]))
     stream_url = StringField(_l("Stream link"), validators=[Length(max=2000)])
     external_chat_ref = StringField(_l("External chat link"), validators=[Length(max=2000)])
     cta_text = StringField(_l("Call-to-action text"), validators=[Length(max=200)])
@@ -163,11 +170,11 @@ class WebinarForm(FlaskForm):
 
     def __init__(self, *args: Any, owners: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [(z, z) for z in zone_names()]
+        self.timezone.choices = list(zone_names())
         if owners is None:
             del self.owner_user_id  # only admins hand webinars to someone else
         else:
-            self.owner_user_id.choices = owners
+            self.owner_user_id.choices = options(owners)
 
     def load(self, webinar: Webinar) -> None:
         """Fill a GET form from a webinar; times shown in its own time zone."""
@@ -180,7 +187,7 @@ class WebinarForm(FlaskForm):
             self.scheduled_at.data = webinar.scheduled_at.astimezone(zone).replace(tzinfo=None)
         self.slots.data = "\n".join(s.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") for s in webinar.slots)
         self.auto_schedule.form.load(webinar.auto_schedule)
-        if hasattr(self, "owner_user_id"):
+        if self.owner_user_id is not None:
             self.owner_user_id.data = webinar.owner_user_id
 
     def to_input(self) -> WebinarInput:
@@ -204,7 +211,7 @@ class WebinarForm(FlaskForm):
             recording_url=self.recording_url.data or "",
             recording_duration_sec=self.recording_duration_sec.data,
             auto_schedule=self.auto_schedule.form.to_json() if self.type.data == WebinarType.auto.value else None,
-            owner_user_id=self.owner_user_id.data if hasattr(self, "owner_user_id") else None,
+            owner_user_id=self.owner_user_id.data if self.owner_user_id is not None else None,
         )
 
     def add_errors(self, errors: dict[str, list[str]]) -> None:
@@ -220,7 +227,7 @@ class WebinarForm(FlaskForm):
         return getattr(self, name, self.title)
 
 
-STAFF_ROLES = [(Role.organizer.value, _l("Organizer")), (Role.speaker.value, _l("Speaker")), (Role.admin.value, _l("Admin"))]
+STAFF_ROLES = options([(Role.organizer.value, _l("Organizer")), (Role.speaker.value, _l("Speaker")), (Role.admin.value, _l("Admin"))])
 
 
 class UserForm(FlaskForm):

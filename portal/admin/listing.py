@@ -50,7 +50,7 @@ def registration_counts(webinar_ids: list[int]) -> dict[int, int]:
         select(Registration.webinar_id, func.count()).where(Registration.webinar_id.in_(webinar_ids))
         .group_by(Registration.webinar_id)
     )
-    return dict(rows.tuples().all())
+    return {key: n for key, n in rows}
 
 
 def present_counts(webinar_ids: list[int]) -> dict[int, int]:
@@ -62,7 +62,7 @@ def present_counts(webinar_ids: list[int]) -> dict[int, int]:
         .where(Attendance.webinar_id.in_(webinar_ids), Attendance.left_at.is_(None))
         .group_by(Attendance.webinar_id)
     )
-    return dict(rows.tuples().all())
+    return {key: n for key, n in rows}
 
 
 def _items(webinars: list[Webinar], *, present: bool = False) -> list[WebinarItem]:

@@ -6,12 +6,14 @@ import logging
 
 from flask_babel import lazy_gettext as _l
 
+from portal import realtime
 from portal.core.models import Webinar
 from portal.core.permissions import Action, Actor, require
 from portal.db_types import utcnow
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.registration.models import Registration
+from portal.room import attendance
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,15 @@ def get(webinar: Webinar, registration_id: int) -> Registration:
 
 
 def revoke(reg: Registration, *, actor: Actor) -> Registration:
-    """Close the registrant's join link (idempotent); open room sockets are disconnected."""
+    """Close the registrant's join link (idempotent): attendance closed as "revoked" (with its
+    client_webinar_left), then their open sockets are disconnected — like a console ban."""
     require(actor, Action.EDIT, reg.webinar)
     if reg.revoked_at is None:
         reg.revoked_at = utcnow()
+        attendance.leave_everywhere(reg, reason="revoked")
         db.session.commit()
         log.info("registration %s revoked", reg.registration_id)
-        _disconnect(reg)
+        realtime.disconnect(realtime.room_channel(reg.webinar_id), lead_id=reg.lead_id, reason="revoked")
     return reg
 
 
@@ -43,12 +47,3 @@ def restore(reg: Registration, *, actor: Actor) -> Registration:
         log.info("registration %s restored", reg.registration_id)
     return reg
 
-
-def _disconnect(reg: Registration) -> None:
-    """Drop the registrant's live sockets now, rather than on their next reconnect."""
-    try:
-        from portal import realtime
-
-        realtime.disconnect(realtime.room_channel(reg.webinar_id), lead_id=reg.lead_id, reason="revoked")
-    except (ImportError, AttributeError):  # realtime not wired yet: the link is closed anyway
-        log.debug("realtime.disconnect unavailable; registration %s closes on reconnect", reg.registration_id)

@@ -5,7 +5,7 @@ from flask import render_template, request, url_for
 
 from portal.admin import speakers
 from portal.admin.access import webinar_for
-from portal.admin.forms import ActionForm, SpeakerForm
+from portal.admin.forms import ActionForm, SpeakerForm, options
 from portal.admin.pages.common import actor, is_htmx, page_or_partial
 from portal.core.models import Webinar
 from portal.core.permissions import Action
@@ -16,7 +16,7 @@ from flask import redirect
 
 def _form(webinar: Webinar) -> SpeakerForm:
     form = SpeakerForm()
-    form.user_id.choices = [(u.user_id, f"{u.display_name} <{u.email}>") for u in speakers.candidates(webinar)]
+    form.user_id.choices = options((u.user_id, f"{u.display_name} <{u.email}>") for u in speakers.candidates(webinar))
     return form
 
 

@@ -38,7 +38,7 @@ def _owners() -> list[tuple[int, str]] | None:
 
 def new():
     form = WebinarForm(owners=_owners())
-    if request.method == "GET" and hasattr(form, "owner_user_id"):
+    if request.method == "GET" and form.owner_user_id is not None:
         form.owner_user_id.data = actor().user_id
     if form.validate_on_submit():
         try:
