@@ -70,7 +70,11 @@ def bucketed(steps: Sequence[Point], *, buckets: int = 120) -> list[Point]:
     current = 0
     i = 0
     for b in range(n):
-        bucket_end = first + width * (b + 1)
+        bucket_start, bucket_end = first + width * b, first + width * (b + 1)
+        # Changes exactly at the bucket's start set its opening count; later ones may peak.
+        while i < len(steps) and steps[i].at <= bucket_start:
+            current = steps[i].count
+            i += 1
         peak = current
         while i < len(steps) and steps[i].at < bucket_end:
             current = steps[i].count

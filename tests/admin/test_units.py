@@ -1,0 +1,95 @@
+"""Pure helpers: slugs, interval union and timeline, charts, pagination, durations."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portal.admin import charts, intervals, slugs
+from portal.admin.forms import format_seconds, parse_seconds
+from portal.admin.pagination import Page
+
+T = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def m(minutes: float) -> datetime:
+    return T + timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("title,slug", [
+    ("Запуск весны 2026", "zapusk-vesny-2026"),
+    ("Щедрый вечер: ёлка и чай!", "shchedryi-vecher-elka-i-chai"),
+    ("Crème brûlée — 101", "creme-brulee-101"),
+    ("  ---  ", ""),
+    ("Їжак і ґанок", "izhak-i-ganok"),
+])
+def test_slugify(title, slug):
+    assert slugs.slugify(title) == slug
+
+
+def test_slug_length_and_uniqueness():
+    long = slugs.slugify("слово " * 60)
+    assert len(long) <= slugs.GENERATED_LENGTH and slugs.is_valid(long)
+    taken = {"a", "a-2"}
+    assert slugs.unique_slug("a", taken=taken.__contains__) == "a-3"
+    assert slugs.unique_slug("", taken=taken.__contains__) == "webinar"
+    assert not slugs.is_valid("Bad Slug") and not slugs.is_valid("a--b") and slugs.is_valid("a-b-1")
+
+
+def test_merge_and_total():
+    spans = [(m(0), m(30)), (m(20), m(40)), (m(50), m(60)), (m(60), m(61))]
+    assert intervals.merge(spans) == [(m(0), m(40)), (m(50), m(61))]
+    assert intervals.total_seconds(spans) == 51 * 60
+
+
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 60)), max_size=20))
+def test_total_never_exceeds_sum_nor_span(raw):
+    spans = [(m(a), m(a + d)) for a, d in raw]
+    total = intervals.total_seconds(spans)
+    assert total <= sum(d for _, d in raw) * 60
+    assert total >= max((d for _, d in raw), default=0) * 60
+    merged = intervals.merge(spans)
+    assert all(a[1] < b[0] for a, b in zip(merged, merged[1:]))
+
+
+def test_presence_steps_and_buckets():
+    steps = intervals.presence_steps({1: [(m(0), m(10)), (m(5), m(15))], 2: [(m(5), m(6))]})
+    assert [(int((p.at - T).total_seconds() // 60), p.count) for p in steps] == [(0, 1), (5, 2), (6, 1), (15, 0)]
+    points = intervals.bucketed(steps, buckets=3)
+    assert [p.count for p in points] == [1, 2, 1, 0]  # 5-minute buckets, each holding its peak
+    assert intervals.bucketed([], buckets=3) == []
+
+
+def test_nice_ceiling_and_bars():
+    assert [charts.nice_ceiling(v) for v in (0, 1, 2, 3, 7, 11, 99, 101, 4000)] == [1, 1, 2, 5, 10, 20, 100, 200, 5000]
+    assert charts.bar_percent(0, 10) == 0 and charts.bar_percent(5, 10) == 50 and charts.bar_percent(1, 100000) == 0.6
+
+
+def test_timeline_chart_geometry():
+    points = [intervals.Point(m(i), c) for i, c in enumerate([0, 2, 3, 1])]
+    chart = charts.timeline(points, width=400, height=100)
+    assert chart.y_max == 5
+    assert chart.line == "M0,100.0 H100.0 V60.0 H200.0 V40.0 H300.0 V80.0 H400.0"
+    assert chart.area.startswith("M0,100 L0,100.0") and chart.area.endswith("V100 Z")
+    assert charts.timeline([]) is None
+
+
+@pytest.mark.parametrize("raw,seconds", [("90", 90), ("1:30", 90), ("1:02:03", 3723), ("45:00", 2700)])
+def test_parse_seconds(raw, seconds):
+    assert parse_seconds(raw) == seconds
+    assert parse_seconds(format_seconds(seconds)) == seconds
+
+
+@pytest.mark.parametrize("raw", ["", "1:75", "abc", "-5", "1:2:3:4"])
+def test_parse_seconds_refuses(raw):
+    with pytest.raises(ValueError):
+        parse_seconds(raw)
+
+
+def test_page_window():
+    page = Page(items=[], number=10, per_page=50, total=1000)
+    assert page.pages == 20 and page.offset == 450
+    assert page.window() == [1, None, 8, 9, 10, 11, 12, None, 20]
+    assert Page(items=[], number=1, per_page=50, total=0).pages == 1
