@@ -33,7 +33,7 @@ class RegistrationForm(FlaskForm):
         render_kw={"maxlength": inputs.EMAIL_MAX, "autocomplete": "email", "inputmode": "email"},
     )
     slot_id = StringField(_l("When"))
-    source = HiddenField(filters=[inputs.clean_source])
+    source = HiddenField(_l("Source"), filters=[inputs.clean_source])  # a label, so none is made per request
 
     webinar: Webinar | None = None
     now: datetime | None = None

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import NamedTuple
+from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import and_, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core import events
@@ -25,12 +25,22 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 3
 
 
-class Registered(NamedTuple):
-    """The outcome of register(): `token` is set only when `created` (it is shown once)."""
+class Registered:
+    """The outcome of register(): `token` is set only when `created` (it is shown once).
 
-    registration: Registration
-    token: str | None
-    created: bool
+    Unpacks as (registration, token, created). The registration row is loaded on first use,
+    so the hot path (a new registration answered with a redirect) never reads it back.
+    """
+
+    def __init__(self, registration_id: int, token: str | None, created: bool) -> None:
+        self.registration_id, self.token, self.created = registration_id, token, created
+
+    @property
+    def registration(self) -> Registration:
+        return db.session.get(Registration, self.registration_id)
+
+    def __iter__(self) -> Iterator[Registration | str | bool | None]:
+        return iter((self.registration, self.token, self.created))
 
 
 def is_open(webinar: Webinar) -> bool:
@@ -61,51 +71,55 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
     webinar_id, webinar_type = webinar.webinar_id, webinar.type
     slot_id = slot.slot_id if slot is not None else None
 
+    starts = _iso(choices.start_of(webinar, slot=slot, starts_at=starts_at))
     for attempt in range(ATTEMPTS):
         try:
-            lead = db.session.scalar(select(User).where(User.email == email))
-            if lead is not None:
-                existing = _existing(webinar_id, lead.user_id, slot_id)
-                if existing is not None:
-                    log.info("registration %s webinar %s: repeated by its lead", existing.registration_id, webinar_id)
-                    return Registered(existing, None, False)
-            else:
-                lead = User(email=email, display_name=name, role=Role.lead.value)
-                db.session.add(lead)
+            # Core statements, not the unit of work: this is the burst's hot path (SPEC §10).
+            lead_id, existing_id = _lead_and_registration(email, webinar_id, slot_id)
+            if existing_id is not None:
+                log.info("registration %s webinar %s: repeated by its lead", existing_id, webinar_id)
+                return Registered(existing_id, None, False)
+            if lead_id is None:
+                lead_id = db.session.execute(
+                    insert(User.__table__).values(email=email, display_name=name, role=Role.lead.value)
+                    .returning(User.__table__.c.user_id)
+                ).scalar_one()
             token, token_hash = new_token()
-            reg = Registration(webinar_id=webinar_id, lead=lead, webinar_type=webinar_type, slot_id=slot_id,
-                               starts_at=starts_at, source=source, join_token_hash=token_hash)
-            db.session.add(reg)
-            db.session.flush()
+            reg_id = db.session.execute(
+                insert(Registration.__table__).values(
+                    webinar_id=webinar_id, lead_id=lead_id, webinar_type=webinar_type, slot_id=slot_id,
+                    starts_at=starts_at, source=source, join_token_hash=token_hash,
+                ).returning(Registration.__table__.c.registration_id)
+            ).scalar_one()
             events.emit(
                 "client_webinar_registered",
                 webinar_id=webinar_id,
-                lead_id=lead.user_id,
-                data={
-                    "registration_id": reg.registration_id,
-                    "email": email,
-                    "name": name,
-                    "slot_id": slot_id,
-                    "starts_at": _iso(choices.start_of(webinar, slot=slot, starts_at=starts_at)),
-                    "source": source,
-                    "webinar_type": webinar_type,
-                },
+                lead_id=lead_id,
+                data={"registration_id": reg_id, "email": email, "name": name, "slot_id": slot_id,
+                      "starts_at": starts, "source": source, "webinar_type": webinar_type},
             )
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
             log.info("registration webinar %s: concurrent submit for the same lead (attempt %d)", webinar_id, attempt + 1)
             continue
-        log.info("registration %s webinar %s lead %s created", reg.registration_id, webinar_id, lead.user_id)
-        return Registered(reg, token, True)
+        log.info("registration %s webinar %s lead %s created", reg_id, webinar_id, lead_id)
+        return Registered(reg_id, token, True)
     raise Conflict("We could not complete your registration. Please try again.")
 
 
-def _existing(webinar_id: int, lead_id: int, slot_id: int | None) -> Registration | None:
-    slot_match = Registration.slot_id.is_(None) if slot_id is None else Registration.slot_id == slot_id
-    return db.session.scalar(
-        select(Registration).where(Registration.webinar_id == webinar_id, Registration.lead_id == lead_id, slot_match)
-    )
+def _lead_and_registration(email: str, webinar_id: int, slot_id: int | None) -> tuple[int | None, int | None]:
+    """(lead id, id of its registration for this webinar and slot), in one query."""
+    reg = Registration.__table__.c
+    slot_match = reg.slot_id.is_(None) if slot_id is None else reg.slot_id == slot_id
+    user = User.__table__.c
+    row = db.session.execute(
+        select(user.user_id, reg.registration_id)
+        .select_from(User.__table__.outerjoin(
+            Registration.__table__, and_(reg.lead_id == user.user_id, reg.webinar_id == webinar_id, slot_match)))
+        .where(user.email == email)
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def _iso(moment: datetime | None) -> str | None:

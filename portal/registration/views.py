@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, make_response, redirect, ren
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
@@ -34,7 +35,8 @@ RATE_WINDOW = 60  # seconds (PORTAL_REGISTRATION_RATE_WINDOW)
 
 def _load(slug: str) -> Webinar:
     """The webinar at /w/<slug>; drafts exist only for staff who may edit them."""
-    webinar = db.session.scalar(select(Webinar).where(Webinar.slug == slug)) if len(slug) <= 120 else None
+    query = select(Webinar).where(Webinar.slug == slug).options(joinedload(Webinar.slots))
+    webinar = db.session.scalars(query).unique().first() if len(slug) <= 120 else None
     actor = current_user if current_user.is_authenticated else None
     if webinar is None or not can(actor, Action.VIEW_PUBLIC, webinar):
         raise NotFound(_("Page not found"))
@@ -100,7 +102,7 @@ def _rate_limit() -> None:
         f"register:ip:{request.remote_addr}",
         limit=int(cfg.get("REGISTRATION_RATE_LIMIT", RATE_LIMIT)),
         window=int(cfg.get("REGISTRATION_RATE_WINDOW", RATE_WINDOW)),
-        message=_("Too many registrations from your network. Please wait a minute and try again."),
+        message="Too many registrations from your network. Please wait a minute and try again.",
     )
 
 
@@ -114,7 +116,7 @@ def register(slug: str):
     try:
         _rate_limit()
     except RateLimited as error:
-        response = _page(webinar, form, now=now, status=429, message=error.message)
+        response = _page(webinar, form, now=now, status=429, message=_(error.message))
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     if not form.validate():

@@ -120,15 +120,16 @@ def _race(app: Flask, webinar_id: int, *, parties: int = 2) -> list[tuple[bool, 
     barrier = threading.Barrier(parties, timeout=10)
     results: list[tuple[bool, int]] = []
     errors: list[BaseException] = []
-    real_new_token = tokens.new_token
+    real_lookup = service._lead_and_registration
     local = threading.local()
 
-    def new_token_in_step():
-        # Everyone has looked the lead up (and found none) before anyone inserts.
+    def lookup_in_step(*args, **kwargs):
+        # Everyone has looked the lead and registration up (and found none) before anyone writes.
+        found = real_lookup(*args, **kwargs)
         if not getattr(local, "waited", False):
             local.waited = True
             barrier.wait()
-        return real_new_token()
+        return found
 
     def worker() -> None:
         try:
@@ -142,7 +143,7 @@ def _race(app: Flask, webinar_id: int, *, parties: int = 2) -> list[tuple[bool, 
         except BaseException as error:  # noqa: BLE001 - reported by the test
             errors.append(error)
 
-    service.new_token = new_token_in_step
+    service._lead_and_registration = lookup_in_step
     try:
         threads = [threading.Thread(target=worker) for _ in range(parties)]
         for t in threads:
@@ -150,7 +151,7 @@ def _race(app: Flask, webinar_id: int, *, parties: int = 2) -> list[tuple[bool, 
         for t in threads:
             t.join(30)
     finally:
-        service.new_token = real_new_token
+        service._lead_and_registration = real_lookup
     assert not errors, errors
     return results
 
