@@ -16,7 +16,12 @@ _SALT = "portal.registration.remember"
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=_SALT)
+    """One serializer per app and key (building one derives a key: not per request)."""
+    cached = current_app.extensions.get(_SALT)
+    if cached is None or cached[0] != current_app.secret_key:
+        cached = (current_app.secret_key, URLSafeSerializer(current_app.secret_key, salt=_SALT))
+        current_app.extensions[_SALT] = cached
+    return cached[1]
 
 
 def cookie_name(webinar_id: int) -> str:

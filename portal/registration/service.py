@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 from collections.abc import Iterator
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core import events
@@ -23,6 +23,23 @@ log = logging.getLogger(__name__)
 # Two concurrent first submits of one email collide on user.email, then on the registration
 # key; each collision costs one retry, after which the other's rows are visible.
 ATTEMPTS = 3
+
+
+# Statements built once: constructing and cache-keying them per request is measurable at
+# hundreds of registrations per second.
+_users, _regs = User.__table__, Registration.__table__
+_INSERT_LEAD = insert(_users).returning(_users.c.user_id)
+_INSERT_REGISTRATION = insert(_regs).returning(_regs.c.registration_id)
+
+
+def _lookup(slot_match: ColumnElement[bool]) -> Select:
+    joined = _users.outerjoin(
+        _regs, and_(_regs.c.lead_id == _users.c.user_id, _regs.c.webinar_id == bindparam("webinar_id"), slot_match))
+    return select(_users.c.user_id, _regs.c.registration_id).select_from(joined).where(_users.c.email == bindparam("email"))
+
+
+_LOOKUP_NO_SLOT = _lookup(_regs.c.slot_id.is_(None))
+_LOOKUP_SLOT = _lookup(_regs.c.slot_id == bindparam("slot_id"))
 
 
 class Registered:
@@ -81,16 +98,13 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
                 return Registered(existing_id, None, False)
             if lead_id is None:
                 lead_id = db.session.execute(
-                    insert(User.__table__).values(email=email, display_name=name, role=Role.lead.value)
-                    .returning(User.__table__.c.user_id)
+                    _INSERT_LEAD, {"email": email, "display_name": name, "role": Role.lead.value}
                 ).scalar_one()
             token, token_hash = new_token()
-            reg_id = db.session.execute(
-                insert(Registration.__table__).values(
-                    webinar_id=webinar_id, lead_id=lead_id, webinar_type=webinar_type, slot_id=slot_id,
-                    starts_at=starts_at, source=source, join_token_hash=token_hash,
-                ).returning(Registration.__table__.c.registration_id)
-            ).scalar_one()
+            reg_id = db.session.execute(_INSERT_REGISTRATION, {
+                "webinar_id": webinar_id, "lead_id": lead_id, "webinar_type": webinar_type, "slot_id": slot_id,
+                "starts_at": starts_at, "source": source, "join_token_hash": token_hash,
+            }).scalar_one()
             events.emit(
                 "client_webinar_registered",
                 webinar_id=webinar_id,
@@ -110,15 +124,10 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
 
 def _lead_and_registration(email: str, webinar_id: int, slot_id: int | None) -> tuple[int | None, int | None]:
     """(lead id, id of its registration for this webinar and slot), in one query."""
-    reg = Registration.__table__.c
-    slot_match = reg.slot_id.is_(None) if slot_id is None else reg.slot_id == slot_id
-    user = User.__table__.c
-    row = db.session.execute(
-        select(user.user_id, reg.registration_id)
-        .select_from(User.__table__.outerjoin(
-            Registration.__table__, and_(reg.lead_id == user.user_id, reg.webinar_id == webinar_id, slot_match)))
-        .where(user.email == email)
-    ).first()
+    if slot_id is None:
+        row = db.session.execute(_LOOKUP_NO_SLOT, {"email": email, "webinar_id": webinar_id}).first()
+    else:
+        row = db.session.execute(_LOOKUP_SLOT, {"email": email, "webinar_id": webinar_id, "slot_id": slot_id}).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 

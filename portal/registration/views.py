@@ -13,7 +13,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.core.models import Webinar
@@ -33,13 +33,19 @@ RATE_LIMIT = 30  # POSTs per window per IP (PORTAL_REGISTRATION_RATE_LIMIT)
 RATE_WINDOW = 60  # seconds (PORTAL_REGISTRATION_RATE_WINDOW)
 
 
+_BY_SLUG = select(Webinar).where(Webinar.slug == bindparam("slug")).options(joinedload(Webinar.slots))
+
+
 def _load(slug: str) -> Webinar:
     """The webinar at /w/<slug>; drafts exist only for staff who may edit them."""
-    query = select(Webinar).where(Webinar.slug == slug).options(joinedload(Webinar.slots))
-    webinar = db.session.scalars(query).unique().first() if len(slug) <= 120 else None
-    actor = current_user if current_user.is_authenticated else None
-    if webinar is None or not can(actor, Action.VIEW_PUBLIC, webinar):
-        raise NotFound(_("Page not found"))
+    webinar = db.session.scalars(_BY_SLUG, {"slug": slug}).unique().first() if len(slug) <= 120 else None
+    if webinar is None:
+        raise NotFound("Page not found")
+    # Only a non-public webinar needs to know who is asking (saves loading the user per POST).
+    if not can(None, Action.VIEW_PUBLIC, webinar):
+        actor = current_user if current_user.is_authenticated else None
+        if not can(actor, Action.VIEW_PUBLIC, webinar):
+            raise NotFound("Page not found")
     return webinar
 
 
