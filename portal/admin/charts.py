@@ -17,11 +17,12 @@ HEIGHT = 240
 
 
 def nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 5, 10, 20, 50... that is >= value (at least 1)."""
-    if value <= 1:
-        return 1
+    """The smallest of 2, 4, 10, 20, 40, 100... that is >= value: its half, the middle
+    axis label, is a whole number of attendees."""
+    if value <= 2:
+        return 2
     exponent = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 10):
         if step * exponent >= value:
             return step * exponent
     return 10 * exponent

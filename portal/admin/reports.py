@@ -150,31 +150,7 @@ def add_facts(webinar: Webinar, rows: list[RegistrationRow], *, now: datetime) -
         if completed is not None:
             done.add(key)
 
-    events = db.session.execute(
-        select(OutboxEvent.lead_id, OutboxEvent.event)
-        .where(OutboxEvent.webinar_id == wid, OutboxEvent.event.in_([facts.COMPLETED_EVENT, facts.CTA_EVENT]),
-               OutboxEvent.lead_id.in_(lead_ids))
-        .group_by(OutboxEvent.lead_id, OutboxEvent.event)
-    )
-    completed_leads, cta_leads = set(), set()
-    for lead_id, name in events:
-        (completed_leads if name == facts.COMPLETED_EVENT else cta_leads).add(lead_id)
-
-    progress: dict[int, int] = {}
-    if webinar.type == WebinarType.auto.value:
-        keys = {facts.meta_key(n, wid): n for n in (facts.META_COMPLETED, facts.META_CTA, facts.META_PROGRESS)}
-        meta = db.session.execute(
-            select(UserMeta.user_id, UserMeta.meta_key, UserMeta.meta_value)
-            .where(UserMeta.user_id.in_(lead_ids), UserMeta.meta_key.in_(list(keys)))
-        )
-        for user_id, key, value in meta:
-            name = keys[key]
-            if name == facts.META_COMPLETED and facts.is_true(value):
-                completed_leads.add(user_id)
-            elif name == facts.META_CTA and value:
-                cta_leads.add(user_id)
-            elif name == facts.META_PROGRESS and (value or "").strip().isdigit():
-                progress[user_id] = int(value)
+    completed_leads, cta_leads, progress = lead_flags(webinar, lead_ids)
 
     for row in rows:
         own = spans.get((row.lead_id, row.slot_id if slotted else None), [])
@@ -186,6 +162,38 @@ def add_facts(webinar: Webinar, rows: list[RegistrationRow], *, now: datetime) -
                          or (bool(shared) and (row.lead_id, None) in done))
         row.cta_clicked = row.lead_id in cta_leads
         row.progress = progress.get(row.lead_id)
+
+
+def lead_flags(webinar: Webinar, lead_ids: list[int]) -> tuple[set[int], set[int], dict[int, int]]:
+    """(completed, clicked the CTA, auto progress) for these leads, from the outbox and
+    (auto) user_meta: two queries whatever the number of leads."""
+    wid = webinar.webinar_id
+    completed: set[int] = set()
+    clicked: set[int] = set()
+    progress: dict[int, int] = {}
+    events = db.session.execute(
+        select(OutboxEvent.lead_id, OutboxEvent.event)
+        .where(OutboxEvent.webinar_id == wid, OutboxEvent.event.in_([facts.COMPLETED_EVENT, facts.CTA_EVENT]),
+               OutboxEvent.lead_id.in_(lead_ids))
+        .group_by(OutboxEvent.lead_id, OutboxEvent.event)
+    )
+    for lead_id, name in events:
+        (completed if name == facts.COMPLETED_EVENT else clicked).add(lead_id)
+    if webinar.type == WebinarType.auto.value:
+        keys = {facts.meta_key(n, wid): n for n in (facts.META_COMPLETED, facts.META_CTA, facts.META_PROGRESS)}
+        meta = db.session.execute(
+            select(UserMeta.user_id, UserMeta.meta_key, UserMeta.meta_value)
+            .where(UserMeta.user_id.in_(lead_ids), UserMeta.meta_key.in_(list(keys)))
+        )
+        for user_id, key, value in meta:
+            name = keys[key]
+            if name == facts.META_COMPLETED and facts.is_true(value):
+                completed.add(user_id)
+            elif name == facts.META_CTA and value:
+                clicked.add(user_id)
+            elif name == facts.META_PROGRESS and (value or "").strip().isdigit():
+                progress[user_id] = int(value)
+    return completed, clicked, progress
 
 
 # --- attendance report -------------------------------------------------------------------------
@@ -238,7 +246,9 @@ def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page:
             row.total_seconds = intervals.total_seconds(
                 (v.entered_at, facts.interval_end(webinar, v.entered_at, v.left_at, now=now)) for v in row.visits
             )
-            row.completed = any(v.completed_at for v in row.visits)
+        completed, _, _ = lead_flags(webinar, list(rows))
+        for row in rows.values():
+            row.completed = row.lead_id in completed or any(v.completed_at for v in row.visits)
     return Page(list(rows.values()), number, per_page, total)
 
 

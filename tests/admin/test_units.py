@@ -63,15 +63,15 @@ def test_presence_steps_and_buckets():
 
 
 def test_nice_ceiling_and_bars():
-    assert [charts.nice_ceiling(v) for v in (0, 1, 2, 3, 7, 11, 99, 101, 4000)] == [1, 1, 2, 5, 10, 20, 100, 200, 5000]
+    assert [charts.nice_ceiling(v) for v in (0, 1, 2, 3, 7, 11, 39, 99, 101, 4000)] == [2, 2, 2, 4, 10, 20, 40, 100, 200, 4000]
     assert charts.bar_percent(0, 10) == 0 and charts.bar_percent(5, 10) == 50 and charts.bar_percent(1, 100000) == 0.6
 
 
 def test_timeline_chart_geometry():
     points = [intervals.Point(m(i), c) for i, c in enumerate([0, 2, 3, 1])]
     chart = charts.timeline(points, width=400, height=100)
-    assert chart.y_max == 5
-    assert chart.line == "M0,100.0 H100.0 V60.0 H200.0 V40.0 H300.0 V80.0 H400.0"
+    assert chart.y_max == 4
+    assert chart.line == "M0,100.0 H100.0 V50.0 H200.0 V25.0 H300.0 V75.0 H400.0"
     assert chart.area.startswith("M0,100 L0,100.0") and chart.area.endswith("V100 Z")
     assert charts.timeline([]) is None
 
