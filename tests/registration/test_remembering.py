@@ -107,3 +107,42 @@ def test_a_second_person_on_the_same_browser_gets_their_own_link(app, webinar, v
     assert bob != ann
     assert tokens.find_registration(bob).lead.email == "bob@example.com"
     assert len(registered_events()) == 2
+
+
+def test_double_submit_over_http_ends_in_one_registration(app, webinar, live_server, counts):
+    """Two browsers (two sessions, two sockets) post the same email at the same moment."""
+    import http.cookiejar
+    import threading
+    import urllib.parse
+    import urllib.request
+
+    from tests.conftest import csrf_token_from
+
+    slug = webinar.slug
+
+    def browser():
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        html = opener.open(f"{live_server.url}/w/{slug}").read().decode()
+        return opener, csrf_token_from(html)
+
+    browsers = [browser() for _ in range(2)]
+    before = counts()
+    barrier, answers = threading.Barrier(2), []
+
+    def submit(opener, token):
+        body = urllib.parse.urlencode({"name": "Twin", "email": "twin@example.com", "slot_id": "",
+                                       "csrf_token": token}).encode()
+        barrier.wait()
+        answers.append(opener.open(f"{live_server.url}/w/{slug}/register", data=body).read().decode())
+
+    threads = [threading.Thread(target=submit, args=b) for b in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(answers) == 2
+    assert sum('data-testid="join-link"' in a for a in answers) == 1  # the winner lands on its confirmation
+    assert sum("already registered" in a for a in answers) == 1  # the other sees no link
+    after = counts()
+    assert (after["registrations"] - before["registrations"], after["events"] - before["events"]) == (1, 1)
+    assert len(registered_events()) == 1
