@@ -1,0 +1,227 @@
+"""One accepted socket: its writer, its context, its read loop and its goodbye."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import gettext as _
+from simple_websocket import ConnectionClosed
+
+from portal.errors import PortalError
+from portal.extensions import db
+from portal.realtime import frames, handlers, inbound
+from portal.realtime.access import Access
+from portal.realtime.context import SocketContext
+from portal.realtime.hub import Hub
+from portal.realtime.writer import SocketWriter
+
+log = logging.getLogger(__name__)
+
+FRAME_BUDGET = 60  # frames per socket ...
+FRAME_WINDOW = 10.0  # ... per this many seconds; more is a flood and closes the socket
+MAX_INVALID_FRAMES = 10  # refused frames tolerated before the socket is closed for abuse
+
+
+class _SerialSocket:
+    """simple-websocket's socket, its sends (pong, close reply) routed through our one writer."""
+
+    def __init__(self, sock: socket.socket, writer: SocketWriter) -> None:
+        self._sock = sock
+        self._writer = writer
+
+    def send(self, data: bytes) -> int:
+        self._writer.offer_control(bytes(data))
+        return len(data)
+
+    def sendall(self, data: bytes) -> None:
+        self.send(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class Connection:
+    """A socket in the hub: `offer` for broadcasts, `ctx` for handlers, `close` for refusals."""
+
+    def __init__(self, ws: Any, access: Access) -> None:
+        config = current_app.config
+        self.ws = ws
+        self.access = access
+        self.id = uuid.uuid4().hex
+        self.lead_id = access.lead_id
+        self.naive = config["REALTIME_FANOUT"] == "naive"
+        self._raw_sock = ws.sock
+        self.writer = SocketWriter(ws.sock, max_pending=config["REALTIME_QUEUE_FRAMES"],
+                                   write_timeout=config["REALTIME_WRITE_TIMEOUT"], on_closed=self._wake)
+        if not self.naive:
+            ws.sock = _SerialSocket(ws.sock, self.writer)
+        self.offer = self.writer.offer
+        self.ctx = SocketContext(
+            audience=access.audience, webinar_id=access.webinar_id, connection_id=self.id,
+            channel=access.channel, send=self.send_html, close=self.close,
+            registration_id=access.registration_id, lead_id=access.lead_id, user_id=access.user_id,
+        )
+        self.requested_reason: str | None = None
+        self.budget = inbound.Budget(limit=FRAME_BUDGET, window=FRAME_WINDOW)
+        self.invalid = 0
+
+    # -- output ----------------------------------------------------------------------------
+    def send_html(self, html: str) -> None:
+        """Answer this socket only (encoded for it alone: replies are not broadcasts)."""
+        if self.naive:
+            self.send_text(html)
+        else:
+            self.writer.offer(frames.text_frame(html.encode("utf-8")))
+
+    def send_text(self, html: str) -> None:
+        """The naive baseline: simple-websocket encodes and sends for this socket alone."""
+        try:
+            self.ws.send(html)
+        except (ConnectionClosed, OSError):
+            pass
+
+    def close(self, code: int, reason: str) -> None:
+        """Close with a reason the client sees (a ban, a flood); the read loop then ends."""
+        if self.requested_reason is None:
+            self.requested_reason = reason
+        self.writer.close(code, reason)
+
+    def _wake(self, reason: str) -> None:
+        # Ends ws.receive() in the read loop: the writer closed or lost the socket.
+        self.ws.connected = False
+        self.ws.event.set()
+
+    # -- input -----------------------------------------------------------------------------
+    def handle(self, data: str | bytes) -> None:
+        """One frame up: refuse it with an error fragment, or run its handler."""
+        if not self.budget.spend():
+            self.close(frames.POLICY_VIOLATION, "too many messages")
+            return
+        try:
+            type_, payload = inbound.parse(data, known=lambda t: handlers.lookup(t) is not None)
+        except inbound.FrameRefused as refused:
+            self.invalid += 1
+            if self.invalid > MAX_INVALID_FRAMES:
+                self.close(frames.POLICY_VIOLATION, "too many invalid messages")
+            else:
+                self.send_html(error_fragment(_REFUSALS[refused.code]()))
+            return
+        handler = handlers.lookup(type_)
+        assert handler is not None
+        try:
+            handler(self.ctx, payload)
+        except PortalError as error:
+            db.session.rollback()
+            self.send_html(error_fragment(error.message))
+        except Exception:
+            log.exception("socket handler %r failed on %r", type_, self.ctx)
+            db.session.rollback()
+            self.send_html(error_fragment(_("Something went wrong on our side.")))
+        finally:
+            self.ctx.forget()
+
+    # -- the end ---------------------------------------------------------------------------
+    def finish(self, code: int = frames.NORMAL) -> None:
+        """Say goodbye (once), give the client a moment to answer, then cut the socket."""
+        if not self.writer.closing:
+            self.writer.close(code, "")
+        self.writer.wait_closed(1.0)
+        reader = getattr(self.ws, "thread", None)
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(1.0)
+        raw = getattr(self._raw_sock, "_sock", self._raw_sock)
+        try:
+            raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.ws.connected = False
+
+    def leave_reason(self, *, shutting_down: bool = False) -> str:
+        """Why this socket ended, as one of room.models.LEAVE_REASONS."""
+        from portal.room.models import LEAVE_REASONS
+
+        if shutting_down:
+            return "server_restart"
+        if self.requested_reason is not None:
+            return self.requested_reason if self.requested_reason in LEAVE_REASONS else "disconnected"
+        if self.writer.dropped:
+            return "disconnected"
+        if getattr(self.ws, "close_message", None) == "Ping/Pong timeout":
+            return "timeout"
+        if int(getattr(self.ws, "close_reason", 0) or 0) in (frames.NORMAL, frames.GOING_AWAY):
+            return "left"
+        return "disconnected"
+
+
+def error_fragment(message: str) -> str:
+    """The refusal shown in the page's #flash region (an oob swap)."""
+    return render_template("realtime/_error.html", message=message)
+
+
+_REFUSALS = {
+    "binary": lambda: _("Only text messages are accepted."),
+    "too_large": lambda: _("This message is too long."),
+    "not_json": lambda: _("This message could not be read."),
+    "unknown_type": lambda: _("This kind of message is not supported."),
+}
+
+
+def serve(ws: Any, access: Access, *, hub: Hub) -> None:
+    """Run one socket until it closes: join the channel, presence, read frames, leave."""
+    conn = Connection(ws, access)
+    hub.join(access.channel, conn)
+    shutting_down = False
+    try:
+        _opened(conn)
+        db.session.remove()  # hold no database connection while idle
+        while True:
+            data = ws.receive()
+            if data is None:
+                continue
+            conn.handle(data)
+            db.session.remove()
+    except ConnectionClosed:
+        pass
+    except BaseException as exc:  # a worker shutting down kills its greenlets
+        shutting_down = type(exc).__name__ in ("GreenletExit", "SystemExit", "KeyboardInterrupt")
+        if not shutting_down:
+            log.exception("socket %r failed", conn.ctx)
+        raise
+    finally:
+        hub.leave(access.channel, conn)
+        try:
+            _closed(conn, conn.leave_reason(shutting_down=shutting_down))
+        finally:
+            db.session.remove()
+            conn.finish(frames.SERVICE_RESTART if shutting_down else frames.NORMAL)
+
+
+def _opened(conn: Connection) -> None:
+    if conn.access.audience != "room":
+        return
+    from portal.room import presence
+
+    try:
+        presence.connected(conn.ctx.registration, connection_id=conn.id)
+    except Exception:
+        log.exception("presence.connected failed for %r", conn.ctx)
+        db.session.rollback()
+    finally:
+        conn.ctx.forget()  # the session is removed next: the first frame must re-read its models
+
+
+def _closed(conn: Connection, reason: str) -> None:
+    if conn.access.audience != "room":
+        return
+    from portal.room import presence
+
+    conn.ctx.forget()
+    try:
+        presence.disconnected(conn.ctx.registration, connection_id=conn.id, reason=reason)
+    except Exception:
+        log.exception("presence.disconnected failed for %r", conn.ctx)
+        db.session.rollback()

@@ -1,0 +1,101 @@
+// Live connection of room and console pages (templates/realtime/_connect.html).
+// The htmx ws extension owns the socket and swaps the server's oob fragments; this file adds
+// back-off with jitter, a "hello" catch-up after every (re)connect, and polling of the state
+// fragment (ETag / 304) while the socket is down. Pages merge repeated elements by id
+// (room.js: chat items), so a catch-up that overlaps a live frame shows nothing twice.
+(function () {
+  "use strict";
+
+  var MAX_DELAY_MS = 30000;
+
+  // Exponential back-off with jitter: 0.5-1 s, 1-2 s, 2-4 s ... capped at 15-30 s.
+  htmx.config.wsReconnectDelay = function (retryCount) {
+    var ceiling = Math.min(MAX_DELAY_MS, 1000 * Math.pow(2, Math.min(retryCount, 10)));
+    return ceiling / 2 + Math.random() * ceiling / 2;
+  };
+
+  function lastMessageId() {
+    var max = 0;
+    document.querySelectorAll("[data-message-id]").forEach(function (el) {
+      var id = parseInt(el.getAttribute("data-message-id"), 10);
+      if (id > max) max = id;
+    });
+    return max;
+  }
+
+  function jitter(ms) { return ms * (0.8 + Math.random() * 0.4); }
+
+  function start(root) {
+    var poller = root.querySelector("#realtime-poll");
+    var pollMs = 1000 * (parseFloat(root.getAttribute("data-poll-seconds")) || 4);
+    var socket = null;   // the ws extension's public wrapper while the socket is open
+    var etag = null;
+    var pollTimer = null;
+    var stopped = false;
+
+    function setState(state) { root.setAttribute("data-state", state); }
+
+    function schedulePoll(delay) {
+      clearTimeout(pollTimer);
+      if (!stopped && !socket) pollTimer = setTimeout(poll, delay);
+    }
+    function poll() {
+      if (stopped || socket) return;
+      htmx.trigger(poller, "realtime:poll");
+      schedulePoll(jitter(pollMs));
+    }
+
+    // The refusal is final (banned, revoked, logged out): show why and stop trying. The ws
+    // extension stops reconnecting once its element has left the page, so swap in a quiet copy.
+    function stop(message) {
+      stopped = true;
+      socket = null;
+      clearTimeout(pollTimer);
+      if (message) htmx.swap("#flash", message, { swapStyle: "innerHTML" });
+      var quiet = root.cloneNode(true);
+      ["ws-connect", "hx-ext"].forEach(function (name) { quiet.removeAttribute(name); });
+      quiet.setAttribute("data-state", "closed");
+      root.replaceWith(quiet);
+    }
+
+    root.addEventListener("htmx:wsOpen", function (ev) {
+      socket = ev.detail.socketWrapper;
+      clearTimeout(pollTimer);
+      setState("live");
+      socket.send(JSON.stringify({ type: "hello", last_message_id: lastMessageId() }));
+    });
+
+    root.addEventListener("htmx:wsClose", function (ev) {
+      socket = null;
+      if (stopped) return;
+      setState("polling");
+      var code = ev.detail && ev.detail.event ? ev.detail.event.code : 1006;
+      // 1008: the server refused us on purpose; one poll lets it say why (e.g. a 404 when banned).
+      schedulePoll(code === 1008 ? 0 : jitter(1500));
+    });
+
+    poller.addEventListener("htmx:configRequest", function (ev) {
+      ev.detail.parameters.since = lastMessageId();
+      if (etag) ev.detail.headers["If-None-Match"] = etag;
+    });
+    poller.addEventListener("htmx:afterRequest", function (ev) {
+      var xhr = ev.detail.xhr;
+      if (!xhr) return;
+      if (xhr.status === 200) etag = xhr.getResponseHeader("ETag") || etag;
+      else if (xhr.status === 403 || xhr.status === 404 || xhr.status === 410) stop(xhr.responseText);
+    });
+
+    // If the socket never opens (a proxy that swallows upgrades), start polling anyway.
+    schedulePoll(jitter(pollMs * 1.5));
+  }
+
+  function init() {
+    var root = document.getElementById("realtime");
+    if (root && !root.hasAttribute("data-realtime-started")) {
+      root.setAttribute("data-realtime-started", "");
+      start(root);
+    }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
