@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, distinct, func, select, union
-from sqlalchemy.sql import Subquery
+from sqlalchemy import case, distinct, exists, func, or_, select
 
 from portal.admin import facts
-from portal.core.models import OutboxEvent, UserMeta, Webinar
+from portal.core.models import OutboxEvent, UserMeta, Webinar, WebinarType
 from portal.extensions import db
 from portal.registration.models import Registration
 from portal.room.models import Attendance
@@ -65,48 +64,49 @@ class Funnel:
         ]
 
 
-def _registrant_meta(webinar: Webinar, name: str):  # noqa: ANN202 - a Select
-    """Registrants with an AutoWebinar key (joined through registration: index lookups only)."""
-    return (
-        select(UserMeta.user_id.label("lead_id"), UserMeta.meta_value.label("value"))
-        .join(Registration, and_(Registration.lead_id == UserMeta.user_id, Registration.webinar_id == webinar.webinar_id))
-        .where(UserMeta.meta_key == facts.meta_key(name, webinar.webinar_id))
-    )
-
-
-def _lead_sets(webinar: Webinar) -> tuple[Subquery, Subquery, Subquery]:
+def _flags(webinar: Webinar):  # noqa: ANN202 - a Subquery
+    """One row per registration: its lead, source and the three facts as EXISTS probes
+    (each an index lookup, so the cost grows linearly with the registrations)."""
     wid = webinar.webinar_id
-    attended = select(Attendance.lead_id).where(Attendance.webinar_id == wid).distinct().subquery("attended")
-    completed_meta = _registrant_meta(webinar, facts.META_COMPLETED).subquery("completed_meta")
-    completed = union(
-        select(Attendance.lead_id).where(Attendance.webinar_id == wid, Attendance.completed_at.is_not(None)),
-        select(OutboxEvent.lead_id).where(OutboxEvent.webinar_id == wid, OutboxEvent.event == facts.COMPLETED_EVENT),
-        select(completed_meta.c.lead_id).where(completed_meta.c.value.in_(facts.TRUE_VALUES)),
-    ).subquery("completed")
-    cta_meta = _registrant_meta(webinar, facts.META_CTA).subquery("cta_meta")
-    clicked = union(
-        select(OutboxEvent.lead_id).where(OutboxEvent.webinar_id == wid, OutboxEvent.event == facts.CTA_EVENT),
-        select(cta_meta.c.lead_id).where(cta_meta.c.value.is_not(None), cta_meta.c.value != ""),
-    ).subquery("clicked")
-    return attended, completed, clicked
+    lead = Registration.lead_id
 
+    def event(name: str):  # noqa: ANN202
+        return exists().where(OutboxEvent.webinar_id == wid, OutboxEvent.lead_id == lead, OutboxEvent.event == name)
 
-def _select(webinar: Webinar, *columns):  # noqa: ANN001, ANN202
-    attended, completed, clicked = _lead_sets(webinar)
+    def meta(name: str, *condition):  # noqa: ANN002, ANN202
+        return exists().where(UserMeta.user_id == lead, UserMeta.meta_key == facts.meta_key(name, wid), *condition)
+
+    visits = Attendance.webinar_id == wid, Attendance.lead_id == lead
+    attended = exists().where(*visits)
+    completed = or_(exists().where(*visits, Attendance.completed_at.is_not(None)), event(facts.COMPLETED_EVENT))
+    clicked = event(facts.CTA_EVENT)
+    if webinar.type == WebinarType.auto.value:
+        completed = or_(completed, meta(facts.META_COMPLETED, UserMeta.meta_value.in_(facts.TRUE_VALUES)))
+        clicked = or_(clicked, meta(facts.META_CTA, UserMeta.meta_value.is_not(None), UserMeta.meta_value != ""))
     return (
         select(
-            *columns,
-            func.count(distinct(Registration.lead_id)),
-            func.count(distinct(attended.c.lead_id)),
-            func.count(distinct(completed.c.lead_id)),
-            func.count(distinct(clicked.c.lead_id)),
+            lead.label("lead_id"),
+            func.coalesce(Registration.source, DIRECT).label("source"),
+            case((attended, lead)).label("attended"),
+            case((completed, lead)).label("completed"),
+            case((clicked, lead)).label("clicked"),
         )
-        .select_from(Registration)
-        .outerjoin(attended, attended.c.lead_id == Registration.lead_id)
-        .outerjoin(completed, completed.c.lead_id == Registration.lead_id)
-        .outerjoin(clicked, clicked.c.lead_id == Registration.lead_id)
-        .where(Registration.webinar_id == webinar.webinar_id)
+        .where(Registration.webinar_id == wid)
+        .subquery("flags")
     )
+
+
+def _select(webinar: Webinar, *, by_source: bool = False):  # noqa: ANN202
+    flags = _flags(webinar)
+    columns = [
+        func.count(distinct(flags.c.lead_id)),
+        func.count(distinct(flags.c.attended)),
+        func.count(distinct(flags.c.completed)),
+        func.count(distinct(flags.c.clicked)),
+    ]
+    if by_source:
+        return select(flags.c.source, *columns).group_by(flags.c.source)
+    return select(*columns)
 
 
 def funnel(webinar: Webinar) -> Funnel:
@@ -117,7 +117,6 @@ def funnel(webinar: Webinar) -> Funnel:
 
 def by_source(webinar: Webinar) -> list[tuple[str, Funnel]]:
     """The funnel per registration source (utm/ref), biggest source first."""
-    source = func.coalesce(Registration.source, DIRECT)
-    rows = db.session.execute(_select(webinar, source).group_by(source))
+    rows = db.session.execute(_select(webinar, by_source=True))
     out = [(src or DIRECT, Funnel(*counts)) for src, *counts in rows]
     return sorted(out, key=lambda item: (-item[1].registered, item[0]))

@@ -219,7 +219,11 @@ class OutboxEvent(db.Model):
     """Transactional outbox: every event row is written with the change it reports."""
 
     __tablename__ = "event_outbox"
-    __table_args__ = (Index("ix_event_outbox_webinar_event", "webinar_id", "event"),)
+    __table_args__ = (
+        Index("ix_event_outbox_webinar_event", "webinar_id", "event"),
+        # Organizer reports: "did this lead complete / click in this webinar" (migration b7d41e0c9a52).
+        Index("ix_event_outbox_webinar_lead_event", "webinar_id", "lead_id", "event"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
