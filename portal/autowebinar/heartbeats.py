@@ -249,6 +249,7 @@ def leave(reg: Registration, payload: dict[str, Any], *, connection_id: str | No
         raise
     if connection_id is not None:
         connections.forget((reg.lead_id, reg.webinar_id, connection_id))
+        runtime.attendance_changed(reg.webinar_id)
     return True
 
 
@@ -335,6 +336,8 @@ def flush(*, reason: str = "tick") -> int:
         db.session.rollback()
         coalescer.requeue(entries)
         raise
+    for webinar_id in sorted({key[1] for key, _ in stale}):
+        runtime.attendance_changed(webinar_id)
     return written
 
 
@@ -441,6 +444,7 @@ def install() -> None:
 
     handlers.register("heartbeat", on_socket_heartbeat)
     events.event_committed.connect(cache.on_event_committed)
+    events.event_committed.connect(runtime.on_event_committed)
     lifecycle.status_changing.connect(runtime.on_status_changing)
 
 

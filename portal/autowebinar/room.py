@@ -38,6 +38,15 @@ class AutoRoom:
     page_id: str
     interval: int
     server_now: datetime
+    watch_now: bool  # a new watch-now session starts with the first heartbeat
+
+    @property
+    def resume_label(self) -> str:
+        return clock_label(self.resume_at or 0)
+
+    @property
+    def live_label(self) -> str:
+        return clock_label(self.live_point)
 
     def as_data(self) -> dict[str, Any]:
         """data-* attributes of the player element (strings, read by autowebinar.js)."""
@@ -54,7 +63,16 @@ class AutoRoom:
             "cta-shown": "1" if self.cta_shown else "0",
             "page-id": self.page_id,
             "interval": str(self.interval),
+            "watch-now": "1" if self.watch_now else "0",
         }
+
+
+def clock_label(seconds: float) -> str:
+    """Seconds as a player clock: 4:05, or 1:02:03 past an hour."""
+    total = max(int(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _phase(webinar: Webinar, *, new: bool, started_at: datetime, now: datetime) -> str:
@@ -99,10 +117,10 @@ def auto_room(reg: Registration, webinar: Webinar, *, now: datetime | None = Non
         page_id=uuid.uuid4().hex,
         interval=heartbeats.HEARTBEAT_INTERVAL,
         server_now=now,
+        watch_now=new and schedule.is_watch_now_start(reg.starts_at),
     )
 
 
 def context(reg: Registration, webinar: Webinar, *, now: datetime | None = None) -> dict[str, Any]:
-    """Template context for the auto room partial: {"aw": AutoRoom, "aw_watch_now": bool}."""
-    room = auto_room(reg, webinar, now=now)
-    return {"aw": room, "aw_watch_now": schedule.is_watch_now_start(reg.starts_at)}
+    """Template context for the auto room partial: {"aw": AutoRoom}."""
+    return {"aw": auto_room(reg, webinar, now=now)}

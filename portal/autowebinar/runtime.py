@@ -152,6 +152,7 @@ def enter(reg: Registration, *, connection_id: str, now: datetime | None = None)
 
     attendance.enter(reg, session_id=state.session_id, connection_id=connection_id)
     db.session.commit()
+    attendance_changed(reg.webinar_id)
     return cache.remember_viewer(cache.Viewer(
         lead_id=reg.lead_id, webinar_id=reg.webinar_id, registration_id=reg.registration_id,
         session_id=state.session_id, started_at=state.started_at,
@@ -231,6 +232,16 @@ def refused(error: Exception, *, now: datetime, status: str | None = None) -> Sy
 
 # --- leave and the CTA -----------------------------------------------------------------------
 
+def attendance_changed(webinar_id: int) -> None:
+    """After a commit that opened or closed attendance rows: the room's live count follows."""
+    from portal.room import broadcast
+
+    try:
+        broadcast.attendance_changed(webinar_id)
+    except Exception:  # a count push must never undo or fail a committed visit
+        log.exception("attendance push failed for webinar %s", webinar_id)
+
+
 def close_connection(reg: Registration, *, session_id: str, connection_id: str, reason: str = "left") -> bool:
     """Close one connection's attendance row in the caller's transaction."""
     from portal.room import attendance
@@ -270,6 +281,15 @@ def finish(webinar: Webinar) -> int:
         if reg.lead_id not in closed and attendance.leave_everywhere(reg, reason="webinar_finished"):
             closed.add(reg.lead_id)
     return len(closed)
+
+
+def on_event_committed(envelope: dict) -> None:
+    """After an auto webinar's stop committed: the room's count follows the closed rows."""
+    if envelope.get("event") != "webinar_status_changed" or envelope.get("data", {}).get("to") != Status.finished.value:
+        return
+    facts = cache.facts(int(envelope["webinar_id"]), fresh=True)
+    if facts is not None and facts.type == WebinarType.auto.value:
+        attendance_changed(facts.webinar_id)
 
 
 def on_status_changing(webinar: Webinar, *, from_status: str, to_status: str, actor: object = None) -> None:

@@ -199,12 +199,12 @@ def test_a_failed_flush_keeps_the_batch_for_the_next_second(app, clock, auto_web
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(heartbeats.store, "put_many", broken)
-    try:
-        heartbeats.flush()
-    except RuntimeError:
-        pass
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(heartbeats.store, "put_many", broken)
+        try:
+            heartbeats.flush()
+        except RuntimeError:
+            pass
     clock.advance(1)
     a.beat(6)  # newer than the failed batch: it wins
     assert heartbeats.flush() == 1
