@@ -78,8 +78,8 @@
 
   function afterRegionSwap(el) {
     if (!el) return;
+    localiseChatTimes(el);
     if (el.id === "chat-list") {
-      localiseChatTimes(el);
       if (el.getAttribute("data-stick") !== "0") el.scrollTop = el.scrollHeight;
     } else if (el.id === "room-stage") {
       setupStage(el);
@@ -241,27 +241,20 @@
         }
       });
       hls.on(window.Hls.Events.FRAG_LOADED, function () { if (error) error.hidden = true; });
+      // play() before the media source is attached fails for other reasons than a policy.
+      hls.once(window.Hls.Events.MANIFEST_PARSED, function () { autoplay(video, button); });
       hls.loadSource(src);
       hls.attachMedia(video);
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = src;
+      autoplay(video, button);
     } else if (error) {
       error.hidden = false;
     }
-    autoplay(video, button);
   }
 
   // Browsers may refuse autoplay: try with sound, then muted (offer "unmute"), else offer "play".
   function autoplay(video, button) {
-    var attempt = video.play();
-    if (!attempt || !attempt.then) return;
-    attempt.then(hideButton, function () {
-      video.muted = true;
-      var muted = video.play();
-      if (!muted || !muted.then) return showButton("unmute");
-      muted.then(function () { showButton("unmute"); }, function () { showButton("play"); });
-    });
-
     function showButton(kind) {
       if (!button) return;
       button.textContent = button.getAttribute(kind === "play" ? "data-label-play" : "data-label-unmute");
@@ -271,6 +264,19 @@
     function hideButton() {
       if (button) button.hidden = true;
     }
+    function attempt(muted) {
+      video.muted = muted;
+      var p = video.play();
+      if (!p || !p.then) return;
+      p.then(function () {
+        if (muted) showButton("unmute");
+        else hideButton();
+      }, function (err) {
+        if (!err || err.name !== "NotAllowedError") return; // not the autoplay policy: the player retries
+        if (!muted) attempt(true);
+        else showButton("play");
+      });
+    }
     if (button) {
       button.onclick = function () {
         video.muted = false;
@@ -279,6 +285,7 @@
         else hideButton();
       };
     }
+    attempt(false);
   }
 
   // --- times ---------------------------------------------------------------------------------
