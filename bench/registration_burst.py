@@ -40,6 +40,7 @@ from urllib.parse import urlencode  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.pool import Pool  # noqa: E402
+from gevent.queue import Queue  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -120,7 +121,8 @@ def start_server(url: str, port: int, workers: int, log_path: Path) -> subproces
     }
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        [str(ROOT / ".venv/bin/gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+         "--no-control-socket", "wsgi:app"],  # no shared control socket in $HOME
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.time() + 30
@@ -213,6 +215,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="gunicorn gevent workers (make run uses 1)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server log, SQLite file)")
     args = parser.parse_args()
+    args.clients = max(args.clients, args.concurrency)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-registration-"))
     url = prepare_database(args.database_url, workdir)
@@ -229,8 +232,16 @@ def main() -> None:
         statuses: dict[int, int] = {}
         latencies: list[float] = []
 
+        idle: Queue = Queue()
+        for v in visitors:
+            idle.put(v)
+
         def one(i: int) -> None:
-            status, seconds = visitors[i % len(visitors)].register(f"burst-{run}-{i}@example.com")
+            visitor = idle.get()  # one request at a time per visitor, like a browser tab
+            try:
+                status, seconds = visitor.register(f"burst-{run}-{i}@example.com")
+            finally:
+                idle.put(visitor)
             statuses[status] = statuses.get(status, 0) + 1
             latencies.append(seconds)
 
