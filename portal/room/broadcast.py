@@ -100,8 +100,8 @@ def _console_message(message: ChatMessage) -> None:
 
 
 def moderation_changed(webinar: Webinar) -> None:
-    """Mute/ban changed: the console's attendee list shows it."""
-    push_state(webinar, room=("count",), console=("attendees",))
+    """Mute/ban changed: the console's attendee list shows it (a ban's leave also moves the count)."""
+    push_state(webinar, room=(), console=("attendees",))
 
 
 def attendance_changed(webinar_id: int) -> None:

@@ -22,8 +22,9 @@ from portal.room import attendance, chat
 from portal.room.models import Attendance, ChatMessage
 
 ROOM_REGIONS = ("status", "stage", "cta", "count", "compose")
-# Auto rooms: AutoWebinar's player owns the stage and the per-viewer CTA timing.
-AUTO_ROOM_REGIONS = ("status", "compose")
+# Auto rooms: AutoWebinar's player owns the stage. Pushed CTA regions carry Core's visibility;
+# autowebinar.js adds the per-viewer timing (cta_at_sec) on the page.
+AUTO_ROOM_REGIONS = ("status", "cta", "compose")
 CONSOLE_REGIONS = ("controls", "cta", "attendees")
 ATTENDEE_LIST_LIMIT = 100
 
@@ -43,14 +44,15 @@ def room_region(name: str, webinar: Webinar, *, count: int | None = None, oob: b
 
 
 def room_context(webinar: Webinar, *, count: int | None = None, reg: Registration | None = None,
-                 token: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """What the room partials read. `reg`/`token` only for per-viewer renders (page, snapshot)."""
+                 token: str | None = None, now: datetime | None = None, page: bool = False) -> dict[str, Any]:
+    """What the room partials read. `reg`/`token` only for per-viewer renders (page, snapshot);
+    `page`: the first render, where an auto room's CTA also depends on the viewer's position."""
     now = now or utcnow()
     return {
         "webinar": webinar,
         "status": webinar.status,
         "count": attendance.present_count(webinar.webinar_id) if count is None else count,
-        "cta_visible": cta_visible(webinar, reg),
+        "cta_visible": cta_visible(webinar, reg if page else None),
         "chat_state": chat.chat_state(webinar, now=now),
         "lobby_opens_at": chat.lobby_opens_at(webinar),
         "now": now,
@@ -61,7 +63,8 @@ def room_context(webinar: Webinar, *, count: int | None = None, reg: Registratio
 
 
 def cta_visible(webinar: Webinar, reg: Registration | None = None) -> bool:
-    """The CTA shows for live webinars while Core says visible and the room is not a draft."""
+    """Core says visible (and there is a link); for an auto webinar and a given viewer, also
+    the viewer's position reached cta_at_sec (AutoWebinar's rule)."""
     if webinar.cta_visibility != CtaVisibility.visible.value or not webinar.cta_url:
         return False
     if webinar.type == WebinarType.auto.value and reg is not None:

@@ -62,12 +62,14 @@ def ban(webinar: Webinar, lead_id: int, *, actor: User) -> list[Registration]:
     for reg in regs:
         if reg.banned_at is None:
             reg.banned_at = now
-    attendance.leave_everywhere(regs[0], reason="banned")
+    was_present = attendance.leave_everywhere(regs[0], reason="banned")
     db.session.commit()
     log.info("lead %s banned from webinar %s by %s", lead_id, webinar.webinar_id, actor.user_id)
     from portal import realtime
 
     realtime.disconnect(broadcast.room_channel(webinar.webinar_id), lead_id=lead_id, reason="banned")
+    if was_present:
+        broadcast.attendance_changed(webinar.webinar_id)
     broadcast.moderation_changed(webinar)
     return regs
 

@@ -13,7 +13,7 @@ from portal.room import chat, fragments
 def room_page_context(reg: Registration, *, token: str) -> dict[str, Any]:
     """Template context of /room/<token>: every region, the chat history, the socket URLs."""
     webinar = reg.webinar
-    context = fragments.room_context(webinar, reg=reg, token=token)
+    context = fragments.room_context(webinar, reg=reg, token=token, page=True)
     context.update(
         reg=reg,
         token=token,

@@ -126,3 +126,17 @@ def test_russian_room(client, make):
     w = make.webinar(status="scheduled")
     html = client.get(register(w).url, headers={"Accept-Language": "ru"}).get_data(as_text=True)
     assert '<html lang="ru">' in html
+
+
+def test_auto_room_includes_the_autowebinar_player(client, make, pushes):
+    from portal.realtime import room_channel
+
+    w = make.webinar(type="auto", status="live")
+    a = register(w)
+    html = client.get(a.url).get_data(as_text=True)
+    assert 'id="aw-player"' in html and 'id="room-stage"' not in html
+    assert 'id="room-cta"' in html and 'data-testid="attendee-count"' not in html
+    lifecycle.core_webinar_set_cta_visibility(w, "visible", actor=SYSTEM)
+    push = pushes.to(room_channel(w.webinar_id))[-1]
+    # Core's visibility goes to every auto room; autowebinar.js adds the viewer's timing.
+    assert 'data-testid="cta"' in push and 'id="room-stage"' not in push
