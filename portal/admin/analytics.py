@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, distinct, exists, func, or_, select
+from sqlalchemy import case, distinct, exists, func, null, or_, select, union_all
 
 from portal.admin import facts
 from portal.core.models import OutboxEvent, UserMeta, Webinar, WebinarType
@@ -64,7 +64,7 @@ class Funnel:
         ]
 
 
-def _flags(webinar: Webinar):  # noqa: ANN202 - a Subquery
+def _flags(webinar: Webinar):  # noqa: ANN202 - a Select
     """One row per registration: its lead, source and the three facts as EXISTS probes
     (each an index lookup, so the cost grows linearly with the registrations)."""
     wid = webinar.webinar_id
@@ -92,31 +92,35 @@ def _flags(webinar: Webinar):  # noqa: ANN202 - a Subquery
             case((clicked, lead)).label("clicked"),
         )
         .where(Registration.webinar_id == wid)
-        .subquery("flags")
     )
 
 
-def _select(webinar: Webinar, *, by_source: bool = False):  # noqa: ANN202
-    flags = _flags(webinar)
-    columns = [
+def summary(webinar: Webinar) -> tuple[Funnel, list[tuple[str, Funnel]]]:
+    """The funnel over all registrants and per source (biggest first), in one statement: the
+    per-registration flags are computed once (a materialized CTE) and counted twice."""
+    flags = _flags(webinar).cte("flags").prefix_with("MATERIALIZED")
+    counts = [
         func.count(distinct(flags.c.lead_id)),
         func.count(distinct(flags.c.attended)),
         func.count(distinct(flags.c.completed)),
         func.count(distinct(flags.c.clicked)),
     ]
-    if by_source:
-        return select(flags.c.source, *columns).group_by(flags.c.source)
-    return select(*columns)
+    total = select(null().label("source"), *counts)
+    per_source = select(flags.c.source, *counts).group_by(flags.c.source)
+    funnel, sources = Funnel(), []
+    for source, *numbers in db.session.execute(union_all(total, per_source)):
+        if source is None:
+            funnel = Funnel(*numbers)
+        else:
+            sources.append((source, Funnel(*numbers)))
+    return funnel, sorted(sources, key=lambda item: (-item[1].registered, item[0]))
 
 
 def funnel(webinar: Webinar) -> Funnel:
     """The webinar's funnel over all registrants."""
-    row = db.session.execute(_select(webinar)).one()
-    return Funnel(*row)
+    return summary(webinar)[0]
 
 
 def by_source(webinar: Webinar) -> list[tuple[str, Funnel]]:
     """The funnel per registration source (utm/ref), biggest source first."""
-    rows = db.session.execute(_select(webinar, by_source=True))
-    out = [(src or DIRECT, Funnel(*counts)) for src, *counts in rows]
-    return sorted(out, key=lambda item: (-item[1].registered, item[0]))
+    return summary(webinar)[1]

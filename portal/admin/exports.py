@@ -37,29 +37,41 @@ def _utc(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-def _yes(value: bool) -> str:
-    return str(_l("yes")) if value else str(_l("no"))
+@dataclass(frozen=True)
+class Words:
+    """Translated once per export: gettext per cell would dominate a 50,000-row file."""
+
+    yes: str
+    no: str
+
+    @classmethod
+    def current(cls) -> "Words":
+        return cls(yes=str(_l("yes")), no=str(_l("no")))
+
+    def __call__(self, value: bool) -> str:
+        return self.yes if value else self.no
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     label: object
-    value: Callable[[RegistrationRow], str]
+    value: Callable[[RegistrationRow, Words], str]
     utc: bool = False  # a time: the page shows it in the viewer's zone, the CSV in UTC
+    typed: bool = False  # text someone typed (name, email, source): escaped against formulas
 
 
 # The registrations table, column by column; the page header and the CSV use this one list.
 COLUMNS: tuple[Column, ...] = (
-    Column("name", _l("Name"), lambda r: r.name),
-    Column("email", _l("Email"), lambda r: r.email),
-    Column("registered_at", _l("Registered"), lambda r: _utc(r.registered_at), utc=True),
-    Column("source", _l("Source"), lambda r: r.source),
-    Column("slot", _l("Start"), lambda r: _utc(r.slot_at), utc=True),
-    Column("attended", _l("Attended"), lambda r: _yes(r.attended)),
-    Column("watch_time", _l("Watch time"), lambda r: format_duration(r.watch_seconds)),
-    Column("completed", _l("Completed"), lambda r: _yes(r.completed)),
-    Column("cta_clicked", _l("CTA clicked"), lambda r: _yes(r.cta_clicked)),
+    Column("name", _l("Name"), lambda r, w: r.name, typed=True),
+    Column("email", _l("Email"), lambda r, w: r.email, typed=True),
+    Column("registered_at", _l("Registered"), lambda r, w: _utc(r.registered_at), utc=True),
+    Column("source", _l("Source"), lambda r, w: r.source, typed=True),
+    Column("slot", _l("Start"), lambda r, w: _utc(r.slot_at), utc=True),
+    Column("attended", _l("Attended"), lambda r, w: w(r.attended)),
+    Column("watch_time", _l("Watch time"), lambda r, w: format_duration(r.watch_seconds)),
+    Column("completed", _l("Completed"), lambda r, w: w(r.completed)),
+    Column("cta_clicked", _l("CTA clicked"), lambda r, w: w(r.cta_clicked)),
 )
 
 
@@ -67,20 +79,23 @@ def header() -> list[str]:
     return [f"{c.label} (UTC)" if c.utc else str(c.label) for c in COLUMNS]
 
 
-def cells(row: RegistrationRow) -> list[str]:
-    return [escape_cell(c.value(row)) for c in COLUMNS]
+def cells(row: RegistrationRow, words: Words) -> list[str]:
+    """The CSV cells of one row; computed cells (times, yes/no, durations) never start with
+    a formula character, so only typed text needs the escape."""
+    return [escape_cell(c.value(row, words)) if c.typed else c.value(row, words) for c in COLUMNS]
 
 
 def registrations_csv(webinar: Webinar, *, q: str, now: datetime) -> Iterator[str]:
     """The CSV text in pieces of one chunk each (a few hundred KB at most in memory)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+    words = Words.current()
     writer.writerow([escape_cell(h) for h in header()])
     yield BOM + buffer.getvalue()
     for chunk in reports.all_registration_rows(webinar, q=q, now=now):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(cells(row) for row in chunk)
+        writer.writerows(cells(row, words) for row in chunk)
         yield buffer.getvalue()
 
 

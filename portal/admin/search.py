@@ -36,5 +36,7 @@ def escape_like(text: str) -> str:
 def contains(column: ColumnElement, needle: str, *, dialect: str) -> ColumnElement[bool]:
     """`column` contains `needle`, ignoring case in every script."""
     if dialect == "sqlite":
+        if needle.isascii():  # SQLite's own LIKE folds ASCII: no Python call per row
+            return column.like("%" + escape_like(needle) + "%", escape="\\")
         return func.portal_casefold(column).like("%" + escape_like(needle.casefold()) + "%", escape="\\")
     return func.lower(column).like("%" + escape_like(needle.lower()) + "%", escape="\\")

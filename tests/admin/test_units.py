@@ -54,12 +54,19 @@ def test_total_never_exceeds_sum_nor_span(raw):
     assert all(a[1] < b[0] for a, b in zip(merged, merged[1:]))
 
 
-def test_presence_steps_and_buckets():
-    steps = intervals.presence_steps({1: [(m(0), m(10)), (m(5), m(15))], 2: [(m(5), m(6))]})
-    assert [(int((p.at - T).total_seconds() // 60), p.count) for p in steps] == [(0, 1), (5, 2), (6, 1), (15, 0)]
-    points = intervals.bucketed(steps, buckets=3)
-    assert [p.count for p in points] == [1, 2, 1, 0]  # 5-minute buckets, each holding its peak
-    assert intervals.bucketed([], buckets=3) == []
+def test_presence_peak_and_buckets():
+    spans = {1: [(m(0), m(10)), (m(5), m(15))], 2: [(m(5), m(6))]}
+    presence = intervals.presence([intervals.merge(s) for s in spans.values()], buckets=3)
+    assert presence.peak == 2
+    assert [p.count for p in presence.points] == [1, 2, 1, 0]  # 5-minute buckets, each holding its peak
+    assert [p.at for p in presence.points] == [m(0), m(5), m(10), m(15)]
+    assert intervals.presence([]) == intervals.Presence(0, [])
+
+
+def test_presence_handover_is_not_a_peak():
+    """One attendee leaves exactly when another enters: never two at once."""
+    presence = intervals.presence([[(m(0), m(10))], [(m(10), m(20))]], buckets=4)
+    assert presence.peak == 1
 
 
 def test_nice_ceiling_and_bars():

@@ -27,5 +27,6 @@ def attendance(webinar_id: int):
 
 def analytics_page(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
-    return render_template("admin/analytics/page.html", webinar=webinar, funnel=analytics.funnel(webinar),
-                           sources=analytics.by_source(webinar), section="webinars", tab="analytics")
+    funnel, sources = analytics.summary(webinar)
+    return render_template("admin/analytics/page.html", webinar=webinar, funnel=funnel, sources=sources,
+                           section="webinars", tab="analytics")
