@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from portal.core.models import User, Webinar
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.room import chat, fragments
+from portal.room import chat, fragments, links
 from portal.room.models import ChatMessage
 
 
@@ -27,6 +27,7 @@ def page_context(webinar: Webinar) -> dict[str, Any]:
         ws_url=f"/ws/console/{webinar.webinar_id}",
         state_url=f"/console/{webinar.webinar_id}/state",
         speakers=[s.display_name for s in webinar.speakers],
+        chat_link=links.safe_link(webinar.external_chat_ref),
     )
     return context
 

@@ -9,8 +9,6 @@ alone emits the event.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
-
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
@@ -20,7 +18,7 @@ from portal.core.permissions import Action, require
 from portal.errors import Conflict
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room import attendance, fragments
+from portal.room import attendance, fragments, links
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +29,8 @@ def click(reg: Registration) -> str:
     require(reg, Action.CLICK_CTA, webinar)
     if not fragments.cta_visible(webinar, reg):
         raise Conflict(_("This offer is not available right now."))
-    target = webinar.cta_url.strip()
-    if not _safe_target(target):
+    target = links.safe_link(webinar.cta_url)
+    if target is None:
         raise Conflict(_("This offer has no valid link."))
     attendance.serialise_lead(reg)  # concurrent double clicks: one after the other
     if webinar.type == WebinarType.auto.value:
@@ -63,10 +61,3 @@ def _auto_first_click(reg: Registration) -> bool:
     result = runtime.record_cta_click(reg)
     return bool(result) if result is not None else not _clicked_before(reg)
 
-
-def _safe_target(url: str) -> bool:
-    """Only http(s) links or site-relative paths: never javascript: or data: redirects."""
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return True
-    return not parts.scheme and not parts.netloc and url.startswith("/") and not url.startswith("//")

@@ -18,7 +18,7 @@ from portal.core.models import CtaVisibility, Status, User, Webinar, WebinarType
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room import attendance, chat
+from portal.room import attendance, chat, links
 from portal.room.models import Attendance, ChatMessage
 
 ROOM_REGIONS = ("status", "stage", "cta", "count", "compose")
@@ -59,6 +59,8 @@ def room_context(webinar: Webinar, *, count: int | None = None, reg: Registratio
         "reg": reg,
         "token": token,
         "stage_key": stage_key(webinar),
+        "stream_link": links.safe_link(webinar.stream_url),
+        "chat_link": links.safe_link(webinar.external_chat_ref),
     }
 
 

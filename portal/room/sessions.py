@@ -34,7 +34,8 @@ def live_session_id(webinar: Webinar, *, slot_id: int | None) -> str:
         .on_conflict_do_nothing()
     )
     found = _find(webinar.webinar_id, slot_id)
-    assert found is not None, "the session row exists after the upsert"
+    if found is None:  # cannot happen: the row was inserted or already there
+        raise RuntimeError(f"no live session for webinar {webinar.webinar_id} slot {slot_id}")
     return found
 
 

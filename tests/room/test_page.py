@@ -101,6 +101,16 @@ def test_external_streams_link_out_and_keep_no_chat(client, make, stream_type, l
     assert "hls.light.min.js" not in html
 
 
+def test_script_links_are_never_rendered(client, make):
+    w = make.webinar(status="scheduled", stream_type="zoom", stream_url="javascript:alert(1)",
+                     external_chat_ref="data:text/html,<script>alert(1)</script>")
+    a = register(w)
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    html = client.get(a.url).get_data(as_text=True)
+    assert "javascript:" not in html and "data:text" not in html
+    assert 'data-testid="player"' in html
+
+
 def test_cta_banner_posts_to_the_click_route(client, make):
     w = make.webinar(status="live")
     a = register(w)
