@@ -31,8 +31,10 @@ _lock = threading.Lock()
 _local: dict[int, dict[str, int]] = {}  # webinar_id -> {connection_id: registration_id}
 
 
-def connected(reg: Registration, *, connection_id: str) -> None:
+def connected(reg: Registration | None, *, connection_id: str) -> None:
     """A room socket opened: remember it and, while the webinar runs, enter the lead."""
+    if reg is None:  # the registration vanished between the handshake and now
+        return
     with _lock:
         _local.setdefault(reg.webinar_id, {})[connection_id] = reg.registration_id
     changed = _unit_of_work(lambda: _enter_if_running(reg, connection_id))
@@ -40,8 +42,10 @@ def connected(reg: Registration, *, connection_id: str) -> None:
         broadcast.attendance_changed(reg.webinar_id)
 
 
-def disconnected(reg: Registration, *, connection_id: str, reason: str) -> None:
+def disconnected(reg: Registration | None, *, connection_id: str, reason: str) -> None:
     """A room socket closed: close its attendance row (the lead's last one emits left)."""
+    if reg is None:
+        return
     with _lock:
         conns = _local.get(reg.webinar_id)
         if conns is not None:

@@ -202,6 +202,9 @@ def test_live_journey(browser, live_server, webinar, screenshot):
 def test_declining_the_stop_confirmation_keeps_the_webinar_live(browser, live_server, webinar):
     sam_ctx, sam = login(browser, live_server, "sam@example.com", viewport=LAPTOP)
     sam.goto(f"{live_server.url}/console/{webinar.webinar_id}")
+    # A refusal (a stale tab stopping a webinar that has not started) shows Core's reason.
+    sam.evaluate(f"htmx.ajax('POST', '/console/{webinar.webinar_id}/stop', {{swap: 'none'}})")
+    expect(sam.locator("#flash")).to_contain_text("Cannot stop a webinar that is scheduled")
     sam.click("[data-testid=console-start]")
     expect(sam.locator("[data-testid=console-stop]")).to_be_visible()
     sam.once("dialog", lambda dialog: dialog.dismiss())

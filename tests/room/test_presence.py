@@ -210,3 +210,32 @@ def _set_interval(lead_id: int, entered, left) -> None:
         if left is not None:
             row.left_at = left
     db.session.commit()
+
+
+class _Ctx:
+    def __init__(self, reg, connection_id: str) -> None:
+        self.registration, self.user, self.connection_id = reg, None, connection_id
+        self.webinar_id = reg.webinar_id
+        self.sent: list[str] = []
+
+    def send(self, html: str) -> None:
+        self.sent.append(html)
+
+
+def test_enter_and_leave_frames(app, make):
+    from portal.room import socket
+
+    w = make.webinar(status="live")
+    a = register(w)
+    ctx = _Ctx(a.reg, "frame-conn")
+    socket.on_enter(ctx, {"type": "enter"})  # a socket another process accepted before go-live
+    socket.on_enter(ctx, {"type": "enter"})
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 1
+    socket.on_leave(ctx, {"type": "leave"})  # the page is closing: an explicit goodbye
+    presence.disconnected(a.reg, connection_id="frame-conn", reason="disconnected")
+    assert [e.data for e in events(w.webinar_id, "client_webinar_left")] == [{"leave_reason": "left"}]
+
+
+def test_missing_registration_is_ignored(app):
+    presence.connected(None, connection_id="x")
+    presence.disconnected(None, connection_id="x", reason="left")
