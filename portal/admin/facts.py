@@ -24,11 +24,17 @@ def is_true(value: str | None) -> bool:
     return (value or "").strip() in TRUE_VALUES
 
 
-def interval_end(webinar: Webinar, entered_at: datetime, left_at: datetime | None, *, now: datetime) -> datetime:
-    """Where an attendance interval ends: when they left, else when the webinar finished,
-    else now (they are still in the room)."""
-    if left_at is not None:
-        return left_at
-    if webinar.finished_at is not None and webinar.finished_at >= entered_at:
-        return webinar.finished_at
-    return max(now, entered_at)
+class Clock:
+    """Closes open attendance intervals, in POSIX seconds: when the webinar finished, else now
+    (they are still in the room)."""
+
+    def __init__(self, webinar: Webinar, *, now: datetime) -> None:
+        self.finished = webinar.finished_at.timestamp() if webinar.finished_at is not None else None
+        self.now = now.timestamp()
+
+    def end(self, entered: float, left: float | None) -> float:
+        if left is not None:
+            return left
+        if self.finished is not None and self.finished >= entered:
+            return self.finished
+        return max(self.now, entered)

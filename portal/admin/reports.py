@@ -22,6 +22,13 @@ from portal.room.models import Attendance, LiveSession
 CHUNK = 1000
 
 
+def epoch(column):  # noqa: ANN001, ANN201 - a column -> a float SQL expression
+    """A UTC timestamp column as POSIX seconds, computed by the database."""
+    if db.session.get_bind().dialect.name == "sqlite":  # stored as naive UTC text
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return func.extract("epoch", column)
+
+
 def _rows_of(stmt):  # noqa: ANN001, ANN202 - a Select -> a Result
     """Run a read-only Core select on the session's connection: plain rows, no ORM layer
     (a large share of the export's time otherwise)."""
@@ -146,14 +153,15 @@ def add_facts(webinar: Webinar, rows: list[RegistrationRow], *, now: datetime) -
 
     spans: dict[tuple[int, int | None], list[intervals.Interval]] = defaultdict(list)
     done: set[tuple[int, int | None]] = set()
-    columns = [Attendance.lead_id, Attendance.entered_at, Attendance.left_at, Attendance.completed_at]
+    clock = facts.Clock(webinar, now=now)
+    columns = [Attendance.lead_id, epoch(Attendance.entered_at), epoch(Attendance.left_at), Attendance.completed_at]
     stmt = select(*columns, LiveSession.slot_id if slotted else Attendance.attendance_id)
     if slotted:
         stmt = stmt.outerjoin(LiveSession, LiveSession.session_id == Attendance.session_id)
     stmt = stmt.where(Attendance.webinar_id == wid, Attendance.lead_id.in_(lead_ids))
     for lead_id, entered, left, completed, slot_id in _rows_of(stmt):
         key = (lead_id, slot_id if slotted else None)
-        spans[key].append((entered, facts.interval_end(webinar, entered, left, now=now)))
+        spans[key].append((entered, clock.end(entered, left)))
         if completed is not None:
             done.add(key)
 
@@ -240,6 +248,7 @@ def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page:
         .limit(per_page).offset((number - 1) * per_page)
     ).all()
     rows = {lead_id: AttendeeRow(lead_id, name, email) for lead_id, name, email, _ in leads}
+    clock = facts.Clock(webinar, now=now)
     if rows:
         visits = _rows_of(
             select(Attendance.lead_id, Attendance.entered_at, Attendance.left_at, Attendance.leave_reason,
@@ -251,7 +260,8 @@ def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page:
             rows[lead_id].visits.append(Visit(entered, left, reason, completed))
         for row in rows.values():
             row.total_seconds = intervals.total_seconds(
-                (v.entered_at, facts.interval_end(webinar, v.entered_at, v.left_at, now=now)) for v in row.visits
+                (v.entered_at.timestamp(), clock.end(v.entered_at.timestamp(), v.left_at and v.left_at.timestamp()))
+                for v in row.visits
             )
         completed, _, _ = lead_flags(webinar, list(rows))
         for row in rows.values():
@@ -270,11 +280,13 @@ class Overview:
 def attendance_overview(webinar: Webinar, *, now: datetime, buckets: int = 120) -> Overview:
     """Attendee count, peak presence, average watch time and the presence timeline."""
     per_lead: dict[int, list[intervals.Interval]] = defaultdict(list)
+    clock = facts.Clock(webinar, now=now)
     result = _rows_of(
-        select(Attendance.lead_id, Attendance.entered_at, Attendance.left_at).where(Attendance.webinar_id == webinar.webinar_id)
+        select(Attendance.lead_id, epoch(Attendance.entered_at), epoch(Attendance.left_at))
+        .where(Attendance.webinar_id == webinar.webinar_id)
     )
     for lead_id, entered, left in result:
-        per_lead[lead_id].append((entered, facts.interval_end(webinar, entered, left, now=now)))
+        per_lead[lead_id].append((entered, clock.end(entered, left)))
     merged = [intervals.merge(spans) for spans in per_lead.values()]
     totals = [intervals.covered_seconds(spans) for spans in merged]
     presence = intervals.presence(merged, buckets=buckets)

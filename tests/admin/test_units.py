@@ -14,8 +14,8 @@ from portal.admin.pagination import Page
 T = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 
-def m(minutes: float) -> datetime:
-    return T + timedelta(minutes=minutes)
+def m(minutes: float) -> float:
+    return (T + timedelta(minutes=minutes)).timestamp()
 
 
 @pytest.mark.parametrize("title,slug", [
@@ -59,7 +59,7 @@ def test_presence_peak_and_buckets():
     presence = intervals.presence([intervals.merge(s) for s in spans.values()], buckets=3)
     assert presence.peak == 2
     assert [p.count for p in presence.points] == [1, 2, 1, 0]  # 5-minute buckets, each holding its peak
-    assert [p.at for p in presence.points] == [m(0), m(5), m(10), m(15)]
+    assert [p.at for p in presence.points] == [T + timedelta(minutes=k) for k in (0, 5, 10, 15)]
     assert intervals.presence([]) == intervals.Presence(0, [])
 
 
@@ -75,7 +75,7 @@ def test_nice_ceiling_and_bars():
 
 
 def test_timeline_chart_geometry():
-    points = [intervals.Point(m(i), c) for i, c in enumerate([0, 2, 3, 1])]
+    points = [intervals.Point(T + timedelta(minutes=i), c) for i, c in enumerate([0, 2, 3, 1])]
     chart = charts.timeline(points, width=400, height=100)
     assert chart.y_max == 4
     assert chart.line == "M0,100.0 H100.0 V50.0 H200.0 V25.0 H300.0 V75.0 H400.0"
