@@ -60,7 +60,10 @@
         if (existing) existing.remove();
         item.remove();
       } else if (existing) {
+        // Replaced here, outside htmx's swap: process it like swapped content.
         existing.replaceWith(item);
+        if (window.htmx) window.htmx.process(item);
+        localiseChatTimes(item);
       }
     });
     list.setAttribute("data-stick", isNearBottom(list) ? "1" : "0");

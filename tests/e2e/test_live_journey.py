@@ -162,6 +162,23 @@ def test_live_journey(browser, live_server, webinar, screenshot):
     expect(sam.locator(".chat-msg.mod-hidden", has_text="Bob here")).to_be_visible()
     screenshot(sam, "console-live-laptop")
 
+    # Shadow-mute from the (pushed, re-rendered) message: Bob still sees his words, Ann does not.
+    sam.locator(".chat-msg.mod-hidden", has_text="Bob here").locator("[data-testid=console-mute]").click()
+    expect(sam.locator(".attendee", has_text="Bob Builder")).to_contain_text("muted", timeout=WAIT)
+    chat(bob, "Does anyone hear me?")
+    expect(bob.locator(".chat-msg", has_text="Does anyone hear me?")).to_be_visible(timeout=WAIT)
+    expect(sam.locator(".chat-msg.mod-shadowed", has_text="Does anyone hear me?")).to_be_visible(timeout=WAIT)
+    chat(ann, "Back to the topic")
+    expect(bob.locator(".chat-msg", has_text="Back to the topic")).to_be_visible(timeout=WAIT)
+    expect(ann.locator(".chat-msg", has_text="Does anyone hear me?")).to_have_count(0)
+
+    # Ban: Bob's socket closes, his link stops working, the count drops.
+    sam.once("dialog", lambda dialog: dialog.accept())
+    sam.locator(".attendee", has_text="Bob Builder").locator("button", has_text="Ban").click()
+    expect(bob.locator("#realtime")).to_have_attribute("data-state", "closed", timeout=WAIT)
+    expect(ann.locator("[data-testid=attendee-count]")).to_have_attribute("data-count", "1", timeout=WAIT)
+    assert bob.goto(bob.url).status == 404
+
     # The same CTA step for an attendee whose socket is cut: the polling fallback delivers it.
     cara_ctx, cara = register_in_browser(browser, live_server, webinar.slug, name="Cara Cut",
                                          email="cara@example.com", viewport=PHONE, cut_socket=True)
