@@ -172,6 +172,14 @@ _REFUSALS = {
 
 def serve(ws: Any, access: Access, *, hub: Hub) -> None:
     """Run one socket until it closes: join the channel, presence, read frames, leave."""
+    hub.track(+1)
+    try:
+        _serve(ws, access, hub=hub)
+    finally:
+        hub.track(-1)
+
+
+def _serve(ws: Any, access: Access, *, hub: Hub) -> None:
     conn = Connection(ws, access)
     hub.join(access.channel, conn)
     shutting_down = False

@@ -61,6 +61,7 @@ class Hub:
         self.stats = FanoutStats()
         self._channels: dict[str, set[Subscriber]] = {}
         self._lock = threading.Lock()
+        self.open_sockets = 0  # sockets being served by this process, until fully closed
         broker.subscribe(self._deliver)
 
     # -- what the portal calls -------------------------------------------------------------
@@ -88,6 +89,11 @@ class Hub:
                 members.discard(subscriber)
                 if not members:
                     del self._channels[channel]
+
+    def track(self, delta: int) -> None:
+        """Count a socket in (+1) when served, out (-1) once its goodbye is complete."""
+        with self._lock:
+            self.open_sockets += delta
 
     def local_count(self, channel: str) -> int:
         return len(self._channels.get(channel, ()))

@@ -56,11 +56,19 @@ def room_calls(monkeypatch: pytest.MonkeyPatch) -> RoomCalls:
 
 
 @pytest.fixture(autouse=True)
-def _close_hub(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test app gets its own hub; close its broker (and Redis listener) afterwards."""
+def _close_sockets_and_hub(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test: close the client sockets it opened, wait until the server has finished
+    with them (presence written, sessions returned), then close the app's broker."""
     app = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
+    while _open_clients:
+        ws = _open_clients.pop()
+        ws.close(timeout=1)
+        ws.shutdown()  # close() does nothing once the server has closed the socket
     if app is not None:
+        hub = app.extensions.get("portal.realtime")
+        if hub is not None:
+            wait_for(lambda: hub.open_sockets == 0, timeout=10, what="server sockets to finish")
         runtime.shutdown(app)
 
 
@@ -120,16 +128,6 @@ def connect(server, path: str, *, origin: str | None = "same", cookie: str | Non
 
 
 _open_clients: list[websocket.WebSocket] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    """Close every client socket a test opened (closed by the server or not)."""
-    yield
-    while _open_clients:
-        ws = _open_clients.pop()
-        ws.close(timeout=1)
-        ws.shutdown()  # close() does nothing once the server has closed the socket
 
 
 def recv_until(ws: websocket.WebSocket, predicate: Callable[[str], bool], *, timeout: float = 5) -> str:

@@ -84,6 +84,27 @@ def other_process(_schema: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             process.wait(5)
 
 
+@pytest.fixture(autouse=True)
+def _settled(app) -> Iterator[None]:
+    """Let the other process finish each test's goodbyes (attendance closed) before the next
+    test empties the tables under it."""
+    yield
+    from portal.extensions import db
+    from portal.room.models import Attendance
+    from tests.realtime.conftest import _open_clients, wait_for
+
+    while _open_clients:
+        ws = _open_clients.pop()
+        ws.close(timeout=1)
+        ws.shutdown()
+
+    def all_left() -> bool:
+        db.session.rollback()
+        return db.session.query(Attendance).filter(Attendance.left_at.is_(None)).count() == 0
+
+    wait_for(all_left, timeout=10, what="the other process to close its attendances")
+
+
 @pytest.fixture
 def app_config(app_config: dict) -> dict:
     """This process publishes through the same Redis, under the same prefix."""
