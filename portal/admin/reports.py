@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Float, Select, and_, cast, func, or_, select
 
 from portal.admin import facts, intervals, search
 from portal.admin.pagination import PER_PAGE, Page, clamp
@@ -25,8 +25,8 @@ CHUNK = 1000
 def epoch(column):  # noqa: ANN001, ANN201 - a column -> a float SQL expression
     """A UTC timestamp column as POSIX seconds, computed by the database."""
     if db.session.get_bind().dialect.name == "sqlite":  # stored as naive UTC text
-        return (func.julianday(column) - 2440587.5) * 86400.0
-    return func.extract("epoch", column)
+        return cast((func.julianday(column) - 2440587.5) * 86400.0, Float)
+    return cast(func.extract("epoch", column), Float)  # numeric on PostgreSQL: a float here
 
 
 def _rows_of(stmt):  # noqa: ANN001, ANN202 - a Select -> a Result
