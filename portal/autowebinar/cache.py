@@ -150,9 +150,9 @@ def remember_viewer(found: Viewer) -> Viewer:
         return found
 
 
-def evict_idle(*, idle: float = VIEWER_IDLE_EVICT) -> int:
+def evict_idle(*, idle: float | None = None) -> int:
     """Forget viewers silent for `idle` seconds (bounded memory); returns how many."""
-    limit = _clock() - idle
+    limit = _clock() - (VIEWER_IDLE_EVICT if idle is None else idle)
     with _lock:
         stale = [key for key, v in _viewers.items() if v.touched < limit]
         for key in stale:

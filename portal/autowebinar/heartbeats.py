@@ -437,6 +437,19 @@ def on_socket_heartbeat(ctx: Any, payload: dict[str, Any]) -> None:
     ctx.send(sync_fragment(sync))
 
 
+def on_event_committed(envelope: dict) -> None:
+    """After an auto webinar's stop committed: the room's count follows the closed rows."""
+    if envelope.get("event") != "webinar_status_changed" or envelope.get("data", {}).get("to") != "finished":
+        return
+    facts = cache.facts(int(envelope["webinar_id"]), fresh=True)
+    if facts is None or facts.type != "auto":
+        return
+    # After-commit hooks may not run SQL on the committing session: a fresh app context has
+    # a session of its own for the room's push.
+    with current_app.app_context():
+        runtime.attendance_changed(facts.webinar_id)
+
+
 def install() -> None:
     """Register the socket handler and the signal subscribers (idempotent)."""
     from portal.core import events, lifecycle
@@ -444,7 +457,7 @@ def install() -> None:
 
     handlers.register("heartbeat", on_socket_heartbeat)
     events.event_committed.connect(cache.on_event_committed)
-    events.event_committed.connect(runtime.on_event_committed)
+    events.event_committed.connect(on_event_committed)
     lifecycle.status_changing.connect(runtime.on_status_changing)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -141,9 +141,10 @@ def enter(reg: Registration, *, connection_id: str, now: datetime | None = None)
         if start > now:
             raise Conflict("Your session has not started yet.",
                            details={"status": facts.status, "reason": "not_started", "starts_at": store.encode(start)})
+        # Another tab may win either race: keep whatever is stored.
         session_id = store.put_if_absent(reg.lead_id, reg.webinar_id, "session_id", str(uuid.uuid4()))
         started_raw = store.put_if_absent(reg.lead_id, reg.webinar_id, "started_at", start)
-        state = store.load(reg.lead_id, reg.webinar_id)  # another tab may have won either race
+        state = replace(state, session_id=session_id, started_at=store.decode_time(started_raw))
         log.info("lead %s auto session %s in webinar %s starts %s", reg.lead_id, session_id, reg.webinar_id, started_raw)
     elif facts.status not in RUNNING:
         raise Conflict("This webinar is not open.", details={"status": facts.status, "reason": "not_open"})
@@ -283,17 +284,9 @@ def finish(webinar: Webinar) -> int:
     return len(closed)
 
 
-def on_event_committed(envelope: dict) -> None:
-    """After an auto webinar's stop committed: the room's count follows the closed rows."""
-    if envelope.get("event") != "webinar_status_changed" or envelope.get("data", {}).get("to") != Status.finished.value:
-        return
-    facts = cache.facts(int(envelope["webinar_id"]), fresh=True)
-    if facts is not None and facts.type == WebinarType.auto.value:
-        attendance_changed(facts.webinar_id)
-
-
 def on_status_changing(webinar: Webinar, *, from_status: str, to_status: str, actor: object = None) -> None:
     """Core's stop of an auto webinar: attendances close in the same transaction."""
     if webinar.type == WebinarType.auto.value and to_status == Status.finished.value:
         count = finish(webinar)
         log.info("auto webinar %s finished: %s attendees left", webinar.webinar_id, count)
+

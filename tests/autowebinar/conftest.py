@@ -25,6 +25,7 @@ from tests.conftest import csrf_token_from
 def _no_background_flusher(app_config: dict) -> Iterator[None]:
     """Tests flush explicitly (heartbeats.flush()); one test starts the thread itself."""
     app_config["AUTOWEBINAR_FLUSH_INTERVAL"] = 0
+    app_config["ROOM_ATTENDANCE_PUSH_INTERVAL"] = 0  # count pushes inline: no timer outlives a test
     heartbeats.reset_for_tests()
     yield
     heartbeats.reset_for_tests()

@@ -6,17 +6,10 @@ import html
 import json
 import time
 
-import pytest
 import websocket
 
 from portal.autowebinar import heartbeats
 from tests.autowebinar.conftest import attendance_rows, outbox, raw_meta
-
-
-@pytest.fixture
-def app_config(app_config: dict) -> dict:
-    app_config["ROOM_ATTENDANCE_PUSH_INTERVAL"] = 0.05
-    return app_config
 
 
 def open_socket(live_server, token: str) -> websocket.WebSocket:
