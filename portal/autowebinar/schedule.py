@@ -80,8 +80,9 @@ class Schedule:
 
 # --- validation ------------------------------------------------------------------------------
 
-def _fail(field: str, message: str) -> Invalid:
-    return Invalid(message, details={"field": field})
+def _fail(field: str, message: str, **params: Any) -> Invalid:
+    """Invalid for one setting; `message` is an English msgid (translated where shown)."""
+    return Invalid(message, details={"field": field}, **params)
 
 
 def _items(value: Any, field: str) -> list[Any]:
@@ -92,18 +93,18 @@ def _items(value: Any, field: str) -> list[Any]:
         return [part for part in re.split(r"[\s,;]+", value.strip()) if part]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise _fail(field, f"{field}: expected a list.")
+    raise _fail(field, "Expected a list.")
 
 
 def _int(value: Any, field: str, lo: int, hi: int) -> int:
     if isinstance(value, bool):
-        raise _fail(field, f"{field}: expected a whole number.")
+        raise _fail(field, "Enter a whole number.")
     if isinstance(value, str) and re.fullmatch(r"\s*\d{1,6}\s*", value):
         value = int(value)
     if not isinstance(value, int):
-        raise _fail(field, f"{field}: expected a whole number.")
+        raise _fail(field, "Enter a whole number.")
     if not lo <= value <= hi:
-        raise _fail(field, f"{field}: must be between {lo} and {hi}.")
+        raise _fail(field, "Enter a number between %(lo)s and %(hi)s.", lo=lo, hi=hi)
     return value
 
 
@@ -114,45 +115,45 @@ def _bool(value: Any, field: str) -> bool:
         return value.strip().lower() in {"1", "true", "on", "yes"}
     if value in (0, 1):
         return bool(value)
-    raise _fail(field, f"{field}: expected true or false.")
+    raise _fail(field, "Expected yes or no.")
 
 
 def zone_named(name: Any, *, field: str = "timezone") -> ZoneInfo:
     """The IANA zone called `name`, or Invalid."""
     if not isinstance(name, str) or not name.strip() or len(name) > 64:
-        raise _fail(field, "timezone: expected an IANA time zone name such as Europe/Berlin.")
+        raise _fail(field, "Enter a time zone name such as Europe/Berlin.")
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise _fail(field, f"timezone: unknown time zone {name!r}.") from None
+        raise _fail(field, "Unknown time zone %(name)s.", name=str(name)[:64]) from None
 
 
 def _times(value: Any) -> tuple[time, ...]:
     out: set[time] = set()
     items = _items(value, "times")
     if len(items) > MAX_TIMES:
-        raise _fail("times", f"times: at most {MAX_TIMES} times a day.")
+        raise _fail("times", "At most %(max)s start times a day.", max=MAX_TIMES)
     for item in items:
         match = _HHMM.match(item) if isinstance(item, str) else None
         if not match:
-            raise _fail("times", f"times: {item!r} is not a time like 09:30.")
+            raise _fail("times", "%(value)s is not a time like 09:30.", value=str(item)[:20])
         out.add(time(int(match.group(1)), int(match.group(2))))
     if not out:
-        raise _fail("times", "times: give at least one start time (HH:MM).")
+        raise _fail("times", "Give at least one start time (HH:MM).")
     return tuple(sorted(out))
 
 
 def _weekdays(value: Any) -> frozenset[int]:
     days = frozenset(_int(d, "weekdays", 0, 6) for d in _items(value, "weekdays"))
     if not days:
-        raise _fail("weekdays", "weekdays: pick at least one day (0 = Monday ... 6 = Sunday).")
+        raise _fail("weekdays", "Pick at least one day of the week.")
     return days
 
 
 def _blackouts(value: Any) -> frozenset[date]:
     items = _items(value, "blackout_dates")
     if len(items) > MAX_BLACKOUTS:
-        raise _fail("blackout_dates", f"blackout_dates: at most {MAX_BLACKOUTS} dates.")
+        raise _fail("blackout_dates", "At most %(max)s blackout dates.", max=MAX_BLACKOUTS)
     out: set[date] = set()
     for item in items:
         try:
@@ -160,7 +161,7 @@ def _blackouts(value: Any) -> frozenset[date]:
                 raise ValueError
             out.add(date.fromisoformat(item))
         except ValueError:
-            raise _fail("blackout_dates", f"blackout_dates: {item!r} is not a date like 2026-12-24.") from None
+            raise _fail("blackout_dates", "%(value)s is not a date like 2026-12-24.", value=str(item)[:20]) from None
     return frozenset(out)
 
 
@@ -170,15 +171,15 @@ def parse_schedule(data: Any, *, default_zone: str = "UTC") -> Schedule:
         try:
             data = json.loads(data)
         except ValueError:
-            raise _fail("auto_schedule", "auto_schedule: not valid JSON.") from None
+            raise _fail("auto_schedule", "The schedule is not valid JSON.") from None
     if not isinstance(data, Mapping):
-        raise _fail("auto_schedule", "auto_schedule: expected an object.")
+        raise _fail("auto_schedule", "The schedule must be an object of settings.")
     unknown = sorted(set(data) - KEYS)
     if unknown:
-        raise _fail(unknown[0], f"auto_schedule: unknown setting {unknown[0]!r}.")
+        raise _fail(str(unknown[0]), "Unknown schedule setting %(name)s.", name=str(unknown[0])[:40])
     kind = data.get("kind")
     if kind not in KINDS:
-        raise _fail("kind", "kind: choose on_demand, every, daily or weekly.")
+        raise _fail("kind", "Choose on demand, every N minutes, daily or weekly.")
     zone_name = data.get("timezone") or default_zone
     schedule = Schedule(
         kind=kind,
@@ -220,7 +221,7 @@ def validate_schedule(data: Any) -> dict[str, Any]:
         try:
             data = json.loads(data)
         except ValueError:
-            raise _fail("auto_schedule", "auto_schedule: not valid JSON.") from None
+            raise _fail("auto_schedule", "The schedule is not valid JSON.") from None
     schedule = parse_schedule(data)
     return to_json(schedule, with_zone=bool(isinstance(data, Mapping) and data.get("timezone")))
 

@@ -231,6 +231,7 @@
     if (s.status === "paused") { playing = false; video.pause(); return show("paused"); }
     if (s.code === "ahead_of_live") { video.currentTime = livePoint(); return; }
     if (s.code === "not_started") { playing = false; video.pause(); return show("waiting"); }
+    if (s.code === "not_open") { playing = false; video.pause(); return show("not_open"); }
     if (s.code === "other_session" || s.code === "revoked" || s.code === "not_found" ||
         s.code === "other_webinar" || s.code === "forbidden") stopped = true;
   }
