@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, distinct, exists, func, null, or_, select, union_all
 
-from portal.admin import facts
+from portal.admin import facts, reports
 from portal.core.models import OutboxEvent, UserMeta, Webinar, WebinarType
 from portal.extensions import db
 from portal.registration.models import Registration
@@ -98,6 +98,7 @@ def _flags(webinar: Webinar):  # noqa: ANN202 - a Select
 def summary(webinar: Webinar) -> tuple[Funnel, list[tuple[str, Funnel]]]:
     """The funnel over all registrants and per source (biggest first), in one statement: the
     per-registration flags are computed once (a materialized CTE) and counted twice."""
+    reports.no_jit()
     flags = _flags(webinar).cte("flags").prefix_with("MATERIALIZED")
     counts = [
         func.count(distinct(flags.c.lead_id)),
