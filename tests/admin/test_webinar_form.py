@@ -265,3 +265,33 @@ def test_external_chat_ref_kept_for_external_streams_only(as_user, staff):
     session.post("/admin/webinars/new", live_form(title="Obs one", external_chat_ref="https://t.me/x"))
     refs = dict(db.session.execute(select(Webinar.title, Webinar.external_chat_ref)).all())
     assert refs == {"Zoom one": "https://zoom.us/chat/1", "Obs one": ""}
+
+
+def test_registrants_ics_keeps_uid_and_bumps_sequence(app, as_user, staff, make):
+    """The registrant's calendar file after the organizer moves the webinar: same UID,
+    SEQUENCE + 1, the new start."""
+    import re
+
+    from tests.conftest import FreshGClient, csrf_token_from
+
+    webinar = make.webinar(owner=staff.owner, status="scheduled", timezone="UTC")
+    app.test_client_class = FreshGClient
+    visitor = app.test_client()
+    token = csrf_token_from(visitor.get(f"/w/{webinar.slug}").get_data(as_text=True))
+    registered = visitor.post(f"/w/{webinar.slug}/register",
+                              data={"name": "Vera", "email": "vera@example.com", "slot_id": "", "csrf_token": token})
+    assert registered.status_code in (302, 303), registered.status_code
+
+    def ics() -> dict[str, str]:
+        body = visitor.get(f"/w/{webinar.slug}/calendar.ics").get_data(as_text=True)
+        return dict(re.findall(r"^(UID|SEQUENCE|DTSTART)[^:]*:(.*?)\r?$", body, re.M))
+
+    before = ics()
+    assert before["SEQUENCE"] == "0"
+    moved = webinar.scheduled_at + timedelta(days=2)
+    form = live_form(title=webinar.title, slug=webinar.slug, timezone="UTC", scheduled_at=moved.strftime("%Y-%m-%dT%H:%M"))
+    assert as_user(staff.owner).post(f"/admin/webinars/{webinar.webinar_id}/edit", form).status_code == 303
+    after = ics()
+    assert after["UID"] == before["UID"]
+    assert after["SEQUENCE"] == "1"
+    assert after["DTSTART"] == moved.strftime("%Y%m%dT%H%M00Z")
