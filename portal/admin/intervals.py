@@ -7,9 +7,12 @@ finished) before it gets here.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
+from operator import sub
 
 Interval = tuple[float, float]
 UTC = timezone.utc
@@ -55,55 +58,35 @@ class Presence:
     points: list[Point]
 
 
-def _steps(merged_per_attendee: Iterable[Sequence[Interval]]) -> list[tuple[float, int]]:
-    """(timestamp, attendees present from then on) after each change, in time order."""
-    changes: list[tuple[float, int]] = []
+def presence(merged_per_attendee: Iterable[Sequence[Interval]], *, buckets: int = 120) -> Presence:
+    """Distinct attendees present over time (each attendee's intervals already merged): the
+    overall peak and at most `buckets` equal periods, each holding its own peak.
+
+    Present at t = starts <= t minus ends <= t (someone leaving exactly when another enters
+    is a hand-over, not a peak). The count only rises at a start, so a period's peak is its
+    opening count or the count at one of its starts; bisect does the counting in C.
+    """
+    starts: list[float] = []
+    ends: list[float] = []
     for spans in merged_per_attendee:
         for start, end in spans:
             if end > start:
-                changes.append((start, 1))
-                changes.append((end, -1))
-    changes.sort()
-    steps: list[tuple[float, int]] = []
-    present = 0
-    for at, delta in changes:
-        present += delta
-        if steps and steps[-1][0] == at:
-            steps[-1] = (at, present)
-        else:
-            steps.append((at, present))
-    return steps
-
-
-def _bucketed(steps: list[tuple[float, int]], *, buckets: int) -> list[Point]:
-    first, last = steps[0][0], steps[-1][0]
+                starts.append(start)
+                ends.append(end)
+    if not starts:
+        return Presence(0, [])
+    starts.sort()
+    ends.sort()
+    at_start = list(map(sub, map(partial(bisect_right, starts), starts), map(partial(bisect_right, ends), starts)))
+    first, last = starts[0], ends[-1]
     span = last - first
     if span <= 0:
-        return [Point(datetime.fromtimestamp(first, UTC), max(c for _, c in steps))]
+        return Presence(max(at_start), [Point(datetime.fromtimestamp(first, UTC), max(at_start))])
     width = max(span / buckets, 1.0)
-    n = int(span / width) + 1
     points: list[Point] = []
-    current = 0
-    i = 0
-    for b in range(n):
-        bucket_start, bucket_end = first + width * b, first + width * (b + 1)
-        # Changes exactly at the bucket's start set its opening count; later ones may peak.
-        while i < len(steps) and steps[i][0] <= bucket_start:
-            current = steps[i][1]
-            i += 1
-        peak = current
-        while i < len(steps) and steps[i][0] < bucket_end:
-            current = steps[i][1]
-            peak = max(peak, current)
-            i += 1
-        points.append(Point(datetime.fromtimestamp(bucket_start, UTC), peak))
-    return points
-
-
-def presence(merged_per_attendee: Iterable[Sequence[Interval]], *, buckets: int = 120) -> Presence:
-    """Distinct attendees present over time (each attendee's intervals already merged): the
-    overall peak and at most `buckets` equal periods, each holding its own peak."""
-    steps = _steps(merged_per_attendee)
-    if not steps:
-        return Presence(0, [])
-    return Presence(max(c for _, c in steps), _bucketed(steps, buckets=buckets))
+    for b in range(int(span / width) + 1):
+        lo, hi = first + width * b, first + width * (b + 1)
+        opening = bisect_right(starts, lo) - bisect_right(ends, lo)
+        inside = at_start[bisect_left(starts, lo):bisect_left(starts, hi)]
+        points.append(Point(datetime.fromtimestamp(lo, UTC), max(opening, *inside) if inside else opening))
+    return Presence(max(at_start), points)

@@ -100,3 +100,21 @@ def test_page_window():
     assert page.pages == 20 and page.offset == 450
     assert page.window() == [1, None, 8, 9, 10, 11, 12, None, 20]
     assert Page(items=[], number=1, per_page=50, total=0).pages == 1
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(0, 300), st.integers(0, 90)), min_size=1, max_size=3), max_size=25),
+       st.integers(1, 40))
+def test_presence_matches_brute_force(people, buckets):
+    merged = [intervals.merge([(m(a), m(a + d)) for a, d in visits]) for visits in people]
+    presence = intervals.presence(merged, buckets=buckets)
+    flat = [(s, e) for spans in merged for s, e in spans if e > s]
+
+    def present(t: float) -> int:
+        return sum(1 for s, e in flat if s <= t < e)
+
+    assert presence.peak == max((present(s) for s, _ in flat), default=0)
+    for i, point in enumerate(presence.points):
+        lo = point.at.timestamp()
+        hi = presence.points[i + 1].at.timestamp() if i + 1 < len(presence.points) else float("inf")
+        candidates = [lo] + [s for s, _ in flat if lo <= s < hi]
+        assert point.count == max(present(t) for t in candidates)
