@@ -202,7 +202,8 @@ def main() -> None:
                 upgrade()
                 t0 = time.perf_counter()
                 wid, email = seed(args.registrations, rng=rng)
-                print(f"seed took {time.perf_counter() - t0:.1f} s on {db.engine.dialect.name}")
+                print(f"seed took {time.perf_counter() - t0:.1f} s on {db.engine.dialect.name}; "
+                      f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared machine)")
                 client = app.test_client()
                 assert client.post("/login", data={"email": email, "password": "bench-password"}).status_code == 302
                 base = f"/admin/webinars/{wid}"
@@ -228,6 +229,7 @@ def main() -> None:
                 print(f"CSV export: {best['rows']} rows, {best['bytes'] / 2**20:.1f} MiB in {best['seconds']:.2f} s "
                       f"(best of 3; {best['rows_per_s']:,.0f} rows/s); peak traced memory {traced['peak_mib']:.1f} MiB "
                       f"(traced run {traced['seconds']:.2f} s)")
+                print(f"load average at the end {os.getloadavg()[0]:.1f}")
                 db.session.remove()
                 db.engine.dispose()
         finally:

@@ -97,6 +97,15 @@ def test_organizer_journey(browser, live_server, make, screenshot, tmp_path):
     assert rows[0][:2] == ["Name", "Email"] and rows[1][:2] == ["Мария Петрова", "maria@example.com"]
     assert rows[1][3] == "newsletter" and len(rows) == 2
 
+    # Core refuses to take a webinar with registrations back to draft: the reason is shown.
+    page.click("nav.tabs a:has-text('Overview')")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=webinar-unpublish]")
+    expect(page.locator("[data-testid=status-error]")).to_contain_text("has registrations")
+    expect(page.locator("[data-testid=webinar-status] .badge")).to_have_attribute("data-status", "scheduled")
+    screenshot(page, "admin-status-refused-laptop")
+    page.click("nav.tabs a:has-text('Registrations')")
+
     # Revoke from the table (HTMX row swap after the confirm dialog).
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-testid=registration-revoke]")
