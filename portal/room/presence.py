@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -115,7 +116,7 @@ def _leave(reg: Registration, connection_id: str, reason: str) -> bool:
     return attendance.leave(reg, session_id=session_id, connection_id=connection_id, reason=reason)
 
 
-def _unit_of_work(work) -> bool:  # noqa: ANN001 - a zero-argument callable returning bool
+def _unit_of_work(work: Callable[[], bool]) -> bool:
     """Run `work` and commit; a failure is logged and rolled back, never raised into a socket."""
     try:
         changed = bool(work())
