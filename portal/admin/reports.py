@@ -89,8 +89,7 @@ def _registration_select(webinar: Webinar, *, q: str) -> Select:
     )
     if q:
         dialect = db.session.get_bind().dialect.name
-        stmt = stmt.where(or_(search.contains(User.display_name, q, dialect=dialect),
-                              search.contains(User.email, q, dialect=dialect)))
+        stmt = stmt.where(search.person_matches(User.display_name, User.email, q, dialect=dialect))
     return stmt
 
 
@@ -99,7 +98,7 @@ def _count(webinar: Webinar, *, q: str) -> int:
     if q:
         dialect = db.session.get_bind().dialect.name
         stmt = stmt.join(User, User.user_id == Registration.lead_id).where(
-            or_(search.contains(User.display_name, q, dialect=dialect), search.contains(User.email, q, dialect=dialect))
+            search.person_matches(User.display_name, User.email, q, dialect=dialect)
         )
     return db.session.scalar(stmt) or 0
 

@@ -40,3 +40,13 @@ def contains(column: ColumnElement, needle: str, *, dialect: str) -> ColumnEleme
             return column.like("%" + escape_like(needle) + "%", escape="\\")
         return func.portal_casefold(column).like("%" + escape_like(needle.casefold()) + "%", escape="\\")
     return func.lower(column).like("%" + escape_like(needle.lower()) + "%", escape="\\")
+
+
+def contains_lowercase(column: ColumnElement, needle: str) -> ColumnElement[bool]:
+    """`column` (stored lowercase, like emails) contains `needle`: a plain LIKE, no fold."""
+    return column.like("%" + escape_like(needle.lower()) + "%", escape="\\")
+
+
+def person_matches(name: ColumnElement, email: ColumnElement, needle: str, *, dialect: str) -> ColumnElement[bool]:
+    """A person whose name or (lowercase) email contains `needle`."""
+    return contains(name, needle, dialect=dialect) | contains_lowercase(email, needle)

@@ -31,7 +31,7 @@ def page(*, actor: Actor, q: str = "", role: str = "", number: int = 1) -> Page[
         where.append(User.role == role)
     if q:
         dialect = db.session.get_bind().dialect.name
-        where.append(search.contains(User.display_name, q, dialect=dialect) | search.contains(User.email, q, dialect=dialect))
+        where.append(search.person_matches(User.display_name, User.email, q, dialect=dialect))
     total = db.session.scalar(select(func.count()).select_from(User).where(*where)) or 0
     number = clamp(number, total=total, per_page=PER_PAGE)
     items = db.session.scalars(
