@@ -123,7 +123,14 @@ def registration_page(webinar: Webinar, *, q: str = "", number: int = 1, now: da
     no_jit()
     total = _count(webinar, q=q)
     number = clamp(number, total=total, per_page=per_page)
-    stmt = _ordered(_registration_select(webinar, q=q)).limit(per_page).offset((number - 1) * per_page)
+    offset = (number - 1) * per_page
+    if q:
+        stmt = _ordered(_registration_select(webinar, q=q)).limit(per_page).offset(offset)
+    else:
+        # Deferred join: skip rows on the registration index alone, then join the 50 kept.
+        page_ids = _ordered(select(Registration.registration_id).where(Registration.webinar_id == webinar.webinar_id))
+        page_ids = page_ids.limit(per_page).offset(offset).scalar_subquery()
+        stmt = _ordered(_registration_select(webinar, q="").where(Registration.registration_id.in_(page_ids)))
     rows = _rows(_rows_of(stmt))
     add_facts(webinar, rows, now=now)
     return Page(rows, number, per_page, total)
