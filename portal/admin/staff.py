@@ -12,7 +12,7 @@ from portal.admin.pagination import PER_PAGE, Page, clamp
 from portal.core import users
 from portal.core.models import Role, User
 from portal.core.permissions import Action, Actor, require
-from portal.errors import Conflict, Invalid
+from portal.errors import Conflict, Invalid, NotFound
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,9 @@ def page(*, actor: Actor, q: str = "", role: str = "", number: int = 1) -> Page[
 
 
 def get(user_id: int) -> User:
+    """A staff account (leads are not managed here)."""
     user = db.session.get(User, user_id)
     if user is None or user.role not in STAFF:
-        from portal.errors import NotFound
-
         raise NotFound(str(_l("No such account.")))
     return user
 

@@ -1,7 +1,7 @@
 """/admin/webinars/<id>/speakers: assign and remove speakers."""
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import redirect, url_for
 
 from portal.admin import speakers
 from portal.admin.access import webinar_for
@@ -11,7 +11,6 @@ from portal.core.models import Webinar
 from portal.core.permissions import Action
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
-from flask import redirect
 
 
 def _form(webinar: Webinar) -> SpeakerForm:
