@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, make_response, request, url_for
 from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
 from portal.admin.forms import format_seconds
 from portal.admin.pages import dashboard, registrations, reports, speakers, users, webinars
+from portal.admin.pages.common import is_htmx
 from portal.admin.exports import format_duration
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
@@ -49,6 +50,10 @@ for rule, endpoint, view, methods in ROUTES:
 def _staff_only():
     """Anonymous visitors go to the login page; staff without organizer rights get 403."""
     if not current_user.is_authenticated:
+        if is_htmx():  # a whole-page redirect, not the login page swapped into a table
+            response = make_response("", 401)
+            response.headers["HX-Redirect"] = url_for(login_manager.login_view, next=request.full_path.rstrip("?"))
+            return response
         return login_manager.unauthorized()
     require_area(current_user._get_current_object())
     return None

@@ -141,3 +141,11 @@ def test_scope_agrees_with_permissions(staff, make):
         listed = set(db.session.scalars(select(Webinar.webinar_id).where(access.scope(user))))
         allowed = {w.webinar_id for w in webinars if can(user, Action.VIEW_REPORTS, w)}
         assert listed == allowed
+
+
+def test_anonymous_htmx_request_redirects_the_whole_page(client, world):
+    webinar, _ = world
+    response = client.get(f"/admin/webinars/{webinar.webinar_id}/registrations?q=x",
+                          headers={"HX-Request": "true", "HX-Target": "registrations"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
