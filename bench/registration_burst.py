@@ -228,6 +228,18 @@ def main() -> None:
             warm.spawn(v.open)
         warm.join(raise_error=True)
 
+        # Yardstick from the same moment: what a trivial request (/healthz, SELECT 1) costs the
+        # server. On a shared machine this moves with the neighbours' load; the ratio does not.
+        def probe(v: Visitor) -> None:
+            for _ in range(20):
+                v._send("GET", "/healthz").read()
+
+        probe_cpu = cpu_seconds(server.pid)
+        for v in visitors[:50]:
+            warm.spawn(probe, v)
+        warm.join(raise_error=True)
+        probe_cpu = (cpu_seconds(server.pid) - probe_cpu) / (20 * min(50, len(visitors)))
+
         run = uuid.uuid4().hex[:8]
         statuses: dict[int, int] = {}
         latencies: list[float] = []
@@ -270,6 +282,7 @@ def main() -> None:
     print(f"answers {dict(sorted(statuses.items()))}")
     print(f"CPU: server {server_cpu / args.requests * 1000:.2f} ms per POST ({server_cpu:.1f} s), "
           f"load generator {client_cpu / args.requests * 1000:.2f} ms per POST ({client_cpu:.1f} s); "
+          f"GET /healthz {probe_cpu * 1000:.2f} ms (POST = {server_cpu / args.requests / probe_cpu:.1f}x); "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"stored registrations {regs}, client_webinar_registered events {events}, "
           f"lost {ok - regs}; {'OK' if regs == events == ok == args.requests else 'MISMATCH'}")
