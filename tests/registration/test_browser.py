@@ -87,6 +87,23 @@ def test_start_choice_and_home_page_look_right(app, make, webinar, browser, live
         page.get_by_test_id("register-form").locator("[name=email]").fill("ann@example.com")
         page.get_by_test_id("register-form").locator("button[type=submit]").click()
         expect(page.get_by_test_id("join-link")).to_be_visible()
+        # another browser with the same email: told it is registered, shown no link
+        other = browser.new_context(viewport=SIZES["phone"], locale="en-US")
+        try:
+            stranger = other.new_page()
+            stranger.goto(f"{live_server.url}/w/{auto.slug}")
+            stranger.get_by_test_id("register-form").locator("[name=name]").fill("Someone")
+            stranger.get_by_test_id("register-form").locator("[name=email]").fill("ann@example.com")
+            stranger.get_by_test_id("register-form").locator("button[type=submit]").click()
+            expect(stranger.get_by_role("heading", level=1)).to_contain_text("already registered")
+            expect(stranger.get_by_test_id("join-link")).to_have_count(0)
+            screenshot(stranger, "registration-already-phone")
+            ended = make.webinar(status="finished", title="Last week's launch")
+            stranger.goto(f"{live_server.url}/w/{ended.slug}")
+            expect(stranger.get_by_text("Registration closed")).to_be_visible()
+            screenshot(stranger, "registration-closed-phone")
+        finally:
+            other.close()
         page.goto(live_server.url + "/")
         expect(page.locator(f'a[href="/w/{webinar.slug}"]').first).to_be_visible()
         screenshot(page, "index-phone")
