@@ -21,6 +21,11 @@ def _strip(value: str | None) -> str | None:
 class RegistrationForm(FlaskForm):
     """Bound to one webinar: call `for_webinar()` before validating."""
 
+    class Meta:
+        # CSRFProtect already checks every POST before the view runs (400, nothing stored);
+        # a second token check per form would only cost time on the burst path.
+        csrf = False
+
     name = StringField(_l("Your name"), render_kw={"maxlength": inputs.NAME_MAX, "autocomplete": "name"})
     email = EmailField(
         _l("Email"),
