@@ -19,22 +19,20 @@ closed by the flusher (reason "timeout"); socket connections are closed by the r
 """
 from __future__ import annotations
 
-import atexit
 import html
 import json
 import logging
-import os
 import re
-import threading
 import time
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 
 from portal.autowebinar import cache, runtime, store
+from portal.autowebinar.coalescer import Coalescer, Connection, Connections, Pending
+from portal.autowebinar.flusher import FLUSH_INTERVAL, Flusher
 from portal.db_types import utcnow
 from portal.errors import Conflict, Forbidden, Invalid, PortalError
 from portal.extensions import db
@@ -43,119 +41,9 @@ from portal.registration.models import Registration
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL = 5  # seconds between player heartbeats (the page reads it)
-FLUSH_INTERVAL = 1.0  # seconds between flushes
 HTTP_STALE_AFTER = 45.0  # an HTTP-fallback connection silent this long has left
 SOCKET_FORGET_AFTER = 120.0  # an entered socket connection silent this long is forgotten
 _PAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
-
-
-@dataclass
-class Pending:
-    """The latest queued state of one viewer."""
-
-    lead_id: int
-    webinar_id: int
-    registration_id: int
-    session_id: str
-    position: int
-    seen_at: datetime
-    milestone: int | None = None
-    completes: bool = False
-
-    def merged_into(self, newer: Pending) -> Pending:
-        """`newer` with the milestone and completion this older entry still carried."""
-        best = max((m for m in (self.milestone, newer.milestone) if m is not None), default=None)
-        return replace(newer, milestone=best, completes=self.completes or newer.completes)
-
-
-class Coalescer:
-    """Latest position per (lead, webinar) of this process, swapped out by each flush."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[int, int], Pending] = {}
-
-    def put(self, entry: Pending) -> None:
-        key = (entry.lead_id, entry.webinar_id)
-        with self._lock:
-            older = self._entries.get(key)
-            self._entries[key] = older.merged_into(entry) if older is not None else entry
-
-    def drain(self) -> list[Pending]:
-        with self._lock:
-            entries, self._entries = self._entries, {}
-        return list(entries.values())
-
-    def take(self, lead_id: int, webinar_id: int) -> Pending | None:
-        with self._lock:
-            return self._entries.pop((lead_id, webinar_id), None)
-
-    def requeue(self, entries: list[Pending]) -> None:
-        """Put back a batch whose write failed, under anything newer queued meanwhile."""
-        with self._lock:
-            for entry in entries:
-                key = (entry.lead_id, entry.webinar_id)
-                newer = self._entries.get(key)
-                self._entries[key] = entry.merged_into(newer) if newer is not None else entry
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-
-@dataclass
-class Connection:
-    registration_id: int
-    session_id: str
-    http: bool
-    last_beat: float
-
-
-class Connections:
-    """Connections this process has entered (attendance row open), by (lead, webinar, id)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._known: dict[tuple[int, int, str], Connection] = {}
-
-    def beat(self, key: tuple[int, int, str]) -> bool:
-        """Refresh a known connection; False when this process has not entered it."""
-        with self._lock:
-            found = self._known.get(key)
-            if found is None:
-                return False
-            found.last_beat = time.monotonic()
-            return True
-
-    def add(self, key: tuple[int, int, str], conn: Connection) -> None:
-        with self._lock:
-            self._known[key] = conn
-
-    def forget(self, key: tuple[int, int, str]) -> Connection | None:
-        with self._lock:
-            return self._known.pop(key, None)
-
-    def stale(self) -> list[tuple[tuple[int, int, str], Connection]]:
-        """HTTP connections silent too long (removed here, closed by the flusher); silent
-        socket connections are only forgotten (the socket's close ends their row)."""
-        now = time.monotonic()
-        out = []
-        with self._lock:
-            for key, conn in list(self._known.items()):
-                idle = now - conn.last_beat
-                if conn.http and idle > HTTP_STALE_AFTER:
-                    out.append((key, self._known.pop(key)))
-                elif not conn.http and idle > SOCKET_FORGET_AFTER:
-                    del self._known[key]
-        return out
-
-    def all(self) -> list[tuple[tuple[int, int, str], Connection]]:
-        with self._lock:
-            return list(self._known.items())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._known.clear()
 
 
 coalescer = Coalescer()
@@ -324,7 +212,7 @@ def flush(*, reason: str = "tick") -> int:
     queue (newer positions win) and the error is logged and re-raised.
     """
     entries = coalescer.drain()
-    stale = connections.stale()
+    stale = connections.stale(http_stale_after=HTTP_STALE_AFTER, socket_forget_after=SOCKET_FORGET_AFTER)
     if not entries and not stale:
         return 0
     try:
@@ -341,77 +229,14 @@ def flush(*, reason: str = "tick") -> int:
     return written
 
 
-class Flusher:
-    """The per-process background writer (thread, or greenlet under gevent)."""
-
-    def __init__(self, interval: float = FLUSH_INTERVAL) -> None:
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._app: Flask | None = None
-        self._atexit = False
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
-
-    def ensure_started(self, app: Flask | None = None) -> None:
-        """Start once per process (again in a forked child); cheap when already running.
-        app.config["AUTOWEBINAR_FLUSH_INTERVAL"] = 0 disables the thread (tests call flush())."""
-        if self.running:
-            return
-        app = app or current_app._get_current_object()
-        interval = float(app.config.get("AUTOWEBINAR_FLUSH_INTERVAL", FLUSH_INTERVAL))
-        if interval <= 0:
-            return
-        with self._lock:
-            self.interval = interval
-            if self.running:
-                return
-            if self._pid is not None and self._pid != os.getpid():  # forked: the parent's queue is not ours
-                coalescer.drain()
-                connections.clear()
-                cache.clear()
-            self._app, self._pid = app, os.getpid()
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._run, name="autowebinar-flusher", daemon=True)
-            self._thread.start()
-            if not self._atexit:
-                atexit.register(self.stop)
-                self._atexit = True
-        log.info("heartbeat flusher started in process %s", self._pid)
-
-    def _run(self) -> None:
-        assert self._app is not None
-        stop = self._stop
-        with self._app.app_context():
-            while not stop.wait(self.interval):
-                self._tick()
-            self._tick()  # the last second before stopping
-            db.session.remove()
-
-    def _tick(self) -> None:
-        try:
-            flush()
-            cache.evict_idle()
-        except Exception:
-            log.exception("heartbeat flush failed; will retry")
-        finally:
-            db.session.close()  # hand the connection back to the pool between ticks
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop after a final flush (at exit, and in tests)."""
-        thread = self._thread
-        if thread is None or self._pid != os.getpid():
-            return
-        self._stop.set()
-        thread.join(timeout)
-        self._thread = None
+def _forget_parent() -> None:
+    coalescer.drain()
+    connections.clear()
+    cache.clear()
 
 
-flusher = Flusher()
+flusher = Flusher(flush, on_tick=cache.evict_idle, on_fork=_forget_parent)
+__all__ = ["FLUSH_INTERVAL", "Pending", "accept", "coalescer", "connections", "flush", "flusher", "leave"]
 
 
 # --- the socket path -------------------------------------------------------------------------

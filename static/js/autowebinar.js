@@ -68,9 +68,12 @@
     else video.addEventListener("loadedmetadata", fn, { once: true });
   }
 
-  function startAt(position) {
+  var followLive = false; // started at the live point: a late click to play catches up with it
+
+  function startAt(position, atLive) {
     show("playing");
     playing = true;
+    followLive = !!atLive;
     whenReady(function () {
       video.currentTime = Math.max(0, Math.min(position, livePoint()));
       autoplay();
@@ -97,6 +100,7 @@
   }
   function hideUnblock() { unblock.hidden = true; }
   unblock.addEventListener("click", function () {
+    if (followLive && !video.played.length) video.currentTime = livePoint();
     video.muted = false;
     var p = video.play();
     if (p && p.then) p.then(hideUnblock, function () { showUnblock("play"); });
@@ -143,7 +147,7 @@
       if (video.paused) autoplay();
       beat();
     } else {
-      startAt(target);
+      startAt(target, choice === "live");
     }
   });
 
@@ -284,7 +288,7 @@
     var wait = window.setInterval(function () {
       if (serverNow() >= startedAt) {
         window.clearInterval(wait);
-        startAt(livePoint());
+        startAt(livePoint(), true);
       }
     }, 500);
   }
@@ -302,7 +306,7 @@
     if (watchNowNew) startedAt = serverNow(); // the session starts with this visit
     if (resumeAt !== null && resumeAt < duration) return offerResume();
     if (resumeAt !== null) return showEnded("watched");
-    startAt(livePoint());
+    startAt(livePoint(), true);
   }
 
   begin();

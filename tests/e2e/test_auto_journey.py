@@ -181,3 +181,32 @@ def test_screens_at_phone_and_laptop_sizes(browser, live_server, webinar, screen
     expect(page.locator("[data-testid=room-ended]")).to_contain_text("This webinar has ended")
     screenshot(page, f"auto-ended-{size}")
     context.close()
+
+
+# A browser that refuses to play anything before the visitor clicks (strict autoplay policy).
+NO_AUTOPLAY = """
+(() => {
+  const play = HTMLMediaElement.prototype.play;
+  let clicked = false;
+  document.addEventListener("click", () => { clicked = true; }, true);
+  HTMLMediaElement.prototype.play = function () {
+    return clicked ? play.call(this) : Promise.reject(new DOMException("blocked", "NotAllowedError"));
+  };
+})();
+"""
+
+
+def test_blocked_autoplay_offers_click_to_play(browser, live_server, webinar, screenshot):
+    context = browser.new_context(viewport=PHONE, locale="en-US")
+    page = context.new_page()
+    page.add_init_script(NO_AUTOPLAY)
+    token = register(webinar, email="strict@example.com", starts_at=schedule.resolve_start(webinar, "now", now=utcnow()))
+    page.goto(f"{live_server.url}/room/{token}")
+    button = page.locator("[data-aw-unblock]")
+    expect(button).to_be_visible(timeout=WAIT)
+    expect(button).to_have_attribute("data-kind", "play")
+    screenshot(page, "auto-autoplay-blocked-phone")
+    button.click()
+    expect(button).to_be_hidden()
+    wait_playing(page, beyond=0)
+    context.close()
