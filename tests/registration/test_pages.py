@@ -114,3 +114,11 @@ def test_source_is_stored_with_the_registration(app, make, visitor):
 
     [event] = registered_events()
     assert event.data["source"] == "spring-mail"
+
+
+def test_page_renders_in_russian(app, make, visitor):
+    w = make.webinar(status="scheduled", timezone="Europe/Moscow")
+    response = visitor.open(f"/w/{w.slug}", headers={"Accept-Language": "ru"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and '<html lang="ru">' in html
+    assert "Europe/Moscow" in html and 'data-testid="register-form"' in html
