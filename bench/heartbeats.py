@@ -140,18 +140,18 @@ class Counter:
 
 
 def timed_flushes(heartbeats):  # noqa: ANN001, ANN201
-    """Wrap heartbeats.flush to record (rows, seconds) of each flush the thread runs."""
+    """Wrap the flusher's flush to record (viewers, seconds) of each flush its thread runs."""
     records: list[tuple[int, float]] = []
-    original = heartbeats.flush
+    original = heartbeats.flusher.flush
 
-    def flush(**kwargs):  # noqa: ANN003, ANN202
+    def flush():  # noqa: ANN202
         start = time.perf_counter()
-        rows = original(**kwargs)
+        rows = original()
         if rows:
             records.append((rows, time.perf_counter() - start))
         return rows
 
-    heartbeats.flush = flush
+    heartbeats.flusher.flush = flush
     return records
 
 
@@ -161,6 +161,10 @@ def beat(heartbeats, viewer: Viewer, duration: int) -> float:  # noqa: ANN001
     start = time.perf_counter()
     heartbeats.on_socket_heartbeat(viewer.ctx, {"type": "heartbeat", "position": round(position, 1)})
     return time.perf_counter() - start
+
+
+def mean(values: list[float]) -> float:
+    return statistics.mean(values) if values else 0.0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -241,8 +245,8 @@ def main() -> None:
                 print(f"steady: {sent:,} heartbeats in {elapsed:.1f} s = {sent / elapsed:,.0f}/s; handler "
                       f"mean {statistics.mean(costs) * 1e6:.1f} µs, p99 {pct(costs, .99) * 1e6:.1f} µs")
                 print(f"        database: {c1 - c0} transactions = {(c1 - c0) / (elapsed + 1.2):.2f}/s, "
-                      f"{s1 - s0} statements; {len(flushes)} flushes, {statistics.mean(rows):,.0f} viewers each, "
-                      f"flush mean {statistics.mean(secs) * 1e3:.0f} ms, max {max(secs) * 1e3:.0f} ms")
+                      f"{s1 - s0} statements; {len(flushes)} flushes, {mean(rows):,.0f} viewers each, "
+                      f"flush mean {mean(secs) * 1e3:.0f} ms, max {max(secs, default=0) * 1e3:.0f} ms")
 
                 # Max: one generator as fast as it can (the flusher shares the process).
                 flushes.clear()
@@ -261,8 +265,8 @@ def main() -> None:
                 print(f"max:    {sent:,} heartbeats in {elapsed:.1f} s = {sent / elapsed:,.0f}/s sustained; "
                       f"handler mean {statistics.mean(costs) * 1e6:.1f} µs, p99 {pct(costs, .99) * 1e6:.1f} µs")
                 print(f"        database: {c1 - c0} transactions = {(c1 - c0) / (elapsed + 1.2):.2f}/s; "
-                      f"{len(flushes)} flushes, {statistics.mean(rows):,.0f} viewers each, "
-                      f"flush mean {statistics.mean(secs) * 1e3:.0f} ms, max {max(secs) * 1e3:.0f} ms")
+                      f"{len(flushes)} flushes, {mean(rows):,.0f} viewers each, "
+                      f"flush mean {mean(secs) * 1e3:.0f} ms, max {max(secs, default=0) * 1e3:.0f} ms")
                 heartbeats.flusher.stop()
                 db.session.remove()
                 db.engine.dispose()

@@ -94,7 +94,7 @@ def test_watch_now_plays_and_resumes_after_the_tab_is_closed(browser, live_serve
     page.locator("[data-aw-video]").evaluate("v => { v.currentTime = 80; }")
     page.wait_for_timeout(400)
     assert current_time(page) < 15
-    screenshot(page, "auto-playing-laptop")
+    screenshot(page, "auto-journey-playing-laptop")
 
     # The tab closes (pagehide: the beacon carries the final position) ...
     page.wait_for_timeout(3000)
@@ -115,7 +115,7 @@ def test_watch_now_plays_and_resumes_after_the_tab_is_closed(browser, live_serve
     page.goto(room_url if room_url.startswith("http") else f"{live_server.url}{room_url}")
     expect(page.locator("[data-testid=resume-choice]")).to_be_visible(timeout=WAIT)
     expect(page.locator("[data-testid=resume-continue]")).to_be_focused()
-    screenshot(page, "auto-resume-laptop")
+    screenshot(page, "auto-journey-resume-laptop")
     page.locator("[data-testid=resume-continue]").click()
     resumed = wait_playing(page, beyond=0)
     interval = heartbeats.HEARTBEAT_INTERVAL
