@@ -2,12 +2,11 @@
 (function () {
   "use strict";
 
-  // Refusals come back as 409/422 fragments (or errors retargeted to #flash): show them
-  // instead of htmx's default of ignoring error responses.
+  // Refusals come back as 409/422 fragments for their own region: show them instead of
+  // htmx's default of ignoring error responses (portal.js handles #flash retargets).
   document.addEventListener("htmx:beforeSwap", function (ev) {
     var xhr = ev.detail.xhr;
-    if (xhr.status === 409 || xhr.status === 422 ||
-        (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget"))) {
+    if (xhr.status === 409 || xhr.status === 422) {
       ev.detail.shouldSwap = true;
       ev.detail.isError = false;
     }

@@ -23,6 +23,16 @@
     if (msg && !window.confirm(msg)) ev.preventDefault();
   }, true);
 
+  // htmx 2 ignores error responses; the portal's error handler answers HTMX requests with a
+  // message fragment retargeted to #flash (HX-Retarget), which is meant to be shown.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var xhr = ev.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget")) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { localiseTimes(document); });
   document.addEventListener("htmx:afterSettle", function (ev) { localiseTimes(ev.target); });
   window.portal = { localiseTimes: localiseTimes };

@@ -96,12 +96,12 @@
     if (window.portal && window.portal.localiseTimes) window.portal.localiseTimes(el);
   }
 
-  // Error responses of htmx requests (422/429/409/403...) carry a fragment meant to be shown
-  // (the chat feedback line, or #flash via HX-Retarget): let htmx swap them.
+  // Refused chat posts (422/429) answer with the feedback line, meant to be shown (portal.js
+  // handles errors retargeted to #flash).
   document.addEventListener("htmx:beforeSwap", function (ev) {
     var xhr = ev.detail.xhr;
     if (!xhr || xhr.status < 400) return;
-    if (xhr.getResponseHeader("HX-Retarget") || /\/chat$/.test(ev.detail.pathInfo && ev.detail.pathInfo.requestPath || "")) {
+    if (/\/chat$/.test(ev.detail.pathInfo && ev.detail.pathInfo.requestPath || "")) {
       ev.detail.shouldSwap = true;
       ev.detail.isError = false;
     }
