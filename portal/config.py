@@ -37,14 +37,15 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_RATE_WINDOW": 300,
         "DEMO_PASSWORD": "",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-        # Live updates (portal/realtime). flask-sock passes SOCK_SERVER_OPTIONS to simple-websocket:
-        # server pings find dead phones; frames above 64 KB close the socket (8 KB is refused politely).
-        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 64 * 1024},
+        # Live updates (portal/realtime).
+        "REALTIME_PING_SECONDS": 25,  # server pings find dead phones (0: none)
+        "REALTIME_MAX_MESSAGE_BYTES": 64 * 1024,  # above: the socket is closed (8 KB is refused politely)
         "REALTIME_QUEUE_FRAMES": 256,  # frames pending on one socket before it is dropped as too slow
         "REALTIME_WRITE_TIMEOUT": 10,  # seconds a socket may refuse to take bytes before it is dropped
         "REALTIME_REDIS_PREFIX": "portal:rt:",
         "REALTIME_FANOUT": "prebuilt",  # "naive" (per-socket ws.send) exists only for bench/fanout.py
         "REALTIME_POLL_SECONDS": 4,  # polling interval of the fallback while the socket is down
+        "REALTIME_GC_FREEZE": True,  # keep idle sockets out of full GC passes (gevent servers only)
     }
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import uuid
 from typing import Any
 
@@ -13,39 +12,26 @@ from simple_websocket import ConnectionClosed
 
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.realtime import frames, handlers, inbound
+from portal.realtime import concurrency, frames, handlers, inbound
 from portal.realtime.access import Access
 from portal.realtime.context import SocketContext
 from portal.realtime.hub import Hub
+from portal.realtime.reader import FrameReader
 from portal.realtime.writer import SocketWriter
 
 log = logging.getLogger(__name__)
 
+CLOSE_GRACE = 2.0  # seconds a client has to answer our close frame
 FRAME_BUDGET = 60  # frames per socket ...
 FRAME_WINDOW = 10.0  # ... per this many seconds; more is a flood and closes the socket
 MAX_INVALID_FRAMES = 10  # refused frames tolerated before the socket is closed for abuse
 
 
-class _SerialSocket:
-    """simple-websocket's socket, its sends (pong, close reply) routed through our one writer."""
-
-    def __init__(self, sock: socket.socket, writer: SocketWriter) -> None:
-        self._sock = sock
-        self._writer = writer
-
-    def send(self, data: bytes) -> int:
-        self._writer.offer_control(bytes(data))
-        return len(data)
-
-    def sendall(self, data: bytes) -> None:
-        self.send(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
 class Connection:
     """A socket in the hub: `offer` for broadcasts, `ctx` for handlers, `close` for refusals."""
+
+    __slots__ = ("ws", "access", "id", "lead_id", "naive", "writer", "offer", "ctx", "reader",
+                 "requested_reason", "budget", "invalid", "_cutter")
 
     def __init__(self, ws: Any, access: Access) -> None:
         config = current_app.config
@@ -54,20 +40,20 @@ class Connection:
         self.id = uuid.uuid4().hex
         self.lead_id = access.lead_id
         self.naive = config["REALTIME_FANOUT"] == "naive"
-        self._raw_sock = ws.sock
         self.writer = SocketWriter(ws.sock, max_pending=config["REALTIME_QUEUE_FRAMES"],
-                                   write_timeout=config["REALTIME_WRITE_TIMEOUT"], on_closed=self._wake)
-        if not self.naive:
-            ws.sock = _SerialSocket(ws.sock, self.writer)
+                                   write_timeout=config["REALTIME_WRITE_TIMEOUT"], on_closed=self._closed)
         self.offer = self.writer.offer
+        self.reader = FrameReader(ws.sock, ws.ws.connection, self.writer,
+                                  max_bytes=config["REALTIME_MAX_MESSAGE_BYTES"])
         self.ctx = SocketContext(
             audience=access.audience, webinar_id=access.webinar_id, connection_id=self.id,
             channel=access.channel, send=self.send_html, close=self.close,
             registration_id=access.registration_id, lead_id=access.lead_id, user_id=access.user_id,
         )
         self.requested_reason: str | None = None
-        self.budget = inbound.Budget(limit=FRAME_BUDGET, window=FRAME_WINDOW)
+        self.budget: inbound.Budget | None = None
         self.invalid = 0
+        self._cutter: _Cutter | None = None
 
     # -- output ----------------------------------------------------------------------------
     def send_html(self, html: str) -> None:
@@ -90,14 +76,27 @@ class Connection:
             self.requested_reason = reason
         self.writer.close(code, reason)
 
-    def _wake(self, reason: str) -> None:
-        # Ends ws.receive() in the read loop: the writer closed or lost the socket.
-        self.ws.connected = False
-        self.ws.event.set()
+    def ping(self) -> None:
+        """The pinger's round: a ping, or the end of a socket that ignored the last one."""
+        if self.reader.awaiting_pong:
+            self.reader.timed_out = True
+            self.writer.close(frames.POLICY_VIOLATION, "ping timeout")
+        else:
+            self.reader.awaiting_pong = True
+            self.writer.offer_control(frames.PING)
+
+    def _closed(self, reason: str) -> None:
+        # Our close frame is out (or the socket failed). The client normally answers at once,
+        # which ends the read loop; one that does not is cut after a grace period.
+        if self._cutter is None:
+            self._cutter = _Cutter(self.ws.sock)
+            concurrency.later(CLOSE_GRACE, self._cutter.cut)
 
     # -- input -----------------------------------------------------------------------------
     def handle(self, data: str | bytes) -> None:
         """One frame up: refuse it with an error fragment, or run its handler."""
+        if self.budget is None:
+            self.budget = inbound.Budget(limit=FRAME_BUDGET, window=FRAME_WINDOW)
         if not self.budget.spend():
             self.close(frames.POLICY_VIOLATION, "too many messages")
             return
@@ -126,19 +125,22 @@ class Connection:
 
     # -- the end ---------------------------------------------------------------------------
     def finish(self, code: int = frames.NORMAL) -> None:
-        """Say goodbye (once), give the client a moment to answer, then cut the socket."""
-        if not self.writer.closing:
-            self.writer.close(code, "")
+        """Say goodbye (once), wait until it is written, then cut the socket."""
+        self.writer.close(code, "")  # no-op when a close is already under way
         self.writer.wait_closed(1.0)
-        reader = getattr(self.ws, "thread", None)
-        if reader is not None and reader is not threading.current_thread():
-            reader.join(1.0)
-        raw = getattr(self._raw_sock, "_sock", self._raw_sock)
-        try:
-            raw.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.ws.connected = False
+        if self._cutter is not None:
+            self._cutter.finished = True
+        _shutdown(self.ws.sock)
+        self.ws.connected = False  # flask-sock's own close() then has nothing to do
+        self._unlink()
+
+    def _unlink(self) -> None:
+        # Break our reference cycles (writer -> callback -> connection, context -> bound
+        # methods) so a closed socket is freed by reference counting, not left to the cyclic
+        # collector; long-lived socket objects can then be frozen out of full collections.
+        self.ctx.unlink()
+        self.writer.unlink()
+        self.offer = _closed_offer
 
     def leave_reason(self, *, shutting_down: bool = False) -> str:
         """Why this socket ended, as one of room.models.LEAVE_REASONS."""
@@ -150,11 +152,37 @@ class Connection:
             return self.requested_reason if self.requested_reason in LEAVE_REASONS else "disconnected"
         if self.writer.dropped:
             return "disconnected"
-        if getattr(self.ws, "close_message", None) == "Ping/Pong timeout":
+        if self.reader.timed_out:
             return "timeout"
-        if int(getattr(self.ws, "close_reason", 0) or 0) in (frames.NORMAL, frames.GOING_AWAY):
+        if self.reader.peer_code in (frames.NORMAL, frames.GOING_AWAY):
             return "left"
         return "disconnected"
+
+
+class _Cutter:
+    """Cuts a socket whose client never answered our close frame (holds the socket, not the connection)."""
+
+    __slots__ = ("sock", "finished")
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.finished = False
+
+    def cut(self) -> None:
+        if not self.finished:
+            _shutdown(self.sock)
+
+
+def _closed_offer(frame: bytes) -> bool:
+    return False
+
+
+def _shutdown(sock: Any) -> None:
+    raw = getattr(sock, "_sock", sock)
+    try:
+        raw.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def error_fragment(message: str) -> str:
@@ -172,35 +200,30 @@ _REFUSALS = {
 
 def serve(ws: Any, access: Access, *, hub: Hub) -> None:
     """Run one socket until it closes: join the channel, presence, read frames, leave."""
+    conn = Connection(ws, access)
     hub.track(+1)
     try:
-        _serve(ws, access, hub=hub)
+        _serve(conn, hub=hub)
     finally:
         hub.track(-1)
 
 
-def _serve(ws: Any, access: Access, *, hub: Hub) -> None:
-    conn = Connection(ws, access)
-    hub.join(access.channel, conn)
+def _serve(conn: Connection, *, hub: Hub) -> None:
+    hub.join(conn.access.channel, conn)
     shutting_down = False
     try:
         _opened(conn)
         db.session.remove()  # hold no database connection while idle
-        while True:
-            data = ws.receive()
-            if data is None:
-                continue
-            conn.handle(data)
+        for message in conn.reader.messages():
+            conn.handle(message)
             db.session.remove()
-    except ConnectionClosed:
-        pass
     except BaseException as exc:  # a worker shutting down kills its greenlets
         shutting_down = type(exc).__name__ in ("GreenletExit", "SystemExit", "KeyboardInterrupt")
         if not shutting_down:
             log.exception("socket %r failed", conn.ctx)
         raise
     finally:
-        hub.leave(access.channel, conn)
+        hub.leave(conn.access.channel, conn)
         try:
             _closed(conn, conn.leave_reason(shutting_down=shutting_down))
         finally:

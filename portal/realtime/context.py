@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     from portal.registration.models import Registration
 
 
+def _gone(html: str) -> None:
+    """Sending to a closed socket does nothing."""
+
+
 class SocketContext:
     """One open socket: ids fixed at connect time, models loaded lazily and afresh for each frame.
 
@@ -17,6 +21,9 @@ class SocketContext:
     session after every frame; `registration`, `user` and `webinar` are re-read (one primary
     key lookup, only if a handler touches them) so a ban or mute made since is seen.
     """
+
+    __slots__ = ("audience", "webinar_id", "connection_id", "channel", "registration_id", "lead_id",
+                 "user_id", "_send", "_close", "_loaded")
 
     def __init__(self, *, audience: str, webinar_id: int, connection_id: str, channel: str,
                  send: Callable[[str], None], close: Callable[[int, str], None] | None = None,
@@ -31,7 +38,7 @@ class SocketContext:
         self.user_id = user_id
         self._send = send
         self._close = close
-        self._loaded: dict[str, Any] = {}
+        self._loaded: dict[str, Any] | None = None
 
     @property
     def registration(self) -> Registration | None:
@@ -71,11 +78,19 @@ class SocketContext:
         if self._close is not None:
             self._close(1008, reason)
 
+    def unlink(self) -> None:
+        """The socket is gone: drop loaded models and the callbacks into the connection."""
+        self._loaded = None
+        self._send = _gone
+        self._close = None
+
     def forget(self) -> None:
         """Drop the models loaded for the previous frame (their session is gone)."""
-        self._loaded.clear()
+        self._loaded = None
 
     def _load(self, key: str, model: type, pk: int) -> Any:
+        if self._loaded is None:
+            self._loaded = {}
         if key not in self._loaded:
             self._loaded[key] = db.session.get(model, pk)
         return self._loaded[key]

@@ -5,6 +5,8 @@ import struct
 
 OPCODE_TEXT = 0x1
 OPCODE_CLOSE = 0x8
+OPCODE_PING = 0x9
+OPCODE_PONG = 0xA
 FIN = 0x80
 
 # Close codes (RFC 6455 §7.4.1). The htmx ws extension reconnects only on 1006/1011/1012/1013,
@@ -31,6 +33,14 @@ def _header(opcode: int, length: int) -> bytes:
 def text_frame(payload: bytes) -> bytes:
     """One complete, unmasked text frame carrying UTF-8 `payload`."""
     return _header(OPCODE_TEXT, len(payload)) + payload
+
+
+def pong_frame(payload: bytes) -> bytes:
+    """The answer to a client's ping (control payloads are at most 125 bytes)."""
+    return _header(OPCODE_PONG, len(payload[:125])) + payload[:125]
+
+
+PING = _header(OPCODE_PING, 0)  # a server ping, the same bytes for every socket
 
 
 def close_frame(code: int, reason: str = "") -> bytes:

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from portal.realtime import frames
 from portal.realtime.broker import Broker
+from portal.realtime.gcfreeze import FreezePolicy
 
 log = logging.getLogger(__name__)
 stats_log = logging.getLogger("portal.realtime.fanout")
@@ -33,6 +34,9 @@ class Subscriber(Protocol):
     def close(self, code: int, reason: str) -> None:
         """Close this socket with a reason."""
 
+    def ping(self) -> None:
+        """Send a ping, or close the socket if the previous one went unanswered."""
+
 
 class FanoutStats:
     """Counters of what this process delivered (read by tests and the benchmark)."""
@@ -52,7 +56,7 @@ class FanoutStats:
 class Hub:
     """Publishes through the broker and writes each delivered message to this process's sockets."""
 
-    def __init__(self, broker: Broker, *, fanout: str = "prebuilt") -> None:
+    def __init__(self, broker: Broker, *, fanout: str = "prebuilt", freezer: FreezePolicy | None = None) -> None:
         if fanout not in ("prebuilt", "naive"):
             raise ValueError(f"unknown fanout mode {fanout!r}")
         self.broker = broker
@@ -62,6 +66,8 @@ class Hub:
         self._channels: dict[str, set[Subscriber]] = {}
         self._lock = threading.Lock()
         self.open_sockets = 0  # sockets being served by this process, until fully closed
+        self.freezer = freezer or FreezePolicy(enabled=False)
+        self.stopped = threading.Event()
         broker.subscribe(self._deliver)
 
     # -- what the portal calls -------------------------------------------------------------
@@ -91,14 +97,25 @@ class Hub:
                     del self._channels[channel]
 
     def track(self, delta: int) -> None:
-        """Count a socket in (+1) when served, out (-1) once its goodbye is complete."""
+        """Count a socket in (+1) once established, out (-1) once its goodbye is complete."""
         with self._lock:
             self.open_sockets += delta
+            open_sockets = self.open_sockets
+        if delta > 0:
+            self.freezer.socket_opened()
+        else:
+            self.freezer.socket_closed(open_sockets)
 
     def local_count(self, channel: str) -> int:
         return len(self._channels.get(channel, ()))
 
+    def subscribers(self) -> list[Subscriber]:
+        """Every local socket of every channel (a snapshot)."""
+        with self._lock:
+            return [s for members in self._channels.values() for s in members]
+
     def close(self) -> None:
+        self.stopped.set()
         self.broker.close()
 
     # -- delivery (broker thread) ----------------------------------------------------------

@@ -39,6 +39,8 @@ def parse(data: str | bytes, *, known: Callable[[str], bool]) -> tuple[str, dict
 class Budget:
     """At most `limit` events per sliding `window` seconds (per socket, so no lock)."""
 
+    __slots__ = ("limit", "window", "_times")
+
     def __init__(self, *, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window

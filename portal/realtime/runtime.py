@@ -6,7 +6,9 @@ import threading
 
 from flask import Flask, current_app
 
+from portal.realtime import concurrency, pinger
 from portal.realtime.broker import make_broker
+from portal.realtime.gcfreeze import FreezePolicy
 from portal.realtime.hub import Hub
 
 _EXTENSION = "portal.realtime"
@@ -27,7 +29,11 @@ def hub_for(app: Flask) -> Hub:
         # A hub inherited through fork has no listener thread: make this process its own.
         if hub is None or hub.pid != os.getpid():
             broker = make_broker(app.config.get("REDIS_URL", ""), prefix=app.config["REALTIME_REDIS_PREFIX"])
-            hub = Hub(broker, fanout=app.config["REALTIME_FANOUT"])
+            freezer = FreezePolicy(enabled=app.config["REALTIME_GC_FREEZE"] and concurrency.gevent_active())
+            hub = Hub(broker, fanout=app.config["REALTIME_FANOUT"], freezer=freezer)
+            if app.config["REALTIME_PING_SECONDS"]:
+                concurrency.spawn(pinger.run, hub, interval=app.config["REALTIME_PING_SECONDS"],
+                                  stopped=hub.stopped)
             app.extensions[_EXTENSION] = hub
     return hub
 

@@ -8,9 +8,17 @@ from portal.core.models import User
 from portal.extensions import sock
 from portal.realtime import access, catchup, connection, polling
 from portal.realtime.channels import console_channel, room_channel
+from portal.realtime.reader import InlineReader
 from portal.realtime.runtime import current_hub
 
 bp = Blueprint("realtime", __name__, url_prefix=None)
+
+
+@bp.record_once
+def _read_sockets_inline(state) -> None:  # noqa: ANN001 - flask.blueprints.BlueprintSetupState
+    """simple-websocket starts no reader thread: each socket is read by its own request."""
+    options = state.app.config.get("SOCK_SERVER_OPTIONS", {})
+    state.app.config["SOCK_SERVER_OPTIONS"] = {**options, "thread_class": InlineReader}
 
 
 def _staff() -> User | None:

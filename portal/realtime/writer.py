@@ -3,8 +3,9 @@
 A broadcaster calls `offer(frame)` with bytes shared by every socket of the room. When the
 writer is idle it tries one non-blocking write (the common case: the kernel buffer has room,
 one syscall, done). Otherwise the frame joins a bounded queue that the writer's drain
-thread (a greenlet under gevent) empties, joining pending frames into one write. A socket
-whose queue is full is too slow: it is dropped with a close frame, and the room moves on.
+thread (a greenlet under gevent, started only while there is a backlog) empties, joining
+pending frames into one write. A socket whose queue is full is too slow: it is dropped
+with a close frame, and the room moves on.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 from collections import deque
 from typing import Callable
 
-from portal.realtime import frames
+from portal.realtime import concurrency, frames
 
 log = logging.getLogger(__name__)
 
@@ -26,92 +27,108 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 class SocketWriter:
     """The single writer of one client socket (stdlib socket under threads, gevent socket under gevent)."""
 
+    # Thousands of idle sockets each hold one: slots, and the queue and event only once needed.
+    __slots__ = ("_raw", "_max_pending", "_write_timeout", "_on_closed", "_lock", "_pending",
+                 "_partial_head", "_draining", "_closing", "_done", "close_reason", "dropped")
+
     def __init__(self, sock: socket.socket, *, max_pending: int = 256, write_timeout: float = 10.0,
                  on_closed: Callable[[str], None] | None = None) -> None:
         # gevent sockets wrap a non-blocking _socket.socket; writing to it directly skips the
         # hub round trip. A stdlib socket is itself the raw socket (MSG_DONTWAIT keeps it
         # from blocking).
         self._raw = getattr(sock, "_sock", sock)
+        try:  # small frames must not wait for Nagle (gunicorn's listener already sets this)
+            self._raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
         self._max_pending = max_pending
         self._write_timeout = write_timeout
         self._on_closed = on_closed
         self._lock = threading.Lock()
-        self._pending: deque[bytes] = deque()
+        self._pending: deque[bytes] | None = None
         self._partial_head = False  # pending[0] is the rest of a frame already half written
         self._draining = False
         self._closing = False  # a close frame is queued: accept nothing more
-        self._done = threading.Event()  # the close frame went out (or the socket failed)
+        self._done: threading.Event | None = None  # set once the close frame went out
         self.close_reason = ""
         self.dropped = False
 
     # -- the broadcast path ----------------------------------------------------------------
     def offer(self, frame: bytes) -> bool:
         """Write or queue one pre-built frame without blocking; False if this socket is gone or dropped."""
-        start = False
         with self._lock:
             if self._closing:
                 return False
-            if not self._draining:
-                # Idle writer: nothing queued, nobody writing, so this thread may write now.
-                try:
-                    sent = self._raw.send(frame, _DONTWAIT)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                except OSError:
-                    self._fail_locked()
+            if self._draining:
+                pending = self._pending
+                assert pending is not None
+                if len(pending) >= self._max_pending:
+                    self._drop_locked()
                     return False
-                if sent == len(frame):
-                    return True
-                if sent:
-                    frame = frame[sent:]
-                    self._partial_head = True
-                self._pending.append(frame)
-                self._draining = start = True
-            elif len(self._pending) < self._max_pending:
-                self._pending.append(frame)
-            else:
-                self._drop_locked()
-                return False
+                pending.append(frame)
+                return True
+            # Idle writer: nothing queued, nobody writing, so this thread may write now.
+            start = self._write_now_locked(frame)
         if start:
             self._spawn()
-        return True
+        return not self._closing
 
     def offer_control(self, data: bytes) -> None:
-        """Bytes from simple-websocket itself (pong, close reply): queued in order, never bounded."""
-        start = False
+        """A control frame (pong, ping, close reply): in order with the rest, never bounded."""
         with self._lock:
             if self._closing:
                 return
-            if data[:1] and data[0] & 0x0F == frames.OPCODE_CLOSE:
-                self._closing = True
-                self.close_reason = self.close_reason or "closed by client"
-            self._pending.append(bytes(data))
-            if not self._draining:
-                self._draining = start = True
+            if self._draining:
+                assert self._pending is not None
+                self._pending.append(data)
+                return
+            start = self._write_now_locked(data)
         if start:
             self._spawn()
+
+    def _write_now_locked(self, frame: bytes) -> bool:
+        """One non-blocking write; what does not fit is queued. True when a drain must start."""
+        try:
+            sent = self._raw.send(frame, _DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._fail_locked()
+            return False
+        if sent == len(frame):
+            return False
+        if sent:
+            frame = frame[sent:]
+            self._partial_head = True
+        self._pending = deque((frame,))
+        self._draining = True
+        return True
 
     # -- closing ---------------------------------------------------------------------------
     def close(self, code: int, reason: str) -> None:
         """Send what is queued, then a close frame with `reason`; accept nothing more."""
-        start = False
         with self._lock:
             if self._closing:
                 return
             self._closing = True
             self.close_reason = reason
+            self._done = threading.Event()
+            if self._pending is None:
+                self._pending = deque()
             self._pending.append(frames.close_frame(code, reason))
-            if not self._draining:
-                self._draining = start = True
+            start = not self._draining
+            self._draining = True
         if start:
             self._spawn()
 
     def _drop_locked(self) -> None:
         """Too slow: forget what it has not read yet, say why, and let the room move on."""
+        assert self._pending is not None
         head = [self._pending[0]] if self._partial_head and self._pending else []
         self._pending = deque(head)
         self._pending.append(frames.close_frame(frames.TRY_AGAIN_LATER, "too slow, reconnect"))
         self._closing = True
+        self._done = threading.Event()
         self.dropped = True
         self.close_reason = "too slow"
         log.info("realtime: dropped a slow socket (%d frames pending)", self._max_pending)
@@ -119,15 +136,22 @@ class SocketWriter:
 
     def _fail_locked(self) -> None:
         self._closing = True
-        self._pending.clear()
+        self._pending = None
         self.close_reason = self.close_reason or "socket error"
+        if self._done is None:
+            self._done = threading.Event()
         self._done.set()
         if self._on_closed is not None:
             self._on_closed(self.close_reason)
 
+    def unlink(self) -> None:
+        """Forget the connection's callback (it is finished)."""
+        self._on_closed = None
+
     def wait_closed(self, timeout: float) -> bool:
         """Wait until the close frame was written (or the socket failed)."""
-        return self._done.wait(timeout)
+        done = self._done
+        return done is not None and done.wait(timeout)
 
     @property
     def closing(self) -> bool:
@@ -135,20 +159,22 @@ class SocketWriter:
 
     # -- the drain worker ------------------------------------------------------------------
     def _spawn(self) -> None:
-        threading.Thread(target=self._drain, name="realtime-writer", daemon=True).start()
+        concurrency.spawn(self._drain)
 
     def _drain(self) -> None:
         while True:
             with self._lock:
-                if not self._pending:
+                pending = self._pending
+                if not pending:
                     self._draining = False
-                    finished = self._closing
-                    if not finished:
+                    self._pending = None
+                    if not self._closing:
                         return
+                    finished = True
                 else:
                     finished = False
-                    chunk = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-                    self._pending.clear()
+                    chunk = pending[0] if len(pending) == 1 else b"".join(pending)
+                    pending.clear()
                     self._partial_head = False
             if finished:
                 self._finish()
@@ -161,13 +187,14 @@ class SocketWriter:
 
     def _finish(self) -> None:
         """The close frame is out: half-close so the client reads it, then tell the connection."""
-        if self._done.is_set():
+        done = self._done
+        if done is None or done.is_set():
             return
         try:
             self._raw.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        self._done.set()
+        done.set()
         if self._on_closed is not None:
             self._on_closed(self.close_reason)
 

@@ -59,7 +59,8 @@ def other_process(_schema: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     gunicorn = Path(sys.executable).with_name("gunicorn")
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(gunicorn), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            [str(gunicorn), "--config", "gunicorn.conf.py", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
+             "wsgi:app"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 import websocket
@@ -237,3 +238,50 @@ def test_register_refuses_a_second_handler_for_a_type():
             handlers.register("test-dup", two)
     finally:
         del handlers.REGISTRY["test-dup"]
+
+
+# -- pings ---------------------------------------------------------------------------------
+class TestPings:
+    @pytest.fixture
+    def app_config(self, app_config: dict) -> dict:
+        return {**app_config, "REALTIME_PING_SECONDS": 0.3}
+
+    def test_the_server_pings_and_a_silent_client_is_closed_as_timed_out(self, live_server, live_webinar, room_calls):
+        reg, token = make_registration(live_webinar)
+        ws = connect(live_server, f"/ws/room/{token}")
+        wait_for(lambda: room_calls.connected, what="presence.connected")
+        # A client that does not read does not answer pings either.
+        wait_for(lambda: room_calls.disconnected, timeout=10, what="the timeout")
+        assert room_calls.disconnected[0][2] == "timeout"
+        ws.settimeout(5)
+        frames_seen = []
+        while True:
+            frame = ws.recv_frame()  # raw frames: websocket-client must not answer the pings now
+            frames_seen.append(frame.opcode)
+            if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+        assert websocket.ABNF.OPCODE_PING in frames_seen
+        assert frame.data[2:] == b"ping timeout"
+
+    def test_a_client_that_answers_pings_stays(self, live_server, live_webinar, room_calls):
+        _, token = make_registration(live_webinar)
+        ws = connect(live_server, f"/ws/room/{token}")
+        ws.settimeout(0.2)
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:  # websocket-client answers pings while it reads
+            try:
+                ws.recv()
+            except websocket.WebSocketTimeoutException:
+                pass
+        ws.send(json.dumps({"type": "hello", "last_message_id": 0}))
+        recv_until(ws, lambda m: SNAPSHOT_ID in m)
+        assert room_calls.disconnected == []
+
+
+def test_the_server_answers_a_client_ping(live_server, live_webinar, room_calls):
+    _, token = make_registration(live_webinar)
+    ws = connect(live_server, f"/ws/room/{token}")
+    ws.ping("are you there")
+    ws.settimeout(5)
+    opcode, frame = ws.recv_data_frame(control_frame=True)
+    assert (opcode, frame.data) == (websocket.ABNF.OPCODE_PONG, b"are you there")

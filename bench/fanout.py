@@ -1,0 +1,505 @@
+"""Fan-out benchmark (SPEC §10, issue 3): N real sockets in one room, a speaker toggles the CTA.
+
+    .venv/bin/python bench/fanout.py --sizes 500,2000,5000,10000 --clients 4 --toggles 30
+
+For each N and each fan-out mode ("prebuilt": the hub's encode-once path, and "naive": a
+loop calling simple-websocket's ws.send() per socket, as a plain flask-sock app would), it:
+  1. starts the portal like `make run` (gunicorn -k gevent, gunicorn.conf.py, one worker,
+     in-process broker, SQLite) on a fresh database seeded with a live webinar and N attendees;
+  2. opens N real websocket connections to /ws/room/<token>, spread over --clients processes
+     (each an epoll loop over raw sockets: real handshakes, real frames, pongs answered);
+  3. logs a speaker in and toggles the CTA --toggles times through the console's real
+     endpoint (POST /console/<id>/cta/show|hide -> Core hook -> event -> room push ->
+     realtime.publish -> every socket), --interval seconds apart;
+  4. reports per recipient: the fan-out loop's cost (hub timing) and the worker's whole CPU
+     time during the toggles, client latency p50/p99 (from just before the POST to the
+     frame's arrival), frames received vs expected, RSS per idle connection, the longest GC
+     pause in the worker.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import bisect
+import gc
+import http.client
+import json
+import logging
+import multiprocessing as mp
+import os
+import re
+import resource
+import secrets
+import selectors
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CTA_MARKER = b'id="room-cta"'
+USER_AGENT = "portal-bench-fanout"
+PASSWORD = "bench-speaker-password"
+
+
+# -- the server side (runs inside the gunicorn worker) -------------------------------------
+def server_app():
+    """gunicorn factory: the portal app, plus fan-out and GC timings written to a stats file."""
+    sys.path.insert(0, str(ROOT))
+    from portal import create_app
+
+    app = create_app()
+    path = os.environ["BENCH_FANOUT_STATS"]
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    stats = logging.getLogger("portal.realtime.fanout")
+    stats.setLevel(logging.DEBUG)
+    stats.addHandler(handler)
+    stats.propagate = False
+    started: dict[str, float] = {}
+
+    def gc_timer(phase: str, info: dict) -> None:
+        if phase == "start":
+            started["t"] = time.perf_counter()
+        elif "t" in started:
+            ms = (time.perf_counter() - started.pop("t")) * 1000
+            if ms >= 1.0:
+                stats.debug("gc gen=%d ms=%.1f", info["generation"], ms)
+
+    gc.callbacks.append(gc_timer)
+    return app
+
+
+# -- seeding ---------------------------------------------------------------------------------
+def seed(database_url: str, n: int) -> tuple[int, str, list[str]]:
+    """A live webinar with a speaker and n registered attendees: (webinar_id, speaker email, tokens)."""
+    sys.path.insert(0, str(ROOT))
+    from portal import create_app
+    from portal.core import lifecycle, users
+    from portal.core.models import User, Webinar, WebinarSpeaker
+    from portal.core.permissions import SYSTEM
+    from portal.db_types import utcnow
+    from portal.extensions import db
+    from portal.registration import tokens as join_tokens
+    from portal.registration.models import Registration
+    from datetime import timedelta
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        db.create_all()
+        organizer = users.create_user("organizer@example.com", role="organizer", password=PASSWORD,
+                                      display_name="Organizer")
+        speaker = users.create_user("speaker@example.com", role="speaker", password=PASSWORD, display_name="Speaker")
+        db.session.commit()
+        webinar = Webinar(type="live", title="Fan-out bench", slug="fanout-bench", description="bench",
+                          stream_type="obs", stream_url="/static/demo/hls/index.m3u8",
+                          scheduled_at=utcnow() + timedelta(hours=1), owner_user_id=organizer.user_id,
+                          cta_text="Buy the course", cta_url="https://example.com/buy")
+        webinar.speakers.append(WebinarSpeaker(user_id=speaker.user_id, display_name="Speaker"))
+        db.session.add(webinar)
+        db.session.commit()
+        lifecycle.publish(webinar, actor=SYSTEM)
+        lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
+        lead_rows = [{"email": f"lead{i}@example.com", "display_name": f"Lead {i}", "role": "lead"} for i in range(n)]
+        db.session.execute(db.insert(User), lead_rows)
+        lead_ids = db.session.scalars(db.select(User.user_id).where(User.role == "lead").order_by(User.user_id)).all()
+        tokens, reg_rows = [], []
+        for lead_id in lead_ids:
+            token, token_hash = join_tokens.new_token()
+            tokens.append(token)
+            reg_rows.append({"webinar_id": webinar.webinar_id, "lead_id": lead_id, "webinar_type": "live",
+                             "source": "bench", "join_token_hash": token_hash})
+        db.session.execute(db.insert(Registration), reg_rows)
+        db.session.commit()
+        return webinar.webinar_id, speaker.email, tokens
+
+
+# -- the server process ----------------------------------------------------------------------
+class Server:
+    def __init__(self, database_url: str, mode: str, stats_path: Path, log_path: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = {
+            **os.environ,
+            "PORTAL_DATABASE_URL": database_url,
+            "PORTAL_SECRET_KEY": secrets.token_hex(16),
+            "PORTAL_REALTIME_FANOUT": mode,
+            "PORTAL_LOG_LEVEL": "WARNING",
+            "PORTAL_ACCESS_LOG": "/dev/null",
+            "PORTAL_WORKERS": "1",
+            "BENCH_FANOUT_STATS": str(stats_path),
+        }
+        env.pop("PORTAL_REDIS_URL", None)
+        self.stats_path = stats_path
+        self.log = open(log_path, "ab")
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self.process = subprocess.Popen(
+            [str(gunicorn), "--config", "gunicorn.conf.py", "--no-control-socket", "--bind",
+             f"127.0.0.1:{self.port}", "--pythonpath", "bench", "fanout:server_app()"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _, _ = http_request(self.port, "GET", "/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start, see {log_path}")
+            time.sleep(0.2)
+        self.worker = self._worker_pid()
+
+    def _worker_pid(self) -> int:
+        master = self.process.pid
+        for _ in range(50):
+            children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+            if children:
+                return int(children[0])
+            time.sleep(0.1)
+        raise RuntimeError("no gunicorn worker")
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.worker}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.worker}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.log.close()
+
+
+def http_request(port: int, method: str, path: str, *, body: str | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, list[str], str]:
+    """(status, Set-Cookie values, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers={"User-Agent": USER_AGENT, **(headers or {})})
+        response = conn.getresponse()
+        cookies = [v for k, v in response.getheaders() if k.lower() == "set-cookie"]
+        return response.status, cookies, response.read().decode()
+    finally:
+        conn.close()
+
+
+class Speaker:
+    """A logged-in speaker using the console's CTA buttons (htmx POSTs with the CSRF header)."""
+
+    def __init__(self, port: int, email: str, webinar_id: int) -> None:
+        self.port, self.webinar_id, self.cookies = port, webinar_id, {}
+        page = self._get("/login")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"email": email, "password": PASSWORD, "csrf_token": token})
+        self._send("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        console = self._get(f"/console/{webinar_id}")
+        self.csrf = re.search(r'"X-CSRFToken": "([^"]+)"', console).group(1)
+
+    def _cookie_header(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+
+    def _send(self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        status, cookies, text = http_request(self.port, method, path, body=body,
+                                             headers={**self._cookie_header(), **(headers or {})})
+        for cookie in cookies:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return status, text
+
+    def _get(self, path: str) -> str:
+        status, text = self._send("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} -> {status}")
+        return text
+
+    def toggle(self, show: bool) -> None:
+        status, text = self._send("POST", f"/console/{self.webinar_id}/cta/{'show' if show else 'hide'}", "",
+                                  {"HX-Request": "true", "X-CSRFToken": self.csrf})
+        if status != 200:
+            raise RuntimeError(f"CTA toggle -> {status}: {text[:200]}")
+
+
+# -- the client processes --------------------------------------------------------------------
+def _handshake(port: int, token: str) -> tuple[socket.socket, bytes]:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws/room/{token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  f"Origin: http://127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed during handshake")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(head.split(b"\r\n", 1)[0].decode())
+    sock.setblocking(False)
+    return sock, rest
+
+
+def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, stop: mp.Event,
+                   results: mp.Queue) -> None:
+    """Hold len(tokens) sockets; record when each receives a CTA frame after `go`."""
+    sys.path.insert(0, str(ROOT))
+    from portal.realtime.frames import parse_frames
+
+    selector = selectors.DefaultSelector()
+    buffers: list[bytes] = []
+    arrivals: list[list[float]] = []
+    closed = failed = 0
+    for token in tokens:
+        try:
+            sock, rest = _handshake(port, token)
+        except OSError:
+            failed += 1
+            continue
+        selector.register(sock, selectors.EVENT_READ, len(buffers))
+        buffers.append(rest)
+        arrivals.append([])
+    ready.put((len(buffers), failed))
+    while not stop.is_set():
+        events = selector.select(timeout=0.1)
+        now = time.monotonic()
+        recording = go.is_set()
+        for key, _ in events:
+            i = key.data
+            try:
+                chunk = key.fileobj.recv(262144)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                selector.unregister(key.fileobj)
+                key.fileobj.close()
+                closed += 1
+                continue
+            frames, buffers[i] = parse_frames(buffers[i] + chunk)
+            for opcode, payload in frames:
+                if opcode == 1 and recording and CTA_MARKER in payload:
+                    arrivals[i].append(now)
+                elif opcode == 9:  # ping: answer with a masked pong (zero mask key)
+                    key.fileobj.sendall(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+    results.put((arrivals, closed))
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
+
+
+# -- calibration -----------------------------------------------------------------------------
+def calibrate(n: int = 2000, payload_bytes: int = 1100, rounds: int = 7) -> dict[str, float]:
+    """µs per socket, best of `rounds`, over n loopback TCP connections in this process:
+    the kernel's price of one send of a pre-built frame, our writer's offer() around it, and
+    the naive path (wsproto encodes the frame for each socket, then send)."""
+    sys.path.insert(0, str(ROOT))
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request, TextMessage
+
+    from portal.realtime import frames
+    from portal.realtime.writer import SocketWriter
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4096)
+    pairs = []
+    for _ in range(n):
+        client = socket.create_connection(listener.getsockname())
+        server_side, _ = listener.accept()
+        pairs.append((server_side, client))
+    listener.close()
+    text = "x" * payload_bytes
+    frame = frames.text_frame(text.encode())
+
+    def ws_server() -> WSConnection:
+        client, server_side = WSConnection(ConnectionType.CLIENT), WSConnection(ConnectionType.SERVER)
+        server_side.receive_data(client.send(Request(host="bench", target="/")))
+        list(server_side.events())
+        server_side.send(AcceptConnection())
+        return server_side
+
+    writers = [SocketWriter(s) for s, _ in pairs]
+    protocols = [ws_server() for _ in pairs]
+    paths = {
+        "raw_send_us": lambda: [s.send(frame, socket.MSG_DONTWAIT) for s, _ in pairs],
+        "writer_offer_us": lambda: [w.offer(frame) for w in writers],
+        "naive_encode_send_us": lambda: [s.send(p.send(TextMessage(data=text))) for (s, _), p in zip(pairs, protocols)],
+    }
+    best = {name: float("inf") for name in paths}
+    for _ in range(rounds):
+        for name, path in paths.items():
+            started = time.perf_counter()
+            path()
+            best[name] = min(best[name], (time.perf_counter() - started) * 1e6 / n)
+            for _, client in pairs:  # empty the receive buffers between rounds
+                client.recv(1 << 20)
+    for s, c in pairs:
+        s.close()
+        c.close()
+    return best
+
+
+# -- one run ---------------------------------------------------------------------------------
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run(*, database_url: str, webinar_id: int, speaker_email: str, tokens: list[str], mode: str,
+        clients: int, toggles: int, interval: float, workdir: Path) -> dict:
+    n = len(tokens)
+    stats_path = workdir / f"stats-{mode}-{n}.log"
+    stats_path.write_text("")
+    server = Server(database_url, mode, stats_path, workdir / "server.log")
+    try:
+        speaker = Speaker(server.port, speaker_email, webinar_id)
+        speaker.toggle(False)  # start hidden whatever the previous run left
+        ctx = mp.get_context("fork")
+        ready, results = ctx.Queue(), ctx.Queue()
+        go, stop = ctx.Event(), ctx.Event()
+        # Memory is the marginal cost: a tenth of the sockets first (one-time costs such as
+        # imports, template compilation and caches land there), then the rest is measured.
+        warm = max(1, n // 10)
+        batches = [[tokens[:warm]], [tokens[warm:][i::clients] for i in range(clients)]]
+        procs: list = []
+        connected = failed = 0
+        rss: list[int] = []
+        connect_started = time.monotonic()
+        for batch in batches:
+            started = [ctx.Process(target=client_process, args=(server.port, s, ready, go, stop, results), daemon=True)
+                       for s in batch if s]
+            for p in started:
+                p.start()
+            for _ in started:
+                c, f = ready.get(timeout=600)
+                connected += c
+                failed += f
+            procs += started
+            time.sleep(3)  # let presence pushes settle
+            rss.append(server.rss_kb())
+        connect_seconds = time.monotonic() - connect_started
+        offset = stats_path.stat().st_size
+        cpu_before = server.cpu_seconds()
+        go.set()
+        time.sleep(0.3)
+        sent: list[float] = []
+        for k in range(toggles):
+            sent.append(time.monotonic())
+            speaker.toggle(k % 2 == 0)
+            time.sleep(interval)
+        time.sleep(1.5)
+        cpu_after = server.cpu_seconds()
+        stop.set()
+        collected = [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(30)
+    finally:
+        server.stop()
+
+    latencies: list[float] = []
+    received = 0
+    for arrivals, _closed in collected:
+        for per_socket in arrivals:
+            received += len(per_socket)
+            for t in per_socket:
+                k = bisect.bisect_right(sent, t) - 1  # the latest toggle sent before this arrival
+                if k >= 0:
+                    latencies.append((t - sent[k]) * 1000)
+    dropped = sum(c for _, c in collected)
+    loops, gc_pauses = [], []
+    with open(stats_path) as f:
+        f.seek(offset)
+        for line in f:
+            m = re.match(r"fanout \S+ mode=\S+ n=(\d+) loop_us=([\d.]+)", line)
+            if m and int(m.group(1)) > 0:
+                loops.append(float(m.group(2)) / int(m.group(1)))
+            g = re.match(r"gc gen=(\d+) ms=([\d.]+)", line)
+            if g:
+                gc_pauses.append(float(g.group(2)))
+    return {
+        "n": n, "mode": mode, "connected": connected, "failed": failed, "connect_s": connect_seconds,
+        "expected": toggles * connected, "received": received, "closed_by_server": dropped,
+        "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+        "max_ms": max(latencies, default=float("nan")),
+        "loop_us_per_recipient": statistics.median(loops) if loops else float("nan"),
+        "cpu_us_per_recipient": (cpu_after - cpu_before) * 1e6 / max(toggles * connected, 1),
+        "rss_kb_per_socket": (rss[-1] - rss[0]) / max(n - max(1, n // 10), 1),
+        "gc_max_ms": max(gc_pauses, default=0.0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="500,2000,5000,10000")
+    parser.add_argument("--modes", default="prebuilt,naive")
+    parser.add_argument("--clients", type=int, default=4, help="client processes holding the sockets")
+    parser.add_argument("--toggles", type=int, default=30)
+    parser.add_argument("--interval", type=float, default=0.25, help="seconds between CTA toggles")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    modes = args.modes.split(",")
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by server and clients
+    if max(sizes) + 200 > hard:
+        sys.exit(f"ulimit -n hard limit {hard} is too low for {max(sizes)} sockets")
+
+    workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
+    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    started = time.monotonic()
+    webinar_id, speaker_email, tokens = seed(database_url, max(sizes))
+    print(f"seeded {len(tokens)} attendees in {time.monotonic() - started:.1f}s; work dir {workdir}", flush=True)
+
+    calibration = calibrate()
+    print("calibration (µs per socket, this machine, now): " + json.dumps({k: round(v, 2) for k, v in calibration.items()}),
+          flush=True)
+
+    rows = []
+    for n in sizes:
+        for mode in modes:
+            row = run(database_url=database_url, webinar_id=webinar_id, speaker_email=speaker_email,
+                      tokens=tokens[:n], mode=mode, clients=args.clients, toggles=args.toggles,
+                      interval=args.interval, workdir=workdir)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    print()
+    print("| sockets | fan-out | fan-out loop µs/recipient | worker CPU µs/recipient | p50 ms | p99 ms | "
+          "received / expected | RSS KB/socket | max GC pause ms |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['n']:,} | {r['mode']} | {r['loop_us_per_recipient']:.2f} | {r['cpu_us_per_recipient']:.2f} | "
+              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['received']:,} / {r['expected']:,} | "
+              f"{r['rss_kb_per_socket']:.1f} | {r['gc_max_ms']:.0f} |")
+    by_key = {(r["n"], r["mode"]): r for r in rows}
+    print()
+    for n in sizes:
+        a, b = by_key.get((n, "prebuilt")), by_key.get((n, "naive"))
+        if a and b:
+            print(f"N={n:,}: naive/prebuilt fan-out loop {b['loop_us_per_recipient'] / a['loop_us_per_recipient']:.1f}x, "
+                  f"worker CPU {b['cpu_us_per_recipient'] / a['cpu_us_per_recipient']:.1f}x, "
+                  f"p99 {b['p99_ms'] / a['p99_ms']:.1f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"calibration": calibration, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""A closed socket is freed by reference counting; idle sockets can be frozen out of full GCs."""
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from portal.realtime import gcfreeze
+from portal.realtime.connection import Connection
+from portal.realtime.context import SocketContext
+from portal.realtime.reader import FrameReader
+from portal.realtime.runtime import current_hub
+from portal.realtime.writer import SocketWriter
+from tests.realtime.conftest import connect, make_registration, recv_close, wait_for
+
+OURS = (Connection, SocketContext, SocketWriter, FrameReader)
+
+
+@pytest.mark.parametrize("ending", ["client closes", "server closes"])
+def test_a_closed_socket_leaves_no_cyclic_garbage_of_ours(live_server, live_webinar, room_calls, ending, request):
+    from portal import realtime
+
+    reg, token = make_registration(live_webinar)
+    gc.collect()
+    gc.disable()  # no automatic pass may hide cyclic garbage before we look
+    request.addfinalizer(gc.enable)
+    ws = connect(live_server, f"/ws/room/{token}")
+    hub = current_hub()
+    wait_for(lambda: hub.open_sockets == 1, what="the socket")
+    if ending == "client closes":
+        ws.close()
+    else:
+        realtime.disconnect(realtime.room_channel(live_webinar.webinar_id), lead_id=reg.lead_id, reason="banned")
+        recv_close(ws)
+    wait_for(lambda: hub.open_sockets == 0, what="the goodbye")
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        leftovers = [type(o).__name__ for o in gc.garbage if type(o) in OURS]  # type(): proxies too
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+    assert leftovers == []
+
+
+def test_the_freeze_policy_freezes_after_a_burst_and_thaws_when_empty(monkeypatch):
+    monkeypatch.setattr(gcfreeze, "DEBOUNCE", 0.05)
+    policy = gcfreeze.FreezePolicy(enabled=True)
+    try:
+        policy.socket_opened()
+        policy.socket_opened()
+        wait_for(lambda: gc.get_freeze_count() > 0, what="a freeze")
+        policy.socket_closed(1)
+        assert gc.get_freeze_count() > 0
+        policy.socket_closed(0)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+
+
+def test_a_disabled_policy_never_freezes(monkeypatch):
+    monkeypatch.setattr(gcfreeze, "DEBOUNCE", 0.01)
+    gcfreeze.FreezePolicy(enabled=False).socket_opened()
+    assert gc.get_freeze_count() == 0
