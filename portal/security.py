@@ -36,7 +36,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "strong"
+    # "basic": a changed client identity only makes the session non-fresh. "strong" would
+    # rewrite the session cookie on every anonymous request (no `_id` to compare yet).
+    login_manager.session_protection = "basic"
 
     @app.after_request
     def _headers(response: Response) -> Response:
