@@ -16,6 +16,24 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction into the catalogue without translating it here."""
+    return message
+
+
+class Label(str):
+    """A word from the product's vocabulary (a status, an operation) that refusal messages
+    carry as a parameter and the error handlers translate along with the message."""
+
+
+def _translate_param(value: Any) -> Any:
+    if isinstance(value, Label):
+        return gettext(value)
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(_translate_param(v)) for v in value)
+    return value
+
+
 class PortalError(Exception):
     """A refusal the user should see. Raised by services, rendered by the error handlers."""
 
@@ -27,12 +45,15 @@ class PortalError(Exception):
         # the handlers can show it translated; `.message` is the English text (logs, tests).
         self.msgid = message
         self.params = params
-        self.message = message % params if params else message
+        english = {k: "; ".join(v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+        self.message = message % english if params else message
         super().__init__(self.message)
         self.details = details or {}
 
     def translated(self) -> str:
-        return gettext(self.msgid, **self.params) if self.params else gettext(self.msgid)
+        if not self.params:
+            return gettext(self.msgid)
+        return gettext(self.msgid, **{k: _translate_param(v) for k, v in self.params.items()})
 
 
 class Forbidden(PortalError):

@@ -24,7 +24,7 @@ from portal.core.guard import core_write
 from portal.core.models import CtaVisibility, Status, StreamType, Webinar, WebinarType
 from portal.core.permissions import Action, Actor, describe, require
 from portal.db_types import utcnow
-from portal.errors import Conflict, Invalid
+from portal.errors import N_, Conflict, Invalid, Label
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,11 @@ PERMISSION = {
     "archive": Action.ARCHIVE,
 }
 HOOK_ACTIONS = ("start", "stop")
+# The vocabulary refusals carry as parameters, marked so the catalogue translates it.
+VOCABULARY = (
+    N_("draft"), N_("scheduled"), N_("live"), N_("paused"), N_("finished"), N_("archived"),
+    N_("publish"), N_("unpublish"), N_("start"), N_("pause"), N_("stop"), N_("archive"),
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def publish(webinar: Webinar, *, actor: Actor) -> Outcome:
         missing = publish_blockers(webinar, now=utcnow())
         if missing:
             raise Conflict("The webinar cannot be published yet. Missing: %(missing)s.",
-                           details={"missing": missing}, missing="; ".join(missing))
+                           details={"missing": missing}, missing=[Label(m) for m in missing])
     return _transition(webinar, "publish", actor=actor)
 
 
@@ -138,18 +143,18 @@ def publish_blockers(webinar: Webinar, *, now: datetime) -> list[str]:
     """What is missing before a draft can be published (empty when it can)."""
     missing: list[str] = []
     if not (webinar.title or "").strip():
-        missing.append("a title")
+        missing.append(N_("a title"))
     if webinar.type == WebinarType.live.value:
         starts = [s.starts_at for s in webinar.slots] or [webinar.scheduled_at]
         if not any(t is not None and t > now for t in starts):
-            missing.append("a start time in the future")
+            missing.append(N_("a start time in the future"))
         if webinar.stream_type not in {s.value for s in StreamType} or not webinar.stream_url:
-            missing.append("a stream (type and URL)")
+            missing.append(N_("a stream (type and URL)"))
     else:
         if not webinar.recording_url:
-            missing.append("a recording")
+            missing.append(N_("a recording"))
         if not webinar.auto_schedule:
-            missing.append("a schedule")
+            missing.append(N_("a schedule"))
     return missing
 
 
@@ -161,7 +166,7 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
     if before not in TRANSITIONS[op]:
         raise Conflict(
             "Cannot %(operation)s a webinar that is %(status)s.",
-            details={"operation": op, "status": before}, operation=op, status=before,
+            details={"operation": op, "status": before}, operation=Label(op), status=Label(before),
         )
     now = utcnow()
     values: dict[str, object] = {"status": target, "updated_at": now}
@@ -200,7 +205,7 @@ def _lost_race(webinar: Webinar, field: str, wanted: str) -> Outcome:
     now_value = getattr(webinar, field)
     if now_value == wanted:
         return Outcome(False, now_value, now_value)
-    raise Conflict("The webinar changed meanwhile (now %(status)s); reload and try again.", status=now_value)
+    raise Conflict("The webinar changed meanwhile (now %(status)s); reload and try again.", status=Label(now_value))
 
 
 def _has_registrations(webinar: Webinar) -> bool:
