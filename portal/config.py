@@ -37,6 +37,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_RATE_WINDOW": 300,
         "DEMO_PASSWORD": "",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "LOG_LEVEL": "INFO",
+        "REGISTRATION_RATE_LIMIT": 30,  # registration POSTs per window per IP
+        "REGISTRATION_RATE_WINDOW": 60,
+        "ROOM_ATTENDANCE_PUSH_INTERVAL": 1.0,  # seconds between attendee-count pushes per webinar
+        "AUTOWEBINAR_FLUSH_INTERVAL": 1.0,  # seconds between heartbeat flushes; 0 = no flusher thread
         # Live updates (portal/realtime).
         "REALTIME_PING_SECONDS": 25,  # server pings find dead phones (0: none)
         "REALTIME_MAX_MESSAGE_BYTES": 64 * 1024,  # above: the socket is closed (8 KB is refused politely)
@@ -54,6 +59,8 @@ def _coerce(raw: str, current: Any) -> Any:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(current, int) and not isinstance(current, bool):
         return int(raw)
+    if isinstance(current, float):
+        return float(raw)
     if isinstance(current, list):
         return [part.strip() for part in raw.split(",") if part.strip()]
     return raw
