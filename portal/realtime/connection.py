@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, render_template
@@ -33,7 +34,7 @@ class Connection:
     __slots__ = ("ws", "access", "id", "lead_id", "naive", "writer", "offer", "ctx", "reader",
                  "requested_reason", "budget", "invalid", "_cutter")
 
-    def __init__(self, ws: Any, access: Access) -> None:
+    def __init__(self, ws: Any, access: Access, *, on_pong: Callable[[], None] | None = None) -> None:
         config = current_app.config
         self.ws = ws
         self.access = access
@@ -44,7 +45,7 @@ class Connection:
                                    write_timeout=config["REALTIME_WRITE_TIMEOUT"], on_closed=self._closed)
         self.offer = self.writer.offer
         self.reader = FrameReader(ws.sock, ws.ws.connection, self.writer,
-                                  max_bytes=config["REALTIME_MAX_MESSAGE_BYTES"])
+                                  max_bytes=config["REALTIME_MAX_MESSAGE_BYTES"], on_pong=on_pong)
         self.ctx = SocketContext(
             audience=access.audience, webinar_id=access.webinar_id, connection_id=self.id,
             channel=access.channel, send=self.send_html, close=self.close,
@@ -200,7 +201,7 @@ _REFUSALS = {
 
 def serve(ws: Any, access: Access, *, hub: Hub) -> None:
     """Run one socket until it closes: join the channel, presence, read frames, leave."""
-    conn = Connection(ws, access)
+    conn = Connection(ws, access, on_pong=hub.freezer.settle)
     hub.track(+1)
     try:
         _serve(conn, hub=hub)

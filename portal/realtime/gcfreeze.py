@@ -2,10 +2,12 @@
 
 Each idle socket is ~120 objects that live as long as the socket (greenlet, request, parser,
 protocol state). A full collection walks all of them: ~350 ms at 2,000 sockets on a 2-core
-VM, and it grows with the room. Once sockets are established (debounced), the young
-generations are collected and everything left is frozen (gc.freeze): still freed by reference
-counting when a socket closes (connection.py breaks our cycles, so a closed socket leaves no
-cyclic garbage), just never walked again. When the process has no socket left, the frozen
+VM, and it grows with the room. After sockets connect, and after each ping round (every
+socket wakes for its pong and blocks again on a new gevent waiter), the young generations
+are collected and everything left is frozen (gc.freeze): still freed by reference counting
+when a socket closes (connection.py breaks our cycles, so a closed socket leaves no cyclic
+garbage), just never walked again. The price: request garbage that had already reached the
+oldest generation at a freeze stays until the process has no socket left, when the frozen
 set is handed back to the collector. Only under gevent: threaded dev servers hold few sockets.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ from portal.realtime import concurrency
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE = 1.0  # seconds after the last new socket before freezing
+DEBOUNCE = 1.0  # seconds after new long-lived objects appear (sockets, ping round) before freezing
 
 
 class FreezePolicy:
@@ -30,6 +32,10 @@ class FreezePolicy:
         self._last_open = 0.0
 
     def socket_opened(self) -> None:
+        self.settle()
+
+    def settle(self) -> None:
+        """Long-lived objects were just made: freeze them once things are quiet."""
         if not self.enabled:
             return
         with self._lock:

@@ -2,7 +2,8 @@
 
 A socket that has not answered the previous ping by the next round is dead (a phone that
 slept, a NAT that forgot it) and is closed, so presence does not count ghosts. The sweep
-yields between chunks so a broadcast never waits behind it.
+yields between chunks so a broadcast never waits behind it. (Each pong makes its socket
+wait anew on a fresh gevent waiter; the reader tells the GC freeze policy, see gcfreeze.py.)
 """
 from __future__ import annotations
 

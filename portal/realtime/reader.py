@@ -8,7 +8,7 @@ writer (server pings come from portal/realtime/pinger.py, one sweep per process)
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
@@ -39,14 +39,16 @@ class InlineReader:
 class FrameReader:
     """Complete messages from one socket; control frames are handled here."""
 
-    __slots__ = ("_sock", "_protocol", "_writer", "_max_bytes", "awaiting_pong", "timed_out",
+    __slots__ = ("_sock", "_protocol", "_writer", "_max_bytes", "_on_pong", "awaiting_pong", "timed_out",
                  "peer_code", "peer_reason")
 
-    def __init__(self, sock: Any, protocol: Any, writer: SocketWriter, *, max_bytes: int) -> None:
+    def __init__(self, sock: Any, protocol: Any, writer: SocketWriter, *, max_bytes: int,
+                 on_pong: Callable[[], None] | None = None) -> None:
         self._sock = sock  # the server's socket object (gevent's under gevent: cooperative recv)
         self._protocol = protocol  # wsproto.connection.Connection, past the handshake
         self._writer = writer
         self._max_bytes = max_bytes
+        self._on_pong = on_pong
         self.awaiting_pong = False  # set by the pinger, cleared by the client's pong
         self.timed_out = False
         self.peer_code: int | None = None  # the close code the client sent, if it did
@@ -56,6 +58,7 @@ class FrameReader:
         """Yield each text (str) or binary (bytes) message until the socket closes."""
         parts: list[Any] = []
         size = 0
+        event: Any = None
         while True:
             try:
                 data = self._sock.recv(RECV_BYTES)
@@ -83,8 +86,11 @@ class FrameReader:
                     self._writer.offer_control(frames.pong_frame(bytes(event.payload)))
                 elif isinstance(event, Pong):
                     self.awaiting_pong = False
+                    if self._on_pong is not None:
+                        self._on_pong()
                 elif isinstance(event, CloseConnection):
                     self.peer_code, self.peer_reason = int(event.code), event.reason or ""
                     echo = int(event.code) if 1000 <= int(event.code) < 5000 and int(event.code) not in (1005, 1006) else 1000
                     self._writer.close(echo, "")
                     return
+            event = None  # hold nothing while idle: it would outlive the next freeze (gcfreeze.py)
