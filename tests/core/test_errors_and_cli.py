@@ -152,3 +152,17 @@ def test_concurrent_double_start_changes_and_emits_once(app, make):
     starts = db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
         OutboxEvent.webinar_id == webinar_id, OutboxEvent.event == "webinar_status_changed"))
     assert starts == 2  # publish + exactly one start
+
+
+def test_refusals_are_translated_with_their_vocabulary(app, client, make):
+    webinar = make.webinar(status="finished")
+
+    @app.get("/_test/start")
+    def start():
+        lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
+
+    english = client.get("/_test/start", headers={"HX-Request": "true", "Accept-Language": "en"})
+    assert "Cannot start a webinar that is finished." in english.get_data(as_text=True)
+    russian = client.get("/_test/start", headers={"HX-Request": "true", "Accept-Language": "ru"})
+    assert russian.status_code == 409
+    assert "Нельзя выполнить «начать» для вебинара в статусе «завершён»." in russian.get_data(as_text=True)
