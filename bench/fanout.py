@@ -144,7 +144,8 @@ def new_webinar(database_url: str, n: int) -> tuple[int, list[str]]:
 
 # -- the server process ----------------------------------------------------------------------
 class Server:
-    def __init__(self, database_url: str, mode: str, stats_path: Path, log_path: Path) -> None:
+    def __init__(self, database_url: str, mode: str, stats_path: Path, log_path: Path, *, workers: int = 1,
+                 redis_url: str = "") -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -155,10 +156,14 @@ class Server:
             "PORTAL_REALTIME_FANOUT": mode,
             "PORTAL_LOG_LEVEL": "WARNING",
             "PORTAL_ACCESS_LOG": "/dev/null",
-            "PORTAL_WORKERS": "1",
+            "PORTAL_WORKERS": str(workers),
             "BENCH_FANOUT_STATS": str(stats_path),
         }
         env.pop("PORTAL_REDIS_URL", None)
+        if workers > 1:  # several processes share the room through the Redis broker
+            env["PORTAL_REDIS_URL"] = redis_url
+            env["PORTAL_REALTIME_REDIS_PREFIX"] = f"bench-fanout:{secrets.token_hex(4)}:"
+        self.workers_wanted = workers
         self.stats_path = stats_path
         self.log = open(log_path, "ab")
         gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -177,26 +182,33 @@ class Server:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start, see {log_path}")
             time.sleep(0.2)
-        self.worker = self._worker_pid()
+        self.workers = self._worker_pids()
 
-    def _worker_pid(self) -> int:
+    def _worker_pids(self) -> list[int]:
         master = self.process.pid
-        for _ in range(50):
+        for _ in range(100):
             children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-            if children:
-                return int(children[0])
+            if len(children) >= self.workers_wanted:
+                return [int(c) for c in children]
             time.sleep(0.1)
-        raise RuntimeError("no gunicorn worker")
+        raise RuntimeError("gunicorn workers missing")
 
     def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.worker}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+        """Resident memory of all workers together."""
+        total = 0
+        for pid in self.workers:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.worker}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time of all workers together."""
+        total = 0
+        for pid in self.workers:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -392,11 +404,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: int, toggles: int,
-        interval: float, workdir: Path) -> dict:
+        interval: float, workdir: Path, workers: int = 1, redis_url: str = "") -> dict:
     webinar_id, tokens = new_webinar(database_url, n)
-    stats_path = workdir / f"stats-{mode}-{n}.log"
+    stats_path = workdir / f"stats-{mode}-{n}-w{workers}.log"
     stats_path.write_text("")
-    server = Server(database_url, mode, stats_path, workdir / "server.log")
+    server = Server(database_url, mode, stats_path, workdir / "server.log", workers=workers, redis_url=redis_url)
     try:
         speaker = Speaker(server.port, speaker_email, webinar_id)
         ctx = mp.get_context("fork")
@@ -439,6 +451,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
             time.sleep(interval)
         time.sleep(1.5)
         cpu_after = server.cpu_seconds()
+        end = stats_path.stat().st_size
         stop.set()
         collected = [results.get(timeout=120) for _ in procs]
         for p in procs:
@@ -459,7 +472,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
     loops, gc_pauses, gc_cpu = [], [], []
     with open(stats_path) as f:
         f.seek(offset)
-        for line in f:
+        for line in f.read(end - offset).splitlines():
             m = re.match(r"fanout \S+ mode=\S+ n=(\d+) loop_us=([\d.]+)", line)
             if m and int(m.group(1)) > 0:
                 loops.append(float(m.group(2)) / int(m.group(1)))
@@ -468,7 +481,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
                 gc_pauses.append(float(g.group(2)))
                 gc_cpu.append(float(g.group(3)))
     return {
-        "n": n, "mode": mode, "connected": connected, "failed": failed, "connect_s": connect_seconds,
+        "n": n, "mode": mode, "workers": workers, "connected": connected, "failed": failed, "connect_s": connect_seconds,
         "go_live_s": go_live_seconds,
         "expected": toggles * connected, "received": received, "closed_by_server": dropped,
         "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
@@ -489,6 +502,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes holding the sockets")
     parser.add_argument("--toggles", type=int, default=30)
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between CTA toggles")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gunicorn workers; more than one shares the room through Redis (--redis-url)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -510,16 +526,17 @@ def main() -> None:
     for n in sizes:
         for mode in modes:
             row = run(database_url=database_url, speaker_email=speaker_email, n=n, mode=mode, clients=args.clients,
-                      toggles=args.toggles, interval=args.interval, workdir=workdir)
+                      toggles=args.toggles, interval=args.interval, workdir=workdir, workers=args.workers,
+                      redis_url=args.redis_url)
             rows.append(row)
             print(json.dumps(row), flush=True)
 
     print()
-    print("| sockets | fan-out | loop µs/recipient (median, best) | worker CPU µs/recipient | p50 ms | p99 ms | "
+    print("| sockets | fan-out (workers) | loop µs/recipient (median, best) | worker CPU µs/recipient | p50 ms | p99 ms | "
           "received / expected | RSS KB/idle socket | longest GC in toggles, ms (wall / CPU) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['n']:,} | {r['mode']} | {r['loop_us_per_recipient']:.1f}, {r['loop_us_per_recipient_min']:.1f} | "
+        print(f"| {r['n']:,} | {r['mode']} ({r['workers']}) | {r['loop_us_per_recipient']:.1f}, {r['loop_us_per_recipient_min']:.1f} | "
               f"{r['cpu_us_per_recipient']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
               f"{r['received']:,} / {r['expected']:,} | {r['rss_kb_per_socket']:.1f} | "
               f"{r['gc_max_ms']:.0f} / {r['gc_max_cpu_ms']:.0f} |")
