@@ -6,6 +6,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,15 +29,11 @@ def _pg_admin_url(url: str) -> str:
     return normalise_database_url(url)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One fresh database for this test run, so parallel runs never share state."""
-    if not PG_URL:
-        path = tmp_path_factory.mktemp("db") / "portal-test.sqlite3"
-        yield f"sqlite:///{path}"
-        return
-    admin_url = _pg_admin_url(PG_URL)
-    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+@contextmanager
+def scratch_postgres_database(server_url: str, prefix: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database on that server, yield its URL, drop it after."""
+    admin_url = _pg_admin_url(server_url)
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -46,6 +43,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One fresh database for this test run, so parallel runs never share state."""
+    if not PG_URL:
+        path = tmp_path_factory.mktemp("db") / "portal-test.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    with scratch_postgres_database(PG_URL, "portal_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

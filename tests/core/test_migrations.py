@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from portal import create_app
-from portal.config import normalise_database_url
 from portal.extensions import db
+from tests.conftest import scratch_postgres_database
 
 
 @pytest.fixture
@@ -23,17 +21,8 @@ def empty_database(tmp_path):
     if not pg:
         yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
         return
-    admin_url = normalise_database_url(pg)
-    name = f"portal_migrate_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(pg, "portal_migrate") as url:
+        yield url
 
 
 def _diff(app):
