@@ -74,7 +74,10 @@ def server_app():
             wall = (time.perf_counter() - started.pop("wall")) * 1000
             cpu = (time.thread_time() - started.pop("cpu")) * 1000
             if wall >= 1.0:
-                stats.debug("gc gen=%d ms=%.1f cpu_ms=%.1f", info["generation"], wall, cpu)
+                try:
+                    stats.debug("gc gen=%d ms=%.1f cpu_ms=%.1f", info["generation"], wall, cpu)
+                except RuntimeError:  # a greenlet being finalized at worker exit cannot log
+                    pass
 
     gc.callbacks.append(gc_timer)
     return app

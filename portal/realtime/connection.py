@@ -23,6 +23,7 @@ from portal.realtime.writer import SocketWriter
 log = logging.getLogger(__name__)
 
 CLOSE_GRACE = 2.0  # seconds a client has to answer our close frame
+MISSED_PONGS = 2  # ping rounds a socket may leave unanswered before it is closed
 FRAME_BUDGET = 60  # frames per socket ...
 FRAME_WINDOW = 10.0  # ... per this many seconds; more is a flood and closes the socket
 MAX_INVALID_FRAMES = 10  # refused frames tolerated before the socket is closed for abuse
@@ -77,14 +78,19 @@ class Connection:
             self.requested_reason = reason
         self.writer.close(code, reason)
 
-    def ping(self) -> None:
-        """The pinger's round: a ping, or the end of a socket that ignored the last one."""
-        if self.reader.awaiting_pong:
-            self.reader.timed_out = True
-            self.writer.close(frames.POLICY_VIOLATION, "ping timeout")
-        else:
-            self.reader.awaiting_pong = True
+    def ping(self, *, judge: bool = True) -> None:
+        """The pinger's round: a ping, or the end of a socket that ignored the last ones."""
+        reader = self.reader
+        if not reader.awaiting_pong:
+            reader.awaiting_pong = True
             self.writer.offer_control(frames.PING)
+            return
+        if judge:
+            reader.missed_pongs += 1
+        if reader.missed_pongs >= MISSED_PONGS:
+            reader.timed_out = True
+            # 1013: the page reconnects (and catches up) if it is alive after all.
+            self.writer.close(frames.TRY_AGAIN_LATER, "ping timeout")
 
     def _closed(self, reason: str) -> None:
         # Our close frame is out (or the socket failed). The client normally answers at once,

@@ -34,8 +34,8 @@ class Subscriber(Protocol):
     def close(self, code: int, reason: str) -> None:
         """Close this socket with a reason."""
 
-    def ping(self) -> None:
-        """Send a ping, or close the socket if the previous one went unanswered."""
+    def ping(self, *, judge: bool = True) -> None:
+        """Send a ping; count an unanswered one (when `judge`) and close a silent socket."""
 
 
 class FanoutStats:

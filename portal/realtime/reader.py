@@ -39,8 +39,8 @@ class InlineReader:
 class FrameReader:
     """Complete messages from one socket; control frames are handled here."""
 
-    __slots__ = ("_sock", "_protocol", "_writer", "_max_bytes", "_on_pong", "awaiting_pong", "timed_out",
-                 "peer_code", "peer_reason")
+    __slots__ = ("_sock", "_protocol", "_writer", "_max_bytes", "_on_pong", "awaiting_pong", "missed_pongs",
+                 "timed_out", "peer_code", "peer_reason")
 
     def __init__(self, sock: Any, protocol: Any, writer: SocketWriter, *, max_bytes: int,
                  on_pong: Callable[[], None] | None = None) -> None:
@@ -50,6 +50,7 @@ class FrameReader:
         self._max_bytes = max_bytes
         self._on_pong = on_pong
         self.awaiting_pong = False  # set by the pinger, cleared by the client's pong
+        self.missed_pongs = 0
         self.timed_out = False
         self.peer_code: int | None = None  # the close code the client sent, if it did
         self.peer_reason = ""
@@ -86,6 +87,7 @@ class FrameReader:
                     self._writer.offer_control(frames.pong_frame(bytes(event.payload)))
                 elif isinstance(event, Pong):
                     self.awaiting_pong = False
+                    self.missed_pongs = 0
                     if self._on_pong is not None:
                         self._on_pong()
                 elif isinstance(event, CloseConnection):
