@@ -21,7 +21,7 @@ from portal.realtime import concurrency
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE = 1.0  # seconds after new long-lived objects appear (sockets, ping round) before freezing
+DEBOUNCE = 1.0  # seconds from new long-lived objects (sockets, pongs) to the freeze
 
 
 class FreezePolicy:
@@ -29,32 +29,30 @@ class FreezePolicy:
         self.enabled = enabled
         self._lock = threading.Lock()
         self._scheduled = False
-        self._last_open = 0.0
 
     def socket_opened(self) -> None:
         self.settle()
 
     def settle(self) -> None:
-        """Long-lived objects were just made: freeze them once things are quiet."""
+        """Long-lived objects were just made: freeze them within DEBOUNCE seconds.
+
+        Not "after things are quiet": pongs or arrivals trickling in must not postpone it, or
+        the unfrozen backlog (what a full collection walks) would grow with the room.
+        """
         if not self.enabled:
             return
         with self._lock:
-            self._last_open = time.monotonic()
             if self._scheduled:
                 return
             self._scheduled = True
-        concurrency.later(DEBOUNCE, self._freeze_when_quiet)
+        concurrency.later(DEBOUNCE, self._freeze)
 
     def socket_closed(self, open_sockets: int) -> None:
         if self.enabled and open_sockets == 0 and gc.get_freeze_count():
             gc.unfreeze()
 
-    def _freeze_when_quiet(self) -> None:
+    def _freeze(self) -> None:
         with self._lock:
-            wait = self._last_open + DEBOUNCE - time.monotonic()
-            if wait > 0:  # sockets are still arriving: look again after the burst
-                concurrency.later(wait, self._freeze_when_quiet)
-                return
             self._scheduled = False
         started = time.perf_counter()
         gc.collect(1)  # young garbage is collected, not frozen
