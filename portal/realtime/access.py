@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask_babel import gettext as _
 
 from portal.core.models import User, Webinar
 from portal.core.permissions import Action, can
-from portal.errors import Forbidden, NotFound
+from portal.errors import N_, Forbidden, NotFound
 from portal.extensions import db
 from portal.realtime.channels import console_channel, room_channel
 from portal.registration import tokens
@@ -42,7 +41,7 @@ def origin_allowed(origin: str | None, *, host: str, base_url: str = "") -> bool
 
 def require_origin(origin: str | None, *, host: str, base_url: str = "") -> None:
     if not origin_allowed(origin, host=host, base_url=base_url):
-        raise Forbidden(_("This page may not open a live connection here."), details={"origin": origin or ""})
+        raise Forbidden(N_("This page may not open a live connection here."), details={"origin": origin or ""})
 
 
 def room(token: str) -> tuple[Registration, Webinar]:
@@ -50,7 +49,7 @@ def room(token: str) -> tuple[Registration, Webinar]:
     reg = tokens.find_registration(token)
     webinar = reg.webinar if reg is not None else None
     if reg is None or webinar is None or not can(reg, Action.ENTER_ROOM, webinar):
-        raise NotFound(_("This join link is not valid."))
+        raise NotFound(N_("This join link is not valid."))
     return reg, webinar
 
 
@@ -58,9 +57,9 @@ def console(user: User | None, webinar_id: int) -> Webinar:
     """The webinar whose console `user` may open (404 unknown, 403 not theirs)."""
     webinar = db.session.get(Webinar, webinar_id)
     if webinar is None:
-        raise NotFound(_("This webinar does not exist."))
+        raise NotFound(N_("This webinar does not exist."))
     if not can(user, Action.OPEN_CONSOLE, webinar):
-        raise Forbidden(_("You may not open this console."))
+        raise Forbidden(N_("You may not open this console."))
     return webinar
 
 

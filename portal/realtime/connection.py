@@ -122,7 +122,7 @@ class Connection:
             handler(self.ctx, payload)
         except PortalError as error:
             db.session.rollback()
-            self.send_html(error_fragment(error.message))
+            self.send_html(error_fragment(error.translated()))
         except Exception:
             log.exception("socket handler %r failed on %r", type_, self.ctx)
             db.session.rollback()

@@ -45,8 +45,10 @@ def test_a_closed_socket_leaves_no_cyclic_garbage_of_ours(live_server, live_webi
 
 def test_the_freeze_policy_freezes_after_a_burst_and_thaws_when_empty(monkeypatch):
     monkeypatch.setattr(gcfreeze, "DEBOUNCE", 0.05)
+    thresholds = gc.get_threshold()
     policy = gcfreeze.FreezePolicy(enabled=True)
     try:
+        assert gc.get_threshold()[2] >= gcfreeze.FULL_PASS_EVERY
         policy.socket_opened()
         policy.socket_opened()
         wait_for(lambda: gc.get_freeze_count() > 0, what="a freeze")
@@ -56,9 +58,11 @@ def test_the_freeze_policy_freezes_after_a_burst_and_thaws_when_empty(monkeypatc
         assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_a_disabled_policy_never_freezes(monkeypatch):
     monkeypatch.setattr(gcfreeze, "DEBOUNCE", 0.01)
+    thresholds = gc.get_threshold()
     gcfreeze.FreezePolicy(enabled=False).socket_opened()
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
