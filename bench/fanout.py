@@ -224,9 +224,9 @@ class Server:
 
 
 def http_request(port: int, method: str, path: str, *, body: str | None = None,
-                 headers: dict[str, str] | None = None) -> tuple[int, list[str], str]:
+                 headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, list[str], str]:
     """(status, Set-Cookie values, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers={"User-Agent": USER_AGENT, **(headers or {})})
         response = conn.getresponse()
@@ -251,8 +251,9 @@ class Speaker:
     def _cookie_header(self) -> dict[str, str]:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
-    def _send(self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
-        status, cookies, text = http_request(self.port, method, path, body=body,
+    def _send(self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None,
+              timeout: float = 30) -> tuple[int, str]:
+        status, cookies, text = http_request(self.port, method, path, body=body, timeout=timeout,
                                              headers={**self._cookie_header(), **(headers or {})})
         for cookie in cookies:
             name, _, rest = cookie.partition("=")
@@ -266,8 +267,9 @@ class Speaker:
         return text
 
     def start(self) -> None:
+        # Going live enters every waiting attendee in one transaction (the room's): give it time.
         status, text = self._send("POST", f"/console/{self.webinar_id}/start", "",
-                                  {"HX-Request": "true", "X-CSRFToken": self.csrf})
+                                  {"HX-Request": "true", "X-CSRFToken": self.csrf}, timeout=300)
         if status != 200:
             raise RuntimeError(f"start -> {status}: {text[:200]}")
 
