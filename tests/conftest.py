@@ -1,8 +1,13 @@
 """Shared fixtures: a real database per test run (SQLite file, or PostgreSQL when
-PORTAL_TEST_DATABASE_URL is set), the app, clients, factories and a live server."""
+PORTAL_TEST_DATABASE_URL is set), the app, clients, factories and a live server.
+
+PostgreSQL-only and Redis tests use the server named by PORTAL_TEST_DATABASE_URL /
+PORTAL_TEST_REDIS_URL, else the local default port when a server answers there, else skip
+naming the missing server."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,8 +24,55 @@ from portal import create_app
 from portal.extensions import db
 from tests import factories
 
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _postgres_answers(url: str) -> bool:
+    """A real login and query, not only an open port (trust auth, the `test` database)."""
+    import psycopg
+
+    if not _port_open("127.0.0.1", 5432):
+        return False
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    if not _port_open("127.0.0.1", 6379):
+        return False
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+# The whole suite runs on PostgreSQL only when asked (.ci/run's second pass); otherwise on SQLite.
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
+# PostgreSQL-only tests (marked `postgres`) run whenever a server is there.
+POSTGRES_URL = PG_URL or (DEFAULT_POSTGRES_URL if _postgres_answers(DEFAULT_POSTGRES_URL) else "")
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "") or (
+    DEFAULT_REDIS_URL if _redis_answers(DEFAULT_REDIS_URL) else "")
+NO_POSTGRES = ("PostgreSQL is missing: PORTAL_TEST_DATABASE_URL is not set and no server answers "
+               "on 127.0.0.1:5432 (user postgres, database test)")
+NO_REDIS = "Redis is missing: PORTAL_TEST_REDIS_URL is not set and no server answers on 127.0.0.1:6379"
 
 
 def _pg_admin_url(url: str) -> str:
@@ -43,6 +95,22 @@ def scratch_postgres_database(server_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server for `postgres`-marked tests (they skip, naming it, when there is none)."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server for Redis tests (they skip, naming it, when there is none)."""
+    if not REDIS_URL:
+        pytest.skip(NO_REDIS)
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")
@@ -171,7 +239,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         return self
 
@@ -203,7 +271,7 @@ CHROMIUM_ARGS = [
 def browser():
     """Debian's Chromium driven by Playwright (never `playwright install`)."""
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: .ci/run installs it (apt-get install chromium)")
+        pytest.fail("Debian chromium is missing: `make system-deps` installs it (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -14,14 +14,13 @@ from portal.extensions import db
 from tests.conftest import scratch_postgres_database
 
 
-@pytest.fixture
-def empty_database(tmp_path):
-    """A brand-new empty database of the kind this run tests."""
-    pg = os.environ.get("PORTAL_TEST_DATABASE_URL")
-    if not pg:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database(request, tmp_path):
+    """A brand-new empty database: a SQLite file, and a scratch database on the PostgreSQL server."""
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
         return
-    with scratch_postgres_database(pg, "portal_migrate") as url:
+    with scratch_postgres_database(request.getfixturevalue("postgres_url"), "portal_migrate") as url:
         yield url
 
 

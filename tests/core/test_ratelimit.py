@@ -1,7 +1,6 @@
 """Rate limits behave the same on the in-process and the Redis backend."""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -9,16 +8,12 @@ import pytest
 from portal.errors import RateLimited
 from portal.ratelimit import MemoryBackend, RateLimiter, RedisBackend
 
-REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
-
 
 @pytest.fixture(params=["memory", "redis"])
 def limiter(request):
     if request.param == "memory":
         return RateLimiter(MemoryBackend())
-    if not REDIS_URL:
-        pytest.skip("PORTAL_TEST_REDIS_URL is not set (CI sets it); the Redis backend is not exercised")
-    return RateLimiter(RedisBackend(REDIS_URL))
+    return RateLimiter(RedisBackend(request.getfixturevalue("redis_url")))
 
 
 def test_allows_up_to_the_limit_then_refuses(limiter):

@@ -16,7 +16,7 @@ from portal.realtime import runtime
 from portal.registration import tokens
 from portal.registration.models import Registration
 from tests import factories
-from tests.conftest import REDIS_URL, csrf_token_from
+from tests.conftest import csrf_token_from
 
 SNAPSHOT_ID = "rt-snapshot"
 
@@ -70,13 +70,6 @@ def _close_sockets_and_hub(request: pytest.FixtureRequest) -> Iterator[None]:
         if hub is not None:
             wait_for(lambda: hub.open_sockets == 0, timeout=10, what="server sockets to finish")
         runtime.shutdown(app)
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not REDIS_URL:
-        pytest.skip("PORTAL_TEST_REDIS_URL is not set: no Redis server to test the Redis broker against")
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -21,14 +21,13 @@ from pathlib import Path
 import pytest
 
 from portal import realtime
-from tests.conftest import REDIS_URL
+from tests.conftest import NO_REDIS, REDIS_URL
 from tests.realtime.conftest import connect, make_registration, recv_close, recv_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"portal-test:{uuid.uuid4().hex[:10]}:"
 
-pytestmark = pytest.mark.skipif(
-    not REDIS_URL, reason="PORTAL_TEST_REDIS_URL is not set: the cross-process path needs a Redis server")
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason=f"{NO_REDIS} (the cross-process path needs one)")
 
 
 class Server:
