@@ -32,8 +32,8 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not e2e" -x -q $(PYTEST_ARGS)
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext $(foreach e,N_ PortalError Forbidden NotFound Conflict Invalid RateLimited,-k $(e)) -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext $(foreach e,N_ PortalError Forbidden NotFound Conflict Invalid RateLimited _fail:2,-k $(e)) -o portal/translations/messages.pot .
+	$(BIN)/pybabel update --ignore-obsolete -i portal/translations/messages.pot -d portal/translations
 	$(BIN)/pybabel compile -d portal/translations
 
 ## Regenerate the bundled demo recording and HLS clip (needs ffmpeg; the results are committed).

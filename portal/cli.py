@@ -49,7 +49,7 @@ def create_user(email: str, role: str, display_name: str | None, password: str |
         db.session.commit()
     except PortalError as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from error
+        raise click.ClickException(error.message) from error  # English: a terminal has no request locale
     click.echo(f"Created {user.role} {user.email} (id {user.user_id}).")
 
 

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
+from portal.htmx import is_htmx, with_headers
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and not request.headers.get("HX-Request")
+    return best == "application/json" and not is_htmx()
 
 
 def render_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
@@ -101,11 +102,10 @@ def render_error(status: int, code: str, message: str, details: dict[str, Any] |
         if details:
             body["error"]["details"] = details
         response = jsonify(body)
-    elif request.headers.get("HX-Request"):
+    elif is_htmx():
         # Fragments land in the page's flash region whatever the original target was.
-        response = make_response(render_template("errors/_error.html", status=status, message=message))
-        response.headers["HX-Retarget"] = "#flash"
-        response.headers["HX-Reswap"] = "innerHTML"
+        response = with_headers(make_response(render_template("errors/_error.html", status=status, message=message)),
+                                retarget="#flash", reswap="innerHTML")
     else:
         response = make_response(render_template("errors/page.html", status=status, message=message))
     response.status_code = status

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from flask_babel import lazy_gettext as _l
-
 from portal import realtime
 from portal.core.models import Webinar
 from portal.core.permissions import Action, Actor, require
@@ -21,7 +19,7 @@ log = logging.getLogger(__name__)
 def get(webinar: Webinar, registration_id: int) -> Registration:
     reg = db.session.get(Registration, registration_id)
     if reg is None or reg.webinar_id != webinar.webinar_id:
-        raise NotFound(str(_l("No such registration.")))
+        raise NotFound("No such registration.")
     return reg
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.core.models import Role, User, Webinar, WebinarSpeaker
@@ -31,9 +30,9 @@ def assign(webinar: Webinar, user_id: int, *, actor: Actor) -> WebinarSpeaker:
     require(actor, Action.ASSIGN_SPEAKERS, webinar)
     user = db.session.get(User, user_id)
     if user is None or user.role not in SPEAKER_ACCOUNTS or user.is_disabled:
-        raise Invalid(str(_l("Choose an active speaker account.")), details={"field": "user_id"})
+        raise Invalid("Choose an active speaker account.", details={"field": "user_id"})
     if any(s.user_id == user_id for s in webinar.speakers):
-        raise Conflict(str(_l("%(name)s is already a speaker of this webinar.", name=user.display_name)))
+        raise Conflict("%(name)s is already a speaker of this webinar.", name=user.display_name)
     speaker = WebinarSpeaker(user_id=user.user_id, display_name=user.display_name)
     webinar.speakers.append(speaker)
     db.session.commit()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.admin import search
@@ -45,7 +44,7 @@ def get(user_id: int) -> User:
     """A staff account (leads are not managed here)."""
     user = db.session.get(User, user_id)
     if user is None or user.role not in STAFF:
-        raise NotFound(str(_l("No such account.")))
+        raise NotFound("No such account.")
     return user
 
 
@@ -56,7 +55,7 @@ def create(*, email: str, display_name: str, role: str, actor: Actor) -> tuple[U
     try:
         user = users.create_user(email, role=role, password=password, display_name=display_name.strip())
     except Conflict:
-        raise Invalid(str(_l("An account with this email already exists.")), details={"field": "email"}) from None
+        raise Invalid("An account with this email already exists.", details={"field": "email"}) from None
     db.session.commit()
     log.info("user %s (%s) created by %s", user.user_id, role, getattr(actor, "user_id", actor))
     return user, password
@@ -65,7 +64,7 @@ def create(*, email: str, display_name: str, role: str, actor: Actor) -> tuple[U
 def set_role(user: User, role: str, *, actor: Actor) -> User:
     require(actor, Action.MANAGE_USERS)
     if role not in STAFF:
-        raise Invalid(str(_l("Unknown role.")), details={"field": "role"})
+        raise Invalid("Unknown role.", details={"field": "role"})
     if user.role == Role.admin.value and role != Role.admin.value:
         _keep_an_admin(user, actor=actor)
     user.role = role
@@ -96,11 +95,11 @@ def reset_password(user: User, *, actor: Actor) -> str:
 
 def _keep_an_admin(user: User, *, actor: Actor) -> None:
     if isinstance(actor, User) and actor.user_id == user.user_id:
-        raise Conflict(str(_l("You cannot demote or disable your own account.")))
+        raise Conflict("You cannot demote or disable your own account.")
     others = db.session.scalar(
         select(func.count()).select_from(User).where(
             User.role == Role.admin.value, User.is_disabled.is_(False), User.user_id != user.user_id
         )
     )
     if not others:
-        raise Conflict(str(_l("At least one active admin must remain.")))
+        raise Conflict("At least one active admin must remain.")

@@ -8,13 +8,13 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
+from portal.admin.exports import format_duration
 from portal.admin.forms import format_seconds
 from portal.admin.pages import dashboard, registrations, reports, speakers, users, webinars
-from portal.admin.pages.common import is_htmx
-from portal.admin.exports import format_duration
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.extensions import login_manager
+from portal.htmx import is_htmx
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

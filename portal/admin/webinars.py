@@ -111,7 +111,7 @@ def update(webinar: Webinar, data: WebinarInput, *, actor: User) -> Webinar:
     """Save the form onto `webinar`; moving its time bumps calendar_sequence, links stay."""
     require(actor, Action.EDIT, webinar)
     if webinar.status == Status.archived.value:
-        raise Conflict(str(_l("The webinar is archived; it can no longer be edited.")))
+        raise Conflict("The webinar is archived; it can no longer be edited.")
     checked = check(data, webinar=webinar, actor=actor, now=utcnow())
     moved = any(
         name in checked.values and checked.values[name] != getattr(webinar, name) for name in CALENDAR_FIELDS
@@ -128,7 +128,7 @@ def update(webinar: Webinar, data: WebinarInput, *, actor: User) -> Webinar:
 def change_status(webinar: Webinar, operation: str, *, actor: Actor) -> lifecycle.Outcome:
     """Publish, unpublish, start, pause, stop or archive through Core (which checks and refuses)."""
     if operation not in OPERATIONS:
-        raise Invalid(str(_l("Unknown operation.")), details={"operation": operation})
+        raise Invalid("Unknown operation.", details={"operation": operation})
     if operation in lifecycle.HOOK_ACTIONS:
         return lifecycle.core_webinar_set_status(webinar, operation, actor=actor)
     return getattr(lifecycle, operation)(webinar, actor=actor)
@@ -178,7 +178,7 @@ def check(data: WebinarInput, *, webinar: Webinar | None, actor: User, now: date
     if data.owner_user_id is not None:
         _check_owner(out, data.owner_user_id, webinar=webinar, actor=actor)
     if out.errors:
-        raise Invalid(str(_l("Please correct the marked fields.")), details={"fields": out.errors})
+        raise Invalid("Please correct the marked fields.", details={"fields": out.errors})
     return out
 
 
@@ -329,7 +329,7 @@ def _check_auto(out: _Checked, data: WebinarInput) -> None:
     try:
         out.values["auto_schedule"] = schedule.validate_schedule(data.auto_schedule or {})
     except Invalid as error:
-        out.fail(f"auto_schedule-{error.details.get('field', 'kind')}", error.message)
+        out.fail(f"auto_schedule-{error.details.get('field', 'kind')}", error.translated())
 
 
 def _check_owner(out: _Checked, owner_id: int, *, webinar: Webinar | None, actor: User) -> None:

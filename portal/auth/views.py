@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from portal.auth.forms import LoginForm
 from portal.core import users
 from portal.db_types import utcnow
+from portal.errors import N_
 from portal.extensions import db
 from portal.ratelimit import limiter
 
@@ -33,7 +34,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         cfg = current_app.config
-        message = _("Too many login attempts. Wait a few minutes and try again.")
+        message = N_("Too many login attempts. Wait a few minutes and try again.")
         for key in (f"login:ip:{request.remote_addr}", f"login:email:{users.normalise_email(form.email.data)}"):
             limiter().hit(key, limit=cfg["LOGIN_RATE_LIMIT"], window=cfg["LOGIN_RATE_WINDOW"], message=message)
         user = users.authenticate(form.email.data, form.password.data)

@@ -31,10 +31,10 @@ def set_password(user: User, password: str) -> None:
 def create_user(email: str, *, role: str, password: str | None, display_name: str | None = None) -> User:
     """Create a staff user (admin, organizer, speaker). The caller commits."""
     if role not in {r.value for r in Role} - {Role.lead.value}:
-        raise Invalid(f"Unknown role {role!r}.")
+        raise Invalid("Unknown role %(role)s.", role=role)
     email = normalise_email(email)
     if find_by_email(email) is not None:
-        raise Conflict(f"A user with email {email} already exists.")
+        raise Conflict("A user with email %(email)s already exists.", email=email)
     user = User(email=email, role=role, display_name=display_name or email.split("@")[0].title())
     if password:
         set_password(user, password)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, StringField, ValidationError
@@ -52,11 +51,11 @@ class RegistrationForm(FlaskForm):
         try:
             field.data = inputs.clean_name(field.data)
         except Invalid as error:
-            raise ValidationError(gettext(error.message)) from None
+            raise ValidationError(error.translated()) from None
 
     def validate_slot_id(self, field: StringField) -> None:
         assert self.webinar is not None and self.now is not None, "call for_webinar() first"
         try:
             self.resolved = choices.resolve(self.webinar, field.data, now=self.now)
         except Invalid as error:
-            raise ValidationError(gettext(error.message)) from None
+            raise ValidationError(error.translated()) from None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.db_types import utcnow
-from portal.errors import Invalid, NotFound, RateLimited
+from portal.errors import N_, Invalid, NotFound, RateLimited
 from portal.extensions import db
 from portal.ratelimit import limiter
 from portal.registration import calendar, choices, display, remember, service
@@ -108,7 +108,7 @@ def _rate_limit() -> None:
         f"register:ip:{request.remote_addr}",
         limit=int(cfg.get("REGISTRATION_RATE_LIMIT", RATE_LIMIT)),
         window=int(cfg.get("REGISTRATION_RATE_WINDOW", RATE_WINDOW)),
-        message="Too many registrations from your network. Please wait a minute and try again.",
+        message=N_("Too many registrations from your network. Please wait a minute and try again."),
     )
 
 
@@ -122,7 +122,7 @@ def register(slug: str):
     try:
         _rate_limit()
     except RateLimited as error:
-        response = _page(webinar, form, now=now, status=429, message=_(error.message))
+        response = _page(webinar, form, now=now, status=429, message=error.translated())
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     if not form.validate():
@@ -132,7 +132,7 @@ def register(slug: str):
         result = service.register(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
                                   starts_at=form.resolved.starts_at, source=form.source.data or "")
     except Invalid as error:
-        getattr(form, error.details.get("field", ""), form.name).errors.append(_(error.message))
+        getattr(form, error.details.get("field", ""), form.name).errors.append(error.translated())
         return _page(webinar, form, now=now, status=422)
     confirmation = redirect(url_for(".confirmation", slug=slug), 303)
     if result.created:
@@ -181,7 +181,7 @@ def calendar_file(slug: str):
     webinar = _load(slug)
     mine = _mine(webinar)
     if mine is None:
-        raise NotFound(_("Register first: the calendar file belongs to a registration."))
+        raise NotFound("Register first: the calendar file belongs to a registration.")
     body = calendar.ics(_entry(webinar, *mine), stamp=utcnow())
     response = make_response(body.encode("utf-8"))
     response.mimetype = "text/calendar"

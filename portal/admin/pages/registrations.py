@@ -3,22 +3,23 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context, url_for
 
-from portal.admin import exports, reports, registrations, search
+from portal.admin import exports, registrations, reports, search
 from portal.admin.access import webinar_for
 from portal.admin.forms import ActionForm
-from portal.admin.pages.common import actor, back, is_htmx, page_or_partial
+from portal.admin.pages.common import actor, back
 from portal.admin.pagination import page_number
 from portal.core.permissions import Action
 from portal.db_types import utcnow
+from portal.htmx import is_htmx, page_or_fragment
 
 
 def page(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     q = search.normalise(request.args.get("q"))
     rows = reports.registration_page(webinar, q=q, number=page_number(request.args.get("page")), now=utcnow())
-    return page_or_partial("admin/registrations/page.html", "admin/registrations/_table.html", "registrations",
-                           webinar=webinar, page=rows, q=q, columns=exports.COLUMNS, action_form=ActionForm(),
-                           section="webinars", tab="registrations")
+    return page_or_fragment("admin/registrations/page.html", "admin/registrations/_table.html", "registrations",
+                            webinar=webinar, page=rows, q=q, columns=exports.COLUMNS, action_form=ActionForm(),
+                            section="webinars", tab="registrations")
 
 
 def _row_action(webinar_id: int, registration_id: int, change) -> Response:  # noqa: ANN001

@@ -5,18 +5,19 @@ from flask import render_template, request
 
 from portal.admin import analytics, charts, reports
 from portal.admin.access import webinar_for
-from portal.admin.pages.common import actor, wants_partial
+from portal.admin.pages.common import actor
 from portal.admin.pagination import page_number
 from portal.core.models import WebinarType
 from portal.core.permissions import Action
 from portal.db_types import utcnow
+from portal.htmx import targets
 
 
 def attendance(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     now = utcnow()
     attendees = reports.attendee_page(webinar, number=page_number(request.args.get("page")), now=now)
-    if wants_partial("attendees"):  # paging through attendees needs no chart
+    if targets("attendees"):  # paging through attendees needs no chart
         return render_template("admin/attendance/_attendees.html", webinar=webinar, attendees=attendees)
     overview = reports.attendance_overview(webinar, now=now)
     progress = reports.progress_distribution(webinar) if webinar.type == WebinarType.auto.value else None

@@ -6,11 +6,12 @@ from flask import redirect, url_for
 from portal.admin import speakers
 from portal.admin.access import webinar_for
 from portal.admin.forms import ActionForm, SpeakerForm, options
-from portal.admin.pages.common import actor, is_htmx, page_or_partial
+from portal.admin.pages.common import actor
 from portal.core.models import Webinar
 from portal.core.permissions import Action
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
+from portal.htmx import is_htmx, page_or_fragment
 
 
 def _form(webinar: Webinar) -> SpeakerForm:
@@ -20,9 +21,9 @@ def _form(webinar: Webinar) -> SpeakerForm:
 
 
 def _render(webinar: Webinar, form: SpeakerForm, *, status: int = 200, error: str | None = None):
-    return page_or_partial("admin/speakers/page.html", "admin/speakers/_speakers.html", "speakers",
-                           status=status, webinar=webinar, form=form, action_form=ActionForm(), error=error,
-                           section="webinars", tab="speakers")
+    return page_or_fragment("admin/speakers/page.html", "admin/speakers/_speakers.html", "speakers",
+                            status=status, webinar=webinar, form=form, action_form=ActionForm(), error=error,
+                            section="webinars", tab="speakers")
 
 
 def page(webinar_id: int):
@@ -39,7 +40,7 @@ def add(webinar_id: int):
         speakers.assign(webinar, form.user_id.data, actor=actor())
     except (Invalid, Conflict) as error:
         db.session.rollback()
-        return _render(webinar, _form(webinar), status=error.status_code, error=error.message)
+        return _render(webinar, _form(webinar), status=error.status_code, error=error.translated())
     if not is_htmx():
         return redirect(url_for("admin.speakers", webinar_id=webinar_id), code=303)
     return _render(webinar, _form(webinar))

@@ -5,12 +5,13 @@ from flask import render_template, request, url_for
 
 from portal.admin import search, staff
 from portal.admin.forms import ActionForm, RoleForm, UserForm
-from portal.admin.pages.common import actor, back, is_htmx, page_or_partial
+from portal.admin.pages.common import actor, back
 from portal.admin.pagination import page_number
 from portal.core.models import User
 from portal.core.permissions import Action, require
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
+from portal.htmx import is_htmx, page_or_fragment
 
 
 def _list_context(**extra):  # noqa: ANN003, ANN202
@@ -23,7 +24,7 @@ def _list_context(**extra):  # noqa: ANN003, ANN202
 
 
 def index():
-    return page_or_partial("admin/users/list.html", "admin/users/_table.html", "users-table", **_list_context())
+    return page_or_fragment("admin/users/list.html", "admin/users/_table.html", "users-table", **_list_context())
 
 
 def new():
@@ -35,7 +36,7 @@ def new():
                                           role=form.role.data, actor=actor())
         except Invalid as error:
             db.session.rollback()
-            form.email.errors = [*form.email.errors, error.message]
+            form.email.errors = [*form.email.errors, error.translated()]
         else:
             # Shown once in this response; never flashed (the session cookie is not secret).
             return render_template("admin/users/created.html", user=user, password=password, section="users"), 201
@@ -59,7 +60,7 @@ def _change(user_id: int, change):  # noqa: ANN001, ANN202
         change(user)
     except (Conflict, Invalid) as error:
         db.session.rollback()
-        return _row(user, error=error.message, status=error.status_code)
+        return _row(user, error=error.translated(), status=error.status_code)
     return _row(user)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.admin import listing, webinars
 from portal.admin.access import webinar_for
 from portal.admin.forms import ActionForm, WebinarForm
-from portal.admin.pages.common import actor, is_htmx, page_or_partial
+from portal.admin.pages.common import actor
 from portal.admin.pagination import page_number
 from portal.core import lifecycle
 from portal.core.models import Role, User, Webinar
@@ -16,13 +16,14 @@ from portal.core.permissions import Action
 from portal.db_types import utcnow
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
+from portal.htmx import is_htmx, page_or_fragment
 
 
 def index():
     filters = listing.Filters.parse(request.args)
     page = listing.webinar_page(actor(), filters, number=page_number(request.args.get("page")))
-    return page_or_partial("admin/webinars/list.html", "admin/webinars/_table.html", "webinar-table",
-                           page=page, filters=filters, section="webinars")
+    return page_or_fragment("admin/webinars/list.html", "admin/webinars/_table.html", "webinar-table",
+                            page=page, filters=filters, section="webinars")
 
 
 def _owners() -> list[tuple[int, str]] | None:
@@ -63,8 +64,8 @@ def _show(webinar: Webinar, *, error: str | None = None, status: int = 200):
                    operations=webinars.available_operations(webinar),
                    blockers=lifecycle.publish_blockers(webinar, now=utcnow()), action_form=ActionForm(),
                    section="webinars", tab="overview")
-    return page_or_partial("admin/webinars/show.html", "admin/webinars/_status.html", "status-panel",
-                           status=status, **context)
+    return page_or_fragment("admin/webinars/show.html", "admin/webinars/_status.html", "status-panel",
+                            status=status, **context)
 
 
 def edit(webinar_id: int):
@@ -81,7 +82,7 @@ def edit(webinar_id: int):
             form.add_errors(error.details.get("fields", {}))
         except Conflict as error:
             db.session.rollback()
-            form_error = error.message
+            form_error = error.translated()
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin.webinar", webinar_id=webinar.webinar_id), code=303)
@@ -99,9 +100,10 @@ def change_status(webinar_id: int):
     except (Conflict, Invalid) as error:
         db.session.rollback()
         db.session.refresh(webinar)
-        return _show(webinar, error=error.message, status=error.status_code)
+        return _show(webinar, error=error.translated(), status=error.status_code)
     if not is_htmx():
         if outcome.changed:
-            flash(_("Status changed: %(before)s → %(after)s.", before=outcome.before, after=outcome.after), "success")
+            flash(_("Status changed: %(before)s → %(after)s.", before=_(outcome.before), after=_(outcome.after)),
+                  "success")
         return redirect(url_for("admin.webinar", webinar_id=webinar.webinar_id), code=303)
     return _show(webinar)
