@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: install run serve test test-fast test-e2e lint clean demo-media translations
+.PHONY: install system-deps run serve test test-fast test-e2e lint clean demo-media translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +18,37 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 install: $(VENV)/.installed
 
+## Debian packages the browser tests need (Chromium driven by Playwright, a font to render
+## with); installs only what is missing, so it costs nothing once they are there. Needs root.
+system-deps:
+	@need=""; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need="$$need fonts-dejavu-core"; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "missing Debian packages:$$need; run as root or: sudo apt-get install --no-install-recommends$$need" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "installing Debian packages:$$need"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q || true; \
+	  apt-get install -y -q --no-install-recommends $$need; \
+	fi
+
+## ruff (lint + import order) on the whole tree, mypy on the packages listed in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 ## Migrate, seed the demo data and serve on http://$(HOST):$(PORT) (gunicorn + gevent, websockets).
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask portal seed-demo --base-url http://$(HOST):$(PORT)
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
-## The whole suite: unit, integration (real SQLite file; PostgreSQL and Redis when configured), browser.
-test: install
+## Lint, then the whole suite: unit, integration (a real SQLite file; PostgreSQL and Redis
+## whenever they answer on their local ports, or PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL), browser.
+test: lint system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
