@@ -25,13 +25,13 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-UTC = timezone.utc
+UTC = UTC
 FIRST = ["Анна", "Иван", "Мария", "Пётр", "Olga", "John", "Emma", "Дмитрий", "Lena", "Sergei", "Наталья", "Alex"]
 LAST = ["Иванова", "Smith", "Петров", "Müller", "Kuznetsov", "Brown", "Соколова", "Novak"]
 SOURCES = ["", "", "newsletter", "facebook", "ref:partner", "utm:google", "-promo"]
@@ -177,12 +177,14 @@ def export(client, url: str, *, trace: bool) -> dict[str, float]:
     peak = tracemalloc.get_traced_memory()[1] if trace else 0
     if trace:
         tracemalloc.stop()
-    return {"seconds": elapsed, "rows": rows - 1, "bytes": size, "rows_per_s": (rows - 1) / elapsed, "peak_mib": peak / 2**20}
+    return {"seconds": elapsed, "rows": rows - 1, "bytes": size, "rows_per_s": (rows - 1) / elapsed,
+            "peak_mib": peak / 2**20}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (a scratch database is created on it)")
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL server URL (a scratch database is created on it)")
     parser.add_argument("--registrations", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
@@ -222,7 +224,8 @@ def main() -> None:
                 for label, path, headers in cases:
                     r = timed(client, path, repeat=args.repeat, headers=headers)
                     results.append((label, r))
-                    print(f"{label:42} median {r['median_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  min {r['min_ms']:7.1f} ms")
+                    print(f"{label:42} median {r['median_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "
+                          f"min {r['min_ms']:7.1f} ms")
                 exports = [export(client, f"{base}/registrations.csv", trace=False) for _ in range(3)]
                 best = min(exports, key=lambda e: e["seconds"])
                 traced = export(client, f"{base}/registrations.csv", trace=True)

@@ -384,7 +384,8 @@ def calibrate(n: int = 2000, payload_bytes: int = 1100, rounds: int = 7) -> dict
     paths = {
         "raw_send_us": lambda: [s.send(frame, socket.MSG_DONTWAIT) for s, _ in pairs],
         "writer_offer_us": lambda: [w.offer(frame) for w in writers],
-        "naive_encode_send_us": lambda: [s.send(p.send(TextMessage(data=text))) for (s, _), p in zip(pairs, protocols)],
+        "naive_encode_send_us": lambda: [s.send(p.send(TextMessage(data=text)))
+                                         for (s, _), p in zip(pairs, protocols, strict=True)],
     }
     best = {name: float("inf") for name in paths}
     for _ in range(rounds):
@@ -486,7 +487,8 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
                 gc_pauses.append(float(g.group(2)))
                 gc_cpu.append(float(g.group(3)))
     return {
-        "n": n, "mode": mode, "workers": workers, "connected": connected, "failed": failed, "connect_s": connect_seconds,
+        "n": n, "mode": mode, "workers": workers, "connected": connected, "failed": failed,
+        "connect_s": connect_seconds,
         "go_live_s": go_live_seconds,
         "expected": toggles * connected, "received": received, "closed_by_server": dropped,
         "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
@@ -524,7 +526,8 @@ def main() -> None:
     database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     speaker_email = seed(database_url, max(sizes))
     calibration = calibrate()
-    print("calibration (µs per socket, this machine, now): " + json.dumps({k: round(v, 2) for k, v in calibration.items()}),
+    print("calibration (µs per socket, this machine, now): "
+          + json.dumps({k: round(v, 2) for k, v in calibration.items()}),
           flush=True)
 
     rows = []
@@ -537,11 +540,12 @@ def main() -> None:
             print(json.dumps(row), flush=True)
 
     print()
-    print("| sockets | fan-out (workers) | loop µs/recipient (median, best) | worker CPU µs/recipient | p50 ms | p99 ms | "
-          "received / expected | RSS KB/idle socket | longest GC in toggles, ms (wall / CPU) |")
+    print("| sockets | fan-out (workers) | loop µs/recipient (median, best) | worker CPU µs/recipient "
+          "| p50 ms | p99 ms | received / expected | RSS KB/idle socket | longest GC in toggles, ms (wall / CPU) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['n']:,} | {r['mode']} ({r['workers']}) | {r['loop_us_per_recipient']:.1f}, {r['loop_us_per_recipient_min']:.1f} | "
+        print(f"| {r['n']:,} | {r['mode']} ({r['workers']}) "
+              f"| {r['loop_us_per_recipient']:.1f}, {r['loop_us_per_recipient_min']:.1f} | "
               f"{r['cpu_us_per_recipient']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
               f"{r['received']:,} / {r['expected']:,} | {r['rss_kb_per_socket']:.1f} | "
               f"{r['gc_max_ms']:.0f} / {r['gc_max_cpu_ms']:.0f} |")
@@ -550,7 +554,8 @@ def main() -> None:
     for n in sizes:
         a, b = by_key.get((n, "prebuilt")), by_key.get((n, "naive"))
         if a and b:
-            print(f"N={n:,}: naive/prebuilt fan-out loop {b['loop_us_per_recipient'] / a['loop_us_per_recipient']:.1f}x, "
+            loop_ratio = b["loop_us_per_recipient"] / a["loop_us_per_recipient"]
+            print(f"N={n:,}: naive/prebuilt fan-out loop {loop_ratio:.1f}x, "
                   f"worker CPU {b['cpu_us_per_recipient'] / a['cpu_us_per_recipient']:.1f}x, "
                   f"p99 {b['p99_ms'] / a['p99_ms']:.1f}x")
     if args.json:

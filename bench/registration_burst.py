@@ -38,7 +38,6 @@ from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
-import gevent  # noqa: E402
 from gevent.pool import Pool  # noqa: E402
 from gevent.queue import Queue  # noqa: E402
 
@@ -208,7 +207,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (a fresh database is created); default: a SQLite file")
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL server URL (a fresh database is created); default: a SQLite file")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--clients", type=int, default=200, help="distinct visitors (sessions) posting")

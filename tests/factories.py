@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from werkzeug.security import generate_password_hash

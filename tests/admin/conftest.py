@@ -34,7 +34,7 @@ class Session:
         self.auth = auth
         self.token = ""
 
-    def login(self, user) -> "Session":
+    def login(self, user) -> Session:
         if user is not None:
             response = self.auth.login(user.email)
             assert response.status_code == 302, response.get_data(as_text=True)[:500]

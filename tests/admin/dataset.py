@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from portal.autowebinar import store
 from portal.core import events
@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.registration.service import register
 from portal.room.models import Attendance
 
-T0 = datetime(2030, 1, 15, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 15, 10, 0, tzinfo=UTC)
 
 
 def at(minutes: int) -> datetime:
@@ -34,7 +34,8 @@ class Dataset:
 
 def _visit(reg, session_id, start, end, reason, *, completed=None, connection="c1"):
     db.session.add(Attendance(webinar_id=reg.webinar_id, lead_id=reg.lead_id, session_id=session_id,
-                              connection_id=connection, entered_at=at(start), left_at=at(end) if end is not None else None,
+                              connection_id=connection, entered_at=at(start),
+                              left_at=at(end) if end is not None else None,
                               leave_reason=reason, completed_at=at(completed) if completed is not None else None))
 
 
@@ -75,7 +76,8 @@ def auto(make, owner) -> Dataset:
     webinar = make.webinar(owner=owner, status="live", type="auto", title="Auto report")
     data = Dataset(webinar)
     for key in ("p100", "p50", "p25", "p0", "none"):
-        outcome = register(webinar, name=f"Viewer {key}", email=f"{key}@example.test", starts_at=T0, source="ref_" + key[:2])
+        outcome = register(webinar, name=f"Viewer {key}", email=f"{key}@example.test", starts_at=T0,
+                           source="ref_" + key[:2])
         data.regs[key], data.tokens[key] = outcome.registration, outcome.token
     wid = webinar.webinar_id
     for key, percent, minutes in (("p100", 100, 2), ("p50", 50, 1), ("p25", 25, 1), ("p0", 0, 0)):

@@ -139,7 +139,8 @@ def test_organizer_pages_screenshots(browser, live_server, make, screenshot, dev
     for name, url in shots:
         response = page.goto(url)
         assert response.status == 200, (name, response.status)
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), f"{name}: horizontal scroll"
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert fits, f"{name}: horizontal scroll"
         screenshot(page, f"admin-{name}-{device}")
     # Filtering the list swaps the table only.
     page.goto(f"{base}/webinars")

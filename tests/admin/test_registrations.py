@@ -38,10 +38,12 @@ def test_table_shows_facts_from_every_ledger(as_user, staff, make):
     html = as_user(staff.owner).get(f"/admin/webinars/{data.webinar.webinar_id}/registrations").get_data(as_text=True)
     rows = {k: _cells(v) for k, v in _rows_by_email(html).items()}
     assert rows["anna"]["name"] == "Анна Иванова"
-    assert (rows["anna"]["attended"], rows["anna"]["watch_time"], rows["anna"]["completed"], rows["anna"]["cta_clicked"]) == ("yes", "0:40:00", "yes", "yes")
-    assert (rows["boris"]["attended"], rows["boris"]["watch_time"], rows["boris"]["completed"], rows["boris"]["cta_clicked"]) == ("yes", "0:10:00", "no", "no")
+    columns = ("attended", "watch_time", "completed", "cta_clicked")
+    assert tuple(rows["anna"][c] for c in columns) == ("yes", "0:40:00", "yes", "yes")
+    assert tuple(rows["boris"][c] for c in columns) == ("yes", "0:10:00", "no", "no")
     assert (rows["eve"]["attended"], rows["eve"]["completed"]) == ("no", "no")
-    assert (rows["dmitry"]["watch_time"], rows["dmitry"]["completed"], rows["dmitry"]["source"]) == ("0:40:00", "yes", "newsletter")
+    dmitry = rows["dmitry"]
+    assert (dmitry["watch_time"], dmitry["completed"], dmitry["source"]) == ("0:40:00", "yes", "newsletter")
     assert "4 registrations" in html
 
 
@@ -58,7 +60,8 @@ def test_search_folds_cyrillic_case_and_swaps_the_partial(as_user, staff, make):
     session = as_user(staff.owner)
     url = f"/admin/webinars/{data.webinar.webinar_id}/registrations"
     for query in ("АННА", "анна", "ANNA@EXAMPLE"):
-        response = session.get(url, query_string={"q": query}, headers={"HX-Request": "true", "HX-Target": "registrations"})
+        response = session.get(url, query_string={"q": query},
+                               headers={"HX-Request": "true", "HX-Target": "registrations"})
         html = response.get_data(as_text=True)
         assert html.lstrip().startswith('<div id="registrations"'), query
         assert set(_rows_by_email(html)) == {"anna"}, query
@@ -152,12 +155,14 @@ def test_csv_export(as_user, staff, make):
     assert eve[5:] == ["no", "0:00:00", "no", "no"]
     assert anna[2] == data.regs["anna"].registered_at.strftime("%Y-%m-%d %H:%M:%S")
     # Same order as the page: newest first.
-    assert [r[1] for r in rows[1:]] == ["dmitry@example.test", "eve@example.test", "boris@example.test", "anna@example.test"]
+    assert [r[1] for r in rows[1:]] == [
+        "dmitry@example.test", "eve@example.test", "boris@example.test", "anna@example.test"]
 
 
 def test_csv_export_follows_the_search(as_user, staff, make):
     data = dataset.live(make, staff.owner)
-    response = as_user(staff.owner).get(f"/admin/webinars/{data.webinar.webinar_id}/registrations.csv", query_string={"q": "дмит"})
+    response = as_user(staff.owner).get(f"/admin/webinars/{data.webinar.webinar_id}/registrations.csv",
+                                        query_string={"q": "дмит"})
     rows = _csv(response)
     assert [r[1] for r in rows[1:]] == ["dmitry@example.test"]
 

@@ -11,7 +11,8 @@ from portal.registration.service import register
 
 
 def _events() -> int:
-    return db.session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event == "webinar_status_changed"))
+    return db.session.scalar(
+        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event == "webinar_status_changed"))
 
 
 def test_publish_refused_lists_what_is_missing(as_user, staff, make):
@@ -26,7 +27,8 @@ def test_publish_refused_lists_what_is_missing(as_user, staff, make):
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="status-panel"')
     assert 'data-testid="status-error"' in html
-    assert "cannot be published yet" in html and "a start time in the future" in html and "a stream (type and URL)" in html
+    assert "cannot be published yet" in html
+    assert "a start time in the future" in html and "a stream (type and URL)" in html
     db.session.expire_all()
     assert webinar.status == "draft" and _events() == before
 
@@ -47,7 +49,8 @@ def test_publish_then_unpublish_with_htmx(as_user, staff, make):
     assert 'data-testid="webinar-unpublish"' in published.get_data(as_text=True)
     db.session.expire_all()
     assert webinar.status == "scheduled"
-    event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.event == "webinar_status_changed").order_by(OutboxEvent.id.desc()))
+    event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.event == "webinar_status_changed")
+                              .order_by(OutboxEvent.id.desc()))
     assert event.data["actor"] == {"type": "user", "user_id": staff.owner.user_id, "role": "organizer"}
     session.post(f"/admin/webinars/{webinar.webinar_id}/status", {"operation": "unpublish"})
     db.session.expire_all()

@@ -1,7 +1,8 @@
 """Pure helpers: slugs, interval union and timeline, charts, pagination, durations."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from portal.admin import charts, intervals, slugs
 from portal.admin.forms import format_seconds, parse_seconds
 from portal.admin.pagination import Page
 
-T = datetime(2030, 1, 1, tzinfo=timezone.utc)
+T = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def m(minutes: float) -> float:
@@ -51,7 +52,7 @@ def test_total_never_exceeds_sum_nor_span(raw):
     assert total <= sum(d for _, d in raw) * 60
     assert total >= max((d for _, d in raw), default=0) * 60
     merged = intervals.merge(spans)
-    assert all(a[1] < b[0] for a, b in zip(merged, merged[1:]))
+    assert all(a[1] < b[0] for a, b in pairwise(merged))
 
 
 def test_presence_peak_and_buckets():
@@ -70,7 +71,8 @@ def test_presence_handover_is_not_a_peak():
 
 
 def test_nice_ceiling_and_bars():
-    assert [charts.nice_ceiling(v) for v in (0, 1, 2, 3, 7, 11, 39, 99, 101, 4000)] == [2, 2, 2, 4, 10, 20, 40, 100, 200, 4000]
+    values = (0, 1, 2, 3, 7, 11, 39, 99, 101, 4000)
+    assert [charts.nice_ceiling(v) for v in values] == [2, 2, 2, 4, 10, 20, 40, 100, 200, 4000]
     assert charts.bar_percent(0, 10) == 0 and charts.bar_percent(5, 10) == 50 and charts.bar_percent(1, 100000) == 0.6
 
 

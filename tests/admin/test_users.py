@@ -18,7 +18,8 @@ def _password(html: str) -> str:
 
 def test_create_account_shows_password_once(as_user, staff, app):
     session = as_user(staff.admin)
-    response = session.post("/admin/users/new", {"email": "New.Speaker@Example.com", "display_name": "Nina", "role": "speaker"})
+    response = session.post("/admin/users/new",
+                            {"email": "New.Speaker@Example.com", "display_name": "Nina", "role": "speaker"})
     assert response.status_code == 201
     password = _password(response.get_data(as_text=True))
     assert len(password) >= 12
@@ -45,7 +46,8 @@ def test_create_account_validation(as_user, staff, make):
 def test_disable_enable_and_reset(as_user, staff):
     session = as_user(staff.admin)
     disabled = session.post(f"/admin/users/{staff.speaker.user_id}/disable", htmx=True)
-    assert disabled.status_code == 200 and disabled.get_data(as_text=True).lstrip().startswith(f'<tr id="user-{staff.speaker.user_id}"')
+    assert disabled.status_code == 200
+    assert disabled.get_data(as_text=True).lstrip().startswith(f'<tr id="user-{staff.speaker.user_id}"')
     db.session.expire_all()
     assert staff.speaker.is_disabled
     assert users.authenticate(staff.speaker.email, "correct horse battery") is None
@@ -66,7 +68,8 @@ def test_reset_without_htmx_shows_password_on_the_page(as_user, staff):
 
 def test_role_change(as_user, staff):
     session = as_user(staff.admin)
-    assert session.post(f"/admin/users/{staff.speaker.user_id}/role", {"role": "organizer"}, htmx=True).status_code == 200
+    promoted = session.post(f"/admin/users/{staff.speaker.user_id}/role", {"role": "organizer"}, htmx=True)
+    assert promoted.status_code == 200
     db.session.expire_all()
     assert staff.speaker.role == "organizer"
     assert session.post(f"/admin/users/{staff.speaker.user_id}/role", {"role": "lead"}, htmx=True).status_code == 422

@@ -2,7 +2,7 @@
 slugs, time zones, the calendar SEQUENCE and the guard on status / CTA visibility."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.registration.service import register
 from portal.registration.tokens import find_registration
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _future(days: int = 3, hour: int = 18) -> datetime:
@@ -52,7 +52,8 @@ def _count() -> int:
 def test_create_live_webinar_stores_utc_and_generates_slug(as_user, staff):
     session = as_user(staff.owner)
     local = _future(hour=18)
-    response = session.post("/admin/webinars/new", live_form(title="Запуск весны 2026", scheduled_at=local.strftime("%Y-%m-%dT%H:%M")))
+    form = live_form(title="Запуск весны 2026", scheduled_at=local.strftime("%Y-%m-%dT%H:%M"))
+    response = session.post("/admin/webinars/new", form)
     assert response.status_code == 303
     webinar = db.session.scalar(select(Webinar))
     assert webinar.slug == "zapusk-vesny-2026"
@@ -289,7 +290,8 @@ def test_registrants_ics_keeps_uid_and_bumps_sequence(app, as_user, staff, make)
     before = ics()
     assert before["SEQUENCE"] == "0"
     moved = webinar.scheduled_at + timedelta(days=2)
-    form = live_form(title=webinar.title, slug=webinar.slug, timezone="UTC", scheduled_at=moved.strftime("%Y-%m-%dT%H:%M"))
+    form = live_form(title=webinar.title, slug=webinar.slug, timezone="UTC",
+                     scheduled_at=moved.strftime("%Y-%m-%dT%H:%M"))
     assert as_user(staff.owner).post(f"/admin/webinars/{webinar.webinar_id}/edit", form).status_code == 303
     after = ics()
     assert after["UID"] == before["UID"]

@@ -62,7 +62,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock(utcnow().replace(microsecond=250_000))
-    from portal.autowebinar import heartbeats as hb, room, runtime, views
+    from portal.autowebinar import heartbeats as hb
+    from portal.autowebinar import room, runtime, views
 
     for module in (hb, room, runtime, views):
         monkeypatch.setattr(module, "utcnow", fake)
@@ -112,8 +113,8 @@ def attendee(app, make):
         else:
             starts_at = start
         n = next(counter)
-        done = service.register(webinar, name=f"Viewer {n}", email=email or f"viewer{n}-{webinar.webinar_id}@example.com",
-                                starts_at=starts_at)
+        email = email or f"viewer{n}-{webinar.webinar_id}@example.com"
+        done = service.register(webinar, name=f"Viewer {n}", email=email, starts_at=starts_at)
         client = app.test_client()
         csrf = csrf_token_from(client.get("/").get_data(as_text=True))
         return Attendee(done.registration, done.token, client, csrf)
@@ -139,7 +140,8 @@ def outbox(name: str | None = None, *, lead_id: int | None = None) -> list[Outbo
 
 def attendance_rows(lead_id: int) -> list[Attendance]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Attendance).where(Attendance.lead_id == lead_id).order_by(Attendance.attendance_id)))
+    return list(db.session.scalars(
+        select(Attendance).where(Attendance.lead_id == lead_id).order_by(Attendance.attendance_id)))
 
 
 @pytest.fixture

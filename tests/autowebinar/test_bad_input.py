@@ -20,7 +20,8 @@ def snapshot() -> tuple:
     """Everything a heartbeat could write: user_meta, attendance and the outbox."""
     db.session.expire_all()
     metas = sorted(db.session.execute(select(UserMeta.user_id, UserMeta.meta_key, UserMeta.meta_value)).all())
-    rows = sorted(db.session.execute(select(Attendance.attendance_id, Attendance.left_at, Attendance.completed_at)).all())
+    columns = (Attendance.attendance_id, Attendance.left_at, Attendance.completed_at)
+    rows = sorted(db.session.execute(select(*columns)).all())
     events = db.session.scalar(select(func.count()).select_from(OutboxEvent))
     return metas, rows, events
 
@@ -66,7 +67,7 @@ def test_non_numbers_are_refused(watching, position):
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_literals_are_refused(watching, literal):
     before = snapshot()
-    body = '{"position": %s, "page_id": "page-0001"}' % literal
+    body = '{"position": ' + literal + ', "page_id": "page-0001"}'
     response = watching.client.post(watching.url, data=body, content_type="application/json",
                                     headers={"X-CSRFToken": watching.csrf, "Accept": "application/json"})
     assert response.status_code == 422

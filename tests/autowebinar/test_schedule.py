@@ -1,7 +1,8 @@
 """Evergreen schedules: validation, offered starts (property-based, across DST), resolving a choice."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from portal.autowebinar import schedule as S
 from portal.errors import Invalid
 
-UTC = timezone.utc
+UTC = UTC
 ZONES = ["Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata", "Australia/Lord_Howe"]
 # DST changes the generator should hit often (UTC instants).
 TRANSITIONS = [
@@ -100,7 +101,7 @@ def test_offered_starts_are_future_ordered_aligned_outside_blackouts(case):
     assert len(times) == data["horizon"]  # enough days ahead, so always a full horizon
     starts = [o.starts_at for o in times]
     assert all(s > now for s in starts)
-    assert all(a < b for a, b in zip(starts, starts[1:]))
+    assert all(a < b for a, b in pairwise(starts))
     for option in times:
         assert option.starts_at.tzinfo is not None and option.starts_at.utcoffset() == timedelta(0)
         assert option.value == option.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ")

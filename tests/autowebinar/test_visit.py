@@ -31,7 +31,8 @@ def test_scripted_visit_writes_exactly_the_seed_keys(app, clock, auto_webinar, a
     first = a.beat(0)
     assert first.status_code == 200, first.get_data(as_text=True)
     body = first.json
-    assert body["accepted"] is True and 0 <= body["live_point"] < 1 and body["cta"] is False  # started_at is to the second
+    # started_at is to the second
+    assert body["accepted"] is True and 0 <= body["live_point"] < 1 and body["cta"] is False
     session_id = body["session_id"]
     assert UUID.match(session_id)
     assert raw_meta(lead) == {

@@ -155,7 +155,8 @@ def test_hide_a_message_for_everyone(app, cast, pushes):
     a = register(w)
     message = _post_message(attendee_client, a, "spam spam spam")
     pushes.clear()
-    response = hx(speaker_client, f"/console/{w.webinar_id}", f"/console/{w.webinar_id}/messages/{message.message_id}/hide")
+    response = hx(speaker_client, f"/console/{w.webinar_id}",
+                  f"/console/{w.webinar_id}/messages/{message.message_id}/hide")
     assert response.status_code == 200
     db.session.refresh(message)
     assert message.moderation_status == "hidden"
@@ -186,7 +187,8 @@ def test_ban_kills_the_link_closes_attendance_and_the_socket(app, cast, monkeypa
     from portal import realtime
 
     closed = []
-    monkeypatch.setattr(realtime, "disconnect", lambda channel, *, lead_id, reason: closed.append((channel, lead_id, reason)))
+    monkeypatch.setattr(realtime, "disconnect",
+                        lambda channel, *, lead_id, reason: closed.append((channel, lead_id, reason)))
     w = cast["webinar"]
     speaker_client, _ = logged_in(app, cast["speaker"])
     path = f"/console/{w.webinar_id}"
@@ -228,6 +230,7 @@ def test_host_can_write_in_the_chat(app, cast, pushes):
     path = f"/console/{w.webinar_id}"
     hx(client, path, f"{path}/start")
     token = csrf_token_from(client.get(path).get_data(as_text=True))
-    r = client.post(f"{path}/chat", data={"body": "Welcome, everyone!"}, headers={"X-CSRFToken": token, "HX-Request": "true"})
+    r = client.post(f"{path}/chat", data={"body": "Welcome, everyone!"},
+                    headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert r.status_code == 200
     assert any("Welcome, everyone!" in h and "is-host" in h for h in pushes.to(room_channel(w.webinar_id)))

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 

@@ -140,7 +140,8 @@ def test_the_other_process_answers_304_until_this_one_publishes(other_process, l
     url = f"{other_process.url}/room/{token}/state?since=0"
 
     def poll(etag: str | None = None) -> tuple[int, str]:
-        request = urllib.request.Request(url, headers={"HX-Request": "true", **({"If-None-Match": etag} if etag else {})})
+        headers = {"HX-Request": "true", **({"If-None-Match": etag} if etag else {})}
+        request = urllib.request.Request(url, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
                 return response.status, response.headers["ETag"]

@@ -139,7 +139,8 @@ def test_disconnect_closes_the_leads_sockets_with_the_reason(live_server, live_w
     (json.dumps({"type": "hello", "pad": "x" * 9000}), "This message is too long."),
     (json.dumps({"type": "hello", "pad": "ж" * 3000}), "This message is too long."),  # 6 KB chars, 9 KB bytes
 ])
-def test_refused_frames_get_an_error_fragment_and_the_socket_stays(live_server, live_webinar, room_calls, frame, message):
+def test_refused_frames_get_an_error_fragment_and_the_socket_stays(live_server, live_webinar, room_calls, frame,
+                                                                     message):
     _, token = make_registration(live_webinar)
     ws = connect(live_server, f"/ws/room/{token}")
     ws.send(frame)

@@ -87,8 +87,8 @@ def test_chosen_slot_is_stored(app, make, visitor):
     w = make.webinar(status="scheduled", slots=(utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)))
     second = w.slots[1]
     assert visitor.register(w.slug, slot_id=str(second.slot_id)).status_code == 303
-    from portal.registration.models import Registration
     from portal.extensions import db
+    from portal.registration.models import Registration
 
     assert db.session.query(Registration).one().slot_id == second.slot_id
 

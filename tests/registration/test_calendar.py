@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.core import lifecycle
 from portal.extensions import db
 from portal.registration import calendar
 
-START = datetime(2030, 5, 6, 16, 30, tzinfo=timezone.utc)
+START = datetime(2030, 5, 6, 16, 30, tzinfo=UTC)
 
 
 def _unfold(text: str) -> list[str]:

@@ -9,15 +9,15 @@ def test_index_lists_open_webinars_with_badges_and_local_times(app, make, client
     live = make.webinar(status="live", title="On air", speakers=(speaker,))
     soon = make.webinar(status="scheduled", title="Later <i>today</i>", timezone="Asia/Tokyo")
     auto = make.webinar(type="auto", status="live", title="Evergreen")
-    draft = make.webinar(status="draft", title="Secret draft")
-    ended = make.webinar(status="finished", title="Over")
+    make.webinar(status="draft", title="Secret draft")
+    make.webinar(status="finished", title="Over")
     html = client.get("/").get_data(as_text=True)
     for w in (live, soon, auto):
         assert f'href="/w/{w.slug}"' in html
     assert "Secret draft" not in html and "Over" not in html
     assert "Later &lt;i&gt;today&lt;/i&gt;" in html
     assert "Live now" in html and "On demand" in html and "Scheduled" in html
-    assert re.search(r'<time datetime="%s" data-local-time' % re.escape(soon.scheduled_at.isoformat()), html)
+    assert re.search(rf'<time datetime="{re.escape(soon.scheduled_at.isoformat())}" data-local-time', html)
     assert "Asia/Tokyo" in html and "Sam Speaker" in html
     assert html.index("On air") < html.index("Later")  # live first
 

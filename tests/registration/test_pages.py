@@ -24,7 +24,7 @@ def test_page_shows_the_webinar_and_the_form(app, make, visitor):
     for name in ("name", "email", "slot_id", "csrf_token"):
         assert f'name="{name}"' in html
     # the start in the visitor's zone (localised by portal.js) and in the event's zone
-    assert re.search(r'<time[^>]*datetime="%s"[^>]*data-local-time' % re.escape(w.scheduled_at.isoformat()), html)
+    assert re.search(rf'<time[^>]*datetime="{re.escape(w.scheduled_at.isoformat())}"[^>]*data-local-time', html)
     assert "Europe/Berlin" in html
     assert "By registering you agree" in html
     assert "no-store" in response.headers["Cache-Control"]
@@ -69,7 +69,8 @@ def test_live_webinar_still_accepts_registrations(app, make, visitor):
 
 def test_several_slots_are_offered_as_a_choice(app, make, visitor):
     now = utcnow()
-    w = make.webinar(status="scheduled", slots=(now + timedelta(hours=5), now + timedelta(days=1), now + timedelta(days=2)))
+    slots = (now + timedelta(hours=5), now + timedelta(days=1), now + timedelta(days=2))
+    w = make.webinar(status="scheduled", slots=slots)
     past, s1, s2 = w.slots
     past.starts_at = now - timedelta(days=1)
     db.session.commit()

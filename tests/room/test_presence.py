@@ -1,7 +1,7 @@
 """Presence and the attendance ledger: tabs, leave reasons, go-live, stop and completion."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
@@ -25,7 +25,8 @@ def events(webinar_id: int, name: str | None = None) -> list[OutboxEvent]:
 
 def rows(lead_id: int) -> list[Attendance]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Attendance).where(Attendance.lead_id == lead_id).order_by(Attendance.attendance_id)))
+    return list(db.session.scalars(
+        select(Attendance).where(Attendance.lead_id == lead_id).order_by(Attendance.attendance_id)))
 
 
 def test_several_tabs_are_one_presence(app, make):
@@ -178,9 +179,9 @@ def test_complete_emits_once_per_session(app, make):
 
 
 def test_watched_seconds_is_the_union_of_tabs():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    t0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
 
     def r(a, b):
         return Attendance(entered_at=t0 + timedelta(minutes=a), left_at=t0 + timedelta(minutes=b) if b else None)
