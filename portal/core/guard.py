@@ -13,7 +13,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.sql import Update
+from sqlalchemy.sql import TableClause, Update
 from sqlalchemy.sql.elements import TextClause
 
 from portal.core.models import CtaVisibility, Status, Webinar
@@ -58,7 +58,8 @@ def _listen_attribute(field: str) -> None:
 
 def _statement_touches_guarded(state: ORMExecuteState) -> str | None:
     stmt = state.statement
-    if isinstance(stmt, Update) and stmt.table.name == Webinar.__tablename__:
+    table = stmt.table if isinstance(stmt, Update) else None
+    if isinstance(table, TableClause) and table.name == Webinar.__tablename__:
         for column in getattr(stmt, "_values", None) or {}:
             name = getattr(column, "key", None) or getattr(column, "name", None) or str(column)
             if name in GUARDED:

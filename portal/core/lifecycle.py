@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from blinker import Namespace
-from sqlalchemy import exists, select, update
+from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.core import events
@@ -126,7 +127,7 @@ def core_webinar_set_cta_visibility(webinar: Webinar, visibility: str, *, actor:
             .values(cta_visibility=visibility, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    if result.rowcount != 1:
+    if cast("CursorResult[Any]", result).rowcount != 1:  # an UPDATE's result has a row count
         return _lost_race(webinar, "cta_visibility", visibility)
     set_committed_value(webinar, "cta_visibility", visibility)
     events.emit(
@@ -145,7 +146,7 @@ def publish_blockers(webinar: Webinar, *, now: datetime) -> list[str]:
     if not (webinar.title or "").strip():
         missing.append(N_("a title"))
     if webinar.type == WebinarType.live.value:
-        starts = [s.starts_at for s in webinar.slots] or [webinar.scheduled_at]
+        starts: list[datetime | None] = [s.starts_at for s in webinar.slots] or [webinar.scheduled_at]
         if not any(t is not None and t > now for t in starts):
             missing.append(N_("a start time in the future"))
         if webinar.stream_type not in {s.value for s in StreamType} or not webinar.stream_url:
@@ -181,7 +182,7 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-    if result.rowcount != 1:
+    if cast("CursorResult[Any]", result).rowcount != 1:  # an UPDATE's result has a row count
         return _lost_race(webinar, "status", target)
     for key, value in values.items():
         set_committed_value(webinar, key, value)

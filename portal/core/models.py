@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
 def _check_in(column: str, values: type[enum.Enum] | tuple[str, ...]) -> str:
@@ -32,7 +32,7 @@ def _check_in(column: str, values: type[enum.Enum] | tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in items)})"
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """Global account role; `speaker` is per webinar on top of a speaker account."""
 
     admin = "admin"
@@ -41,12 +41,12 @@ class Role(str, enum.Enum):
     lead = "lead"
 
 
-class WebinarType(str, enum.Enum):
+class WebinarType(enum.StrEnum):
     live = "live"
     auto = "auto"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     draft = "draft"
     scheduled = "scheduled"
     live = "live"
@@ -55,18 +55,18 @@ class Status(str, enum.Enum):
     archived = "archived"
 
 
-class CtaVisibility(str, enum.Enum):
+class CtaVisibility(enum.StrEnum):
     hidden = "hidden"
     visible = "visible"
 
 
-class StreamType(str, enum.Enum):
+class StreamType(enum.StrEnum):
     obs = "obs"
     zoom = "zoom"
     telegram = "telegram"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """Core users (staff) and leads (attendees) share one table, like WordPress users."""
 
     __tablename__ = "user"
@@ -96,7 +96,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.user_id} {self.email} {self.role}>"
 
 
-class UserMeta(db.Model):
+class UserMeta(Model):
     """Key/value store per user (seed 004 keeps AutoWebinar state here)."""
 
     __tablename__ = "user_meta"
@@ -108,7 +108,7 @@ class UserMeta(db.Model):
     meta_value: Mapped[str | None] = mapped_column(Text)
 
 
-class Webinar(db.Model):
+class Webinar(Model):
     """Seed `webinar` (CPT webinar_event) with real columns instead of post_meta."""
 
     __tablename__ = "webinar"
@@ -166,7 +166,7 @@ class Webinar(db.Model):
         return f"<Webinar {self.webinar_id} {self.slug} {self.type}/{self.status}>"
 
 
-class WebinarSlot(db.Model):
+class WebinarSlot(Model):
     """A start time a live webinar is offered at."""
 
     __tablename__ = "webinar_slot"
@@ -180,7 +180,7 @@ class WebinarSlot(db.Model):
     webinar: Mapped[Webinar] = relationship(back_populates="slots")
 
 
-class WebinarSpeaker(db.Model):
+class WebinarSpeaker(Model):
     """Per-webinar speaker role (seed `speaker`: user_id, display_name, role, webinar_id)."""
 
     __tablename__ = "webinar_speaker"
@@ -199,7 +199,7 @@ class WebinarSpeaker(db.Model):
     user: Mapped[User] = relationship()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """Bearer tokens for /api/v1; only a SHA-256 of the secret is stored."""
 
     __tablename__ = "api_token"
@@ -215,7 +215,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     """Transactional outbox: every event row is written with the change it reports."""
 
     __tablename__ = "event_outbox"

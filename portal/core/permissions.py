@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from portal.registration.models import Registration
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     VIEW_PUBLIC = "webinar.view_public"
     REGISTER = "webinar.register"
     ENTER_ROOM = "room.enter"
@@ -106,7 +106,7 @@ def can(actor: Actor, action: Action, webinar: Webinar | None = None) -> bool:
             return True
         # Staff who may edit a webinar can also preview it while it is a draft.
         return action is Action.VIEW_PUBLIC and isinstance(actor, User) and _staff(actor, Action.EDIT, webinar)
-    if actor is SYSTEM:
+    if isinstance(actor, _System):
         return action not in ATTENDEE_ACTIONS
     if isinstance(actor, User):
         return actor.role != Role.lead.value and _staff(actor, action, webinar)
@@ -123,7 +123,7 @@ def require(actor: Actor, action: Action, webinar: Webinar | None = None) -> Non
 
 def describe(actor: Actor) -> dict[str, object]:
     """The actor as recorded in events."""
-    if actor is SYSTEM:
+    if isinstance(actor, _System):
         return {"type": "system"}
     if isinstance(actor, User):
         return {"type": "user", "user_id": actor.user_id, "role": actor.role}
