@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
-
 from flask_babel import get_locale
 
 from portal.extensions import babel

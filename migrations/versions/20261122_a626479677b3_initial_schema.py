@@ -5,13 +5,12 @@ Reviewed by hand: portable types only (no app imports), partial unique indexes f
 nullable keys on SQLite and PostgreSQL, CHECK constraints for every enum.
 
 Revision ID: a626479677b3
-Revises: 
+Revises:
 Create Date: 2026-11-22 17:46:26.038242
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a626479677b3'

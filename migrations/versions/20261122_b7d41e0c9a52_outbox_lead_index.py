@@ -10,7 +10,6 @@ Create Date: 2026-11-22 19:30:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'b7d41e0c9a52'
 down_revision = 'a626479677b3'

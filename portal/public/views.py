@@ -1,6 +1,8 @@
 """GET /, GET /healthz, POST /lang."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import or_, select, text
 
@@ -8,7 +10,6 @@ from portal.core.models import Status, Webinar, WebinarType
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.i18n import LANG_COOKIE
-from datetime import timedelta
 
 bp = Blueprint("public", __name__)
 
@@ -42,7 +43,8 @@ def healthz():
 @bp.post("/lang")
 def set_language():
     lang = request.form.get("lang", "")
-    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("public.index")
+    same_site = request.referrer and request.referrer.startswith(request.host_url)
+    target = request.referrer if same_site else url_for("public.index")
     response = redirect(target)
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",

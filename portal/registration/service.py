@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +35,8 @@ _INSERT_REGISTRATION = insert(_regs).returning(_regs.c.registration_id)
 def _lookup(slot_match: ColumnElement[bool]) -> Select:
     joined = _users.outerjoin(
         _regs, and_(_regs.c.lead_id == _users.c.user_id, _regs.c.webinar_id == bindparam("webinar_id"), slot_match))
-    return select(_users.c.user_id, _regs.c.registration_id).select_from(joined).where(_users.c.email == bindparam("email"))
+    return (select(_users.c.user_id, _regs.c.registration_id).select_from(joined)
+            .where(_users.c.email == bindparam("email")))
 
 
 _LOOKUP_NO_SLOT = _lookup(_regs.c.slot_id.is_(None))
@@ -115,7 +116,8 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            log.info("registration webinar %s: concurrent submit for the same lead (attempt %d)", webinar_id, attempt + 1)
+            log.info("registration webinar %s: concurrent submit for the same lead (attempt %d)",
+                     webinar_id, attempt + 1)
             continue
         log.info("registration %s webinar %s lead %s created", reg_id, webinar_id, lead_id)
         return Registered(reg_id, token, True)
