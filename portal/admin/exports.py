@@ -14,6 +14,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from portal import timefmt
 from portal.admin import reports
 from portal.admin.reports import RegistrationRow
 from portal.core.models import Webinar
@@ -27,14 +28,8 @@ def escape_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def format_duration(seconds: int) -> str:
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
 def _utc(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return timefmt.wall_time(value, seconds=True)
 
 
 @dataclass(frozen=True)
@@ -69,7 +64,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("source", _l("Source"), lambda r, w: r.source, typed=True),
     Column("slot", _l("Start"), lambda r, w: _utc(r.slot_at), utc=True),
     Column("attended", _l("Attended"), lambda r, w: w(r.attended)),
-    Column("watch_time", _l("Watch time"), lambda r, w: format_duration(r.watch_seconds)),
+    Column("watch_time", _l("Watch time"), lambda r, w: timefmt.clock(r.watch_seconds or 0, hours=True)),
     Column("completed", _l("Completed"), lambda r, w: w(r.completed)),
     Column("cta_clicked", _l("CTA clicked"), lambda r, w: w(r.cta_clicked)),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from portal.autowebinar.progress import MILESTONES as PROGRESS_STEPS  # noqa: F401 - one constant
 from portal.core.models import Webinar
 
 COMPLETED_EVENT = "client_webinar_completed"
@@ -12,7 +13,6 @@ META_COMPLETED = "autowebinar_completed"
 META_CTA = "autowebinar_cta_clicked_at"
 META_PROGRESS = "autowebinar_progress_percent"
 TRUE_VALUES = ("1", "true", "True", "TRUE", "yes")
-PROGRESS_STEPS = (0, 25, 50, 75, 100)
 
 
 def meta_key(name: str, webinar_id: int) -> str:

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 from flask_wtf import FlaskForm
 
+from portal import timefmt
 from portal.admin.webinars import WebinarInput
 from portal.core.models import Role, StreamType, Webinar, WebinarType
 
@@ -55,14 +56,6 @@ def parse_seconds(raw: str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def format_seconds(value: int | None) -> str:
-    if value is None:
-        return ""
-    hours, rest = divmod(int(value), 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
 class SecondsField(StringField):
     """A duration typed as seconds (90) or minutes:seconds (1:30); data is int or None."""
 
@@ -79,7 +72,7 @@ class SecondsField(StringField):
     def _value(self) -> str:
         if self.raw_data:
             return self.raw_data[0]
-        return format_seconds(self.data)
+        return timefmt.clock(self.data)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -185,7 +178,7 @@ class WebinarForm(FlaskForm):
             getattr(self, name).data = getattr(webinar, name)
         if webinar.scheduled_at is not None:
             self.scheduled_at.data = webinar.scheduled_at.astimezone(zone).replace(tzinfo=None)
-        self.slots.data = "\n".join(s.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") for s in webinar.slots)
+        self.slots.data = "\n".join(timefmt.wall_time(s.starts_at, zone) for s in webinar.slots)
         self.auto_schedule.form.load(webinar.auto_schedule)
         if self.owner_user_id is not None:
             self.owner_user_id.data = webinar.owner_user_id

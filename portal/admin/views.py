@@ -8,8 +8,6 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
-from portal.admin.exports import format_duration
-from portal.admin.forms import format_seconds
 from portal.admin.pages import dashboard, registrations, reports, speakers, users, webinars
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
@@ -64,5 +62,4 @@ def _helpers() -> dict[str, Any]:
     def may(action: str, webinar: Webinar | None = None) -> bool:
         return current_user.is_authenticated and can(current_user._get_current_object(), Action[action], webinar)
 
-    return {"may": may, "format_seconds": format_seconds, "duration": lambda s: format_duration(s or 0),
-            "bar_percent": bar_percent}
+    return {"may": may, "bar_percent": bar_percent}

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 
+from portal import timefmt
 from portal.admin import slugs
 from portal.core import lifecycle
 from portal.core.guard import GUARDED, GuardedFieldWrite
@@ -307,7 +308,7 @@ def _check_slots(out: _Checked, text: str, *, zone: ZoneInfo, webinar: Webinar |
         booked = _slots_with_registrations([s.slot_id for s in removed])
         for slot in removed:
             if slot.slot_id in booked:
-                local = slot.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                local = timefmt.wall_time(slot.starts_at, zone)
                 out.fail("slots", _l("%(time)s has registrations, so it cannot be removed.", time=local))
     return sorted(wanted)
 

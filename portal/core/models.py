@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import timefmt
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import Model
 
@@ -240,7 +241,7 @@ class OutboxEvent(Model):
         env: dict[str, Any] = {
             "event": self.event,
             "event_id": self.event_id,
-            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "occurred_at": timefmt.iso_utc(self.occurred_at),
             "webinar_id": self.webinar_id,
             "data": self.data,
         }

@@ -1,33 +1,7 @@
-"""How registration pages show times and links (template filters, absolute URLs)."""
+"""Absolute links for registration pages and calendar files (times: portal.timefmt)."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from babel import dates
-from flask import Flask, current_app, request
-from flask_babel import get_locale
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def event_time(moment: datetime | None, zone: str | None = "UTC") -> str:
-    """A start time as read in the event's zone, e.g. "Sun, Nov 22, 2026, 7:00 PM"."""
-    if moment is None:
-        return ""
-    local, locale = moment.astimezone(_zone(zone)), get_locale() or "en"
-    day = dates.format_skeleton("yMMMEd", local, tzinfo=local.tzinfo, locale=locale)
-    return f"{day}, {dates.format_time(local, 'short', tzinfo=local.tzinfo, locale=locale)}"
-
-
-def utc_fallback(moment: datetime | None) -> str:
-    """What <time data-local-time> shows before (or without) JavaScript."""
-    return event_time(moment, "UTC") + " UTC" if moment is not None else ""
+from flask import current_app, request
 
 
 def base_url() -> str:
@@ -46,7 +20,3 @@ def site_host() -> str:
 
     return urlsplit(base_url()).hostname or "localhost"
 
-
-def init_app(app: Flask) -> None:
-    app.jinja_env.filters.setdefault("event_time", event_time)
-    app.jinja_env.filters.setdefault("utc_fallback", utc_fallback)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from portal import timefmt
 from portal.core import events
 from portal.core.models import Role, User, Webinar, WebinarSlot
 from portal.core.permissions import Action, can
@@ -134,7 +135,7 @@ def _lead_and_registration(email: str, webinar_id: int, slot_id: int | None) -> 
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+    return timefmt.iso_utc(moment)
 
 
 def registration_for(webinar: Webinar, token: str | None) -> Registration | None:

@@ -27,7 +27,6 @@ from portal.registration.forms import RegistrationForm
 from portal.registration.models import Registration
 
 bp = Blueprint("registration", __name__, url_prefix=None)
-bp.record_once(lambda state: display.init_app(state.app))
 
 RATE_LIMIT = 30  # POSTs per window per IP (PORTAL_REGISTRATION_RATE_LIMIT)
 RATE_WINDOW = 60  # seconds (PORTAL_REGISTRATION_RATE_WINDOW)

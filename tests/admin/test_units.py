@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.admin import charts, intervals, slugs
-from portal.admin.forms import format_seconds, parse_seconds
+from portal.admin.forms import parse_seconds
 from portal.admin.pagination import Page
+from portal.timefmt import clock
 
 T = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -88,7 +89,7 @@ def test_timeline_chart_geometry():
 @pytest.mark.parametrize("raw,seconds", [("90", 90), ("1:30", 90), ("1:02:03", 3723), ("45:00", 2700)])
 def test_parse_seconds(raw, seconds):
     assert parse_seconds(raw) == seconds
-    assert parse_seconds(format_seconds(seconds)) == seconds
+    assert parse_seconds(clock(seconds)) == seconds
 
 
 @pytest.mark.parametrize("raw", ["", "1:75", "abc", "-5", "1:2:3:4"])
