@@ -66,13 +66,13 @@ def seed(n: int, *, rng: random.Random) -> tuple[int, str]:
     """One live webinar with `n` registrations and their ledgers; returns (webinar_id, owner email)."""
     from sqlalchemy import insert, text
 
+    from portal.attendance.models import Attendance
     from portal.core import lifecycle, users
     from portal.core.models import OutboxEvent, User, Webinar
     from portal.core.permissions import SYSTEM
     from portal.db_types import utcnow
     from portal.extensions import db
     from portal.registration.models import Registration
-    from portal.room.models import Attendance
 
     owner = users.create_user("owner@example.com", role="organizer", password="bench-password", display_name="Owner")
     db.session.flush()

@@ -9,8 +9,33 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from portal import (
+    admin,
+    attendance,
+    auth,
+    autowebinar,
+    cli,
+    console,
+    core,
+    errors,
+    htmx,
+    i18n,
+    models,  # noqa: F401 - every table, for the metadata and Alembic
+    public,
+    ratelimit,
+    realtime,
+    registration,
+    room,
+    security,
+    signals,
+    templating,
+)
 from portal import config as portal_config
-from portal.extensions import babel, csrf, db, htmx, login_manager, migrate, sock
+from portal.autowebinar import state as autowebinar_state
+from portal.console import push as console_push
+from portal.extensions import csrf, db, login_manager, migrate, sock
+from portal.realtime import runtime as realtime_runtime
+from portal.room import push as room_push
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -32,10 +57,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     _init_extensions(app)
-    _register_blueprints(app)
-
-    from portal import cli, errors, i18n, security, templating
-
+    # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
+    # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
+    # in app.extensions. Nothing is wired at import time.
+    for domain in (core, registration, attendance, room, autowebinar, console, admin, auth, public):
+        domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
     i18n.init_app(app)
@@ -44,11 +70,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _init_extensions(app: Flask) -> None:
-    from portal import models  # noqa: F401 - registers every table
-    from portal.core import events, guard
-    from portal import ratelimit
+def shutdown(app: Flask) -> None:
+    """Stop what an app runs in the background: pending pushes, the heartbeat flusher (after
+    a last flush), the realtime hub."""
+    room_push.shutdown(app)
+    console_push.shutdown(app)
+    autowebinar_state.current(app).stop()
+    realtime_runtime.shutdown(app)
 
+
+def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -56,23 +87,8 @@ def _init_extensions(app: Flask) -> None:
     sock.init_app(app)
     htmx.init_app(app)
     ratelimit.init_app(app)
-    guard.install()
-    events.install()
-
-
-def _register_blueprints(app: Flask) -> None:
-    from portal.admin.views import bp as admin_bp
-    from portal.auth.views import bp as auth_bp
-    from portal.autowebinar.views import bp as autowebinar_bp
-    from portal.console.views import bp as console_bp
-    from portal.public.views import bp as public_bp
-    from portal.realtime.views import bp as realtime_bp
-    from portal.registration.views import bp as registration_bp
-    from portal.room.views import bp as room_bp
-
-    for blueprint in (public_bp, auth_bp, registration_bp, room_bp, console_bp, admin_bp,
-                      realtime_bp, autowebinar_bp):
-        app.register_blueprint(blueprint)
+    signals.init_app(app)
+    realtime.init_app(app)
 
 
 @event.listens_for(Engine, "connect")

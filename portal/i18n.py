@@ -1,6 +1,8 @@
 """English and Russian: chosen from a cookie set by the switcher, else from the browser."""
 from __future__ import annotations
 
+import os
+
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 
@@ -18,11 +20,7 @@ def select_locale() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    import os
-
-    from portal import ROOT
-
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(ROOT, "portal", "translations"))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(os.path.dirname(__file__), "translations"))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
 

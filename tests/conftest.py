@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from portal import create_app
+from portal import create_app, shutdown
 from portal.extensions import db
 from tests import factories
 
@@ -164,6 +164,7 @@ def app(app_config: dict) -> Iterator[Flask]:
     with app.app_context():
         _wipe()
         yield app
+        shutdown(app)
         db.session.remove()
         db.engine.dispose()
 

@@ -1,1 +1,10 @@
 """Organizer pages under /admin/."""
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.admin.views import bp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

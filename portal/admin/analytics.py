@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import case, distinct, exists, func, null, or_, select, union_all
 
 from portal.admin import facts, reports
+from portal.attendance.models import Attendance
 from portal.core.models import OutboxEvent, UserMeta, Webinar, WebinarType
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room.models import Attendance
 
 DIRECT = ""
 

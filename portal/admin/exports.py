@@ -40,7 +40,7 @@ class Words:
     no: str
 
     @classmethod
-    def current(cls) -> "Words":
+    def current(cls) -> Words:
         return cls(yes=str(_l("yes")), no=str(_l("no")))
 
     def __call__(self, value: bool) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -22,7 +23,6 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
-from flask_wtf import FlaskForm
 
 from portal import timefmt
 from portal.admin.webinars import WebinarInput
@@ -67,7 +67,7 @@ class SecondsField(StringField):
                 self.data = parse_seconds(raw)
             except ValueError:
                 self.data = None
-                raise ValueError(str(_l("Write seconds (90) or minutes:seconds (1:30).")))
+                raise ValueError(str(_l("Write seconds (90) or minutes:seconds (1:30)."))) from None
 
     def _value(self) -> str:
         if self.raw_data:
@@ -80,7 +80,8 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-WEEKDAYS = options([(0, _l("Mon")), (1, _l("Tue")), (2, _l("Wed")), (3, _l("Thu")), (4, _l("Fri")), (5, _l("Sat")), (6, _l("Sun"))])
+WEEKDAYS = options([(0, _l("Mon")), (1, _l("Tue")), (2, _l("Wed")), (3, _l("Thu")), (4, _l("Fri")),
+                    (5, _l("Sat")), (6, _l("Sun"))])
 
 
 class ScheduleForm(Form):
@@ -141,7 +142,8 @@ class WebinarForm(FlaskForm):
     scheduled_at = DateTimeLocalField(_l("Starts at"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
                                       validators=[Optional()])
     timezone = SelectField(_l("Time zone"), default="UTC")
-    duration_minutes = IntegerField(_l("Duration (minutes)"), default=60, validators=[InputRequired(), NumberRange(1, 24 * 60)])
+    duration_minutes = IntegerField(_l("Duration (minutes)"), default=60,
+                                    validators=[InputRequired(), NumberRange(1, 24 * 60)])
     slots = TextAreaField(_l("More start times"), validators=[Length(max=5000)])
     stream_type = SelectField(_l("Stream"), choices=options([
         (StreamType.obs.value, _l("OBS / HLS stream (internal chat)")),
@@ -220,7 +222,8 @@ class WebinarForm(FlaskForm):
         return getattr(self, name, self.title)
 
 
-STAFF_ROLES = options([(Role.organizer.value, _l("Organizer")), (Role.speaker.value, _l("Speaker")), (Role.admin.value, _l("Admin"))])
+STAFF_ROLES = options([(Role.organizer.value, _l("Organizer")), (Role.speaker.value, _l("Speaker")),
+                       (Role.admin.value, _l("Admin"))])
 
 
 class UserForm(FlaskForm):

@@ -10,12 +10,12 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from operator import sub
 
 Interval = tuple[float, float]
-UTC = timezone.utc
+UTC = UTC
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:

@@ -9,10 +9,10 @@ from sqlalchemy.orm import joinedload
 
 from portal.admin import access, search
 from portal.admin.pagination import Page, clamp
+from portal.attendance.models import Attendance
 from portal.core.models import Status, User, Webinar, WebinarType
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room.models import Attendance
 
 LIST_PER_PAGE = 25
 STATUSES = tuple(s.value for s in Status)
@@ -34,7 +34,7 @@ class Filters:
     q: str = ""
 
     @classmethod
-    def parse(cls, args) -> "Filters":  # noqa: ANN001 - request.args
+    def parse(cls, args) -> Filters:  # noqa: ANN001 - request.args
         status, kind = args.get("status", ""), args.get("type", "")
         return cls(status=status if status in STATUSES else "", type=kind if kind in TYPES else "",
                    q=search.normalise(args.get("q")))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from portal import realtime
+from portal.attendance import ledger as attendance
 from portal.core.models import Webinar
 from portal.core.permissions import Action, Actor, require
 from portal.db_types import utcnow
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room import attendance
+from portal.room.channels import room_channel
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def revoke(reg: Registration, *, actor: Actor) -> Registration:
         attendance.leave_everywhere(reg, reason="revoked")
         db.session.commit()
         log.info("registration %s revoked", reg.registration_id)
-        realtime.disconnect(realtime.room_channel(reg.webinar_id), lead_id=reg.lead_id, reason="revoked")
+        realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason="revoked")
     return reg
 
 

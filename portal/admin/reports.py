@@ -14,10 +14,10 @@ from sqlalchemy import ARRAY, Float, Integer, Select, and_, any_, bindparam, cas
 
 from portal.admin import facts, intervals, search
 from portal.admin.pagination import PER_PAGE, Page, clamp
+from portal.attendance.models import Attendance, LiveSession
 from portal.core.models import OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarType
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room.models import Attendance, LiveSession
 
 CHUNK = 1000
 
@@ -144,7 +144,8 @@ def registration_row(webinar: Webinar, registration_id: int, *, now: datetime) -
     return rows[0] if rows else None
 
 
-def all_registration_rows(webinar: Webinar, *, q: str = "", now: datetime, chunk: int = CHUNK) -> Iterator[list[RegistrationRow]]:
+def all_registration_rows(webinar: Webinar, *, q: str = "", now: datetime,
+                          chunk: int = CHUNK) -> Iterator[list[RegistrationRow]]:
     """The whole table in chunks, in page order (keyset pagination: no growing OFFSET)."""
     no_jit()
     base = _registration_select(webinar, q=q)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +28,7 @@ from portal.extensions import db
 from portal.registration.models import Registration
 
 log = logging.getLogger(__name__)
-UTC = timezone.utc
+UTC = UTC
 
 EDITABLE = (
     "title", "slug", "description", "type", "scheduled_at", "timezone", "duration_minutes",
@@ -362,6 +362,7 @@ def _has_registrations(webinar: Webinar) -> bool:
 
 def _slots_with_registrations(slot_ids: list[int]) -> set[int]:
     rows = db.session.execute(
-        select(Registration.slot_id, func.count()).where(Registration.slot_id.in_(slot_ids)).group_by(Registration.slot_id)
+        select(Registration.slot_id, func.count())
+        .where(Registration.slot_id.in_(slot_ids)).group_by(Registration.slot_id)
     )
     return {slot_id for slot_id, _ in rows}

@@ -4,7 +4,8 @@ webinar facts (status, duration, CTA) with a short TTL, and each active viewer's
 Facts are refreshed after FACTS_TTL seconds and dropped at once when this process commits a
 status or CTA change (`on_event_committed`); other processes' changes are seen within the TTL,
 and the flusher re-checks the status in its own transaction before writing anything.
-Loads go through a short-lived Session of their own so no read transaction stays open.
+Loads go through `fresh_session()` so no read transaction stays open. One ViewerCache per app
+(portal.autowebinar.state), never a module global.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from portal.autowebinar import store
 from portal.core.models import Webinar
-from portal.extensions import db
+from portal.dbsession import fresh_session
 
 FACTS_TTL = 2.0  # seconds
 VIEWER_IDLE_EVICT = 600.0  # seconds without a heartbeat before a viewer is forgotten
@@ -71,123 +72,112 @@ class Viewer:
     touched: float = field(default_factory=time.monotonic)
 
 
-_lock = threading.Lock()
-_facts: dict[int, Facts] = {}
-_viewers: dict[tuple[int, int], Viewer] = {}
-_clock: Callable[[], float] = time.monotonic
+class ViewerCache:
+    """One app's memory in this process: webinar facts and active viewers (thread-safe)."""
 
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._facts: dict[int, Facts] = {}
+        self._viewers: dict[tuple[int, int], Viewer] = {}
 
-def _short_session() -> Session:
-    return Session(bind=db.engine, expire_on_commit=False)
+    def facts(self, webinar_id: int, *, fresh: bool = False) -> Facts | None:
+        """The webinar's facts, from memory when younger than FACTS_TTL."""
+        now = self.clock()
+        with self._lock:
+            known = self._facts.get(webinar_id)
+        if known is not None and not fresh and now - known.loaded < FACTS_TTL:
+            return known
+        with fresh_session() as session:
+            webinar = session.get(Webinar, webinar_id)
+            loaded = Facts.of(webinar, loaded=now) if webinar is not None else None
+        with self._lock:
+            if loaded is None:
+                self._facts.pop(webinar_id, None)
+            else:
+                self._facts[webinar_id] = loaded
+        return loaded
 
+    def remember_facts(self, webinar: Webinar) -> Facts:
+        """Prime the cache from a webinar the caller already loaded."""
+        loaded = Facts.of(webinar, loaded=self.clock())
+        with self._lock:
+            self._facts[webinar.webinar_id] = loaded
+        return loaded
 
-def facts(webinar_id: int, *, fresh: bool = False) -> Facts | None:
-    """The webinar's facts, from memory when younger than FACTS_TTL."""
-    now = _clock()
-    with _lock:
-        known = _facts.get(webinar_id)
-    if known is not None and not fresh and now - known.loaded < FACTS_TTL:
-        return known
-    with _short_session() as session:
-        webinar = session.get(Webinar, webinar_id)
-        loaded = Facts.of(webinar, loaded=now) if webinar is not None else None
-    with _lock:
-        if loaded is None:
-            _facts.pop(webinar_id, None)
-        else:
-            _facts[webinar_id] = loaded
-    return loaded
+    def forget_facts(self, webinar_id: int) -> None:
+        with self._lock:
+            self._facts.pop(webinar_id, None)
 
+    def viewer(self, lead_id: int, webinar_id: int) -> Viewer | None:
+        with self._lock:
+            found = self._viewers.get((lead_id, webinar_id))
+            if found is not None:
+                found.touched = self.clock()
+            return found
 
-def remember_facts(webinar: Webinar) -> Facts:
-    """Prime the cache from a webinar the caller already loaded."""
-    loaded = Facts.of(webinar, loaded=_clock())
-    with _lock:
-        _facts[webinar.webinar_id] = loaded
-    return loaded
-
-
-def forget_facts(webinar_id: int) -> None:
-    with _lock:
-        _facts.pop(webinar_id, None)
-
-
-def viewer(lead_id: int, webinar_id: int) -> Viewer | None:
-    with _lock:
-        found = _viewers.get((lead_id, webinar_id))
+    def load_viewer(self, lead_id: int, webinar_id: int, registration_id: int) -> Viewer | None:
+        """The viewer from memory, else from user_meta (None when no session exists yet)."""
+        found = self.viewer(lead_id, webinar_id)
         if found is not None:
-            found.touched = _clock()
-        return found
+            return found
+        with fresh_session() as session:
+            state = store.load(lead_id, webinar_id, session=session)
+        if state.session_id is None or state.started_at is None:
+            return None
+        return self.remember_viewer(Viewer(
+            lead_id=lead_id, webinar_id=webinar_id, registration_id=registration_id,
+            session_id=state.session_id, started_at=state.started_at,
+            progress=-1 if state.progress_percent is None else state.progress_percent,
+            completed=state.completed, position=state.last_position_sec, position_at=state.last_seen_at,
+        ))
 
+    def remember_viewer(self, found: Viewer) -> Viewer:
+        with self._lock:
+            current = self._viewers.get((found.lead_id, found.webinar_id))
+            if current is not None and current.session_id == found.session_id:
+                # Keep what this process already learnt (progress queued but not yet flushed).
+                current.progress = max(current.progress, found.progress)
+                current.completed = current.completed or found.completed
+                current.touched = self.clock()
+                return current
+            self._viewers[(found.lead_id, found.webinar_id)] = found
+            return found
 
-def load_viewer(lead_id: int, webinar_id: int, registration_id: int) -> Viewer | None:
-    """The viewer from memory, else from user_meta (None when no session exists yet)."""
-    found = viewer(lead_id, webinar_id)
-    if found is not None:
-        return found
-    with _short_session() as session:
-        state = store.load(lead_id, webinar_id, session=session)
-    if state.session_id is None or state.started_at is None:
-        return None
-    return remember_viewer(Viewer(
-        lead_id=lead_id, webinar_id=webinar_id, registration_id=registration_id,
-        session_id=state.session_id, started_at=state.started_at,
-        progress=-1 if state.progress_percent is None else state.progress_percent,
-        completed=state.completed, position=state.last_position_sec, position_at=state.last_seen_at,
-    ))
+    def evict_idle(self, *, idle: float | None = None) -> int:
+        """Forget viewers silent for `idle` seconds (bounded memory); returns how many."""
+        limit = self.clock() - (VIEWER_IDLE_EVICT if idle is None else idle)
+        with self._lock:
+            stale = [key for key, v in self._viewers.items() if v.touched < limit]
+            for key in stale:
+                del self._viewers[key]
+        return len(stale)
 
+    def clear(self) -> None:
+        """Forget everything (tests, and after a fork)."""
+        with self._lock:
+            self._facts.clear()
+            self._viewers.clear()
 
-def remember_viewer(found: Viewer) -> Viewer:
-    with _lock:
-        current = _viewers.get((found.lead_id, found.webinar_id))
-        if current is not None and current.session_id == found.session_id:
-            # Keep what this process already learnt (progress queued but not yet flushed).
-            current.progress = max(current.progress, found.progress)
-            current.completed = current.completed or found.completed
-            current.touched = _clock()
-            return current
-        _viewers[(found.lead_id, found.webinar_id)] = found
-        return found
+    def active_webinar_ids(self) -> set[int]:
+        with self._lock:
+            return {w for _, w in self._viewers}
 
+    def on_event_committed(self, envelope: dict, **_: object) -> None:
+        """This process changed a webinar's status or CTA: drop the cached facts at once."""
+        if envelope.get("event") in ("webinar_status_changed", "webinar_cta_visibility_changed"):
+            self.forget_facts(int(envelope["webinar_id"]))
 
-def evict_idle(*, idle: float | None = None) -> int:
-    """Forget viewers silent for `idle` seconds (bounded memory); returns how many."""
-    limit = _clock() - (VIEWER_IDLE_EVICT if idle is None else idle)
-    with _lock:
-        stale = [key for key, v in _viewers.items() if v.touched < limit]
-        for key in stale:
-            del _viewers[key]
-    return len(stale)
-
-
-def clear() -> None:
-    """Forget everything (tests, and after a fork)."""
-    with _lock:
-        _facts.clear()
-        _viewers.clear()
-
-
-def on_event_committed(envelope: dict) -> None:
-    """This process changed a webinar's status or CTA: drop the cached facts at once."""
-    if envelope.get("event") in ("webinar_status_changed", "webinar_cta_visibility_changed"):
-        forget_facts(int(envelope["webinar_id"]))
-
-
-def active_webinar_ids() -> set[int]:
-    with _lock:
-        return {w for _, w in _viewers}
-
-
-def select_facts(session: Session, webinar_ids: set[int], *, lock: bool = False) -> dict[int, Facts]:
-    """Facts of several webinars read inside the caller's transaction (the flusher's guard)."""
-    if not webinar_ids:
-        return {}
-    stmt = (select(Webinar).where(Webinar.webinar_id.in_(sorted(webinar_ids)))
-            .execution_options(populate_existing=True))
-    if lock and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(read=True)  # a concurrent stop waits for this flush
-    now = _clock()
-    out = {w.webinar_id: Facts.of(w, loaded=now) for w in session.scalars(stmt)}
-    with _lock:
-        _facts.update(out)
-    return out
+    def select_facts(self, session: Session, webinar_ids: set[int], *, lock: bool = False) -> dict[int, Facts]:
+        """Facts of several webinars read inside the caller's transaction (the flusher's guard)."""
+        if not webinar_ids:
+            return {}
+        stmt = (select(Webinar).where(Webinar.webinar_id.in_(sorted(webinar_ids)))
+                .execution_options(populate_existing=True))
+        if lock and session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(read=True)  # a concurrent stop waits for this flush
+        now = self.clock()
+        out = {w.webinar_id: Facts.of(w, loaded=now) for w in session.scalars(stmt)}
+        with self._lock:
+            self._facts.update(out)
+        return out

@@ -94,7 +94,8 @@ class Connections:
         with self._lock:
             return self._known.pop(key, None)
 
-    def stale(self, *, http_stale_after: float, socket_forget_after: float) -> list[tuple[tuple[int, int, str], Connection]]:
+    def stale(self, *, http_stale_after: float,
+              socket_forget_after: float) -> list[tuple[tuple[int, int, str], Connection]]:
         """HTTP connections silent too long (removed here, closed by the flusher); silent
         socket connections are only forgotten (the socket's close ends their row)."""
         now = time.monotonic()

@@ -8,7 +8,7 @@ again by the next heartbeat (the stored progress is lower), and what was written
 lowered (progress upserts are conditional in the database).
 
 Milestones and completion travel with the same flush (they are rare); completion calls the
-room's `attendance.complete` in that transaction, guarded by a first-time-only upsert of
+attendance ledger's `complete` in that transaction, guarded by a first-time-only upsert of
 `autowebinar_completed`, so `client_webinar_completed` is emitted exactly once.
 
 The flusher is a thread started on the first heartbeat of a process (a greenlet under
@@ -27,12 +27,15 @@ import time
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import Flask
 from sqlalchemy import select
 
-from portal.autowebinar import cache, runtime, store
-from portal.autowebinar.coalescer import Coalescer, Connection, Connections, Pending
+from portal import realtime, signals
+from portal.attendance import ledger
+from portal.autowebinar import runtime, store
+from portal.autowebinar.coalescer import Connection, Pending
 from portal.autowebinar.flusher import FLUSH_INTERVAL, Flusher
+from portal.autowebinar.state import EXTENSION, AutoState, current
 from portal.db_types import utcnow
 from portal.errors import Conflict, Forbidden, Invalid, PortalError
 from portal.extensions import db
@@ -45,9 +48,6 @@ HTTP_STALE_AFTER = 45.0  # an HTTP-fallback connection silent this long has left
 SOCKET_FORGET_AFTER = 120.0  # an entered socket connection silent this long is forgotten
 _PAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
-
-coalescer = Coalescer()
-connections = Connections()
 
 
 # --- arrival ---------------------------------------------------------------------------------
@@ -63,14 +63,14 @@ class SocketAttendee:
     """A room socket's attendee by id; its Registration row is read only when needed (entering,
     or a new viewer's chosen start), so a heartbeat of a known viewer touches no database."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: realtime.SocketContext) -> None:
         self._ctx = ctx
-        self.registration_id: int = ctx.registration_id
-        self.lead_id: int = ctx.lead_id
-        self.webinar_id: int = ctx.webinar_id
+        self.registration_id: int = ctx.id("registration_id")  # type: ignore[assignment]
+        self.lead_id: int = ctx.id("lead_id")  # type: ignore[assignment]
+        self.webinar_id: int = ctx.id("webinar_id")  # type: ignore[assignment]
 
     def load(self) -> Registration:
-        reg = self._ctx.registration
+        reg = self._ctx.load(Registration, self.registration_id)
         if reg is None or not reg.has_access:
             raise Forbidden("Your access to this webinar was revoked.", details={"reason": "revoked"})
         return reg
@@ -90,6 +90,8 @@ def accept(reg: Registration | SocketAttendee, payload: dict[str, Any], *, conne
     position. Raises PortalError (and writes nothing) when refused."""
     now = now or utcnow()
     position, facts, viewer = runtime.validate_heartbeat(reg, payload, now=now)  # type: ignore[arg-type]
+    state = current()
+    connections, coalescer = state.connections, state.coalescer
     key = (reg.lead_id, reg.webinar_id, connection_id)
     if viewer is None or not connections.beat(key):
         viewer = runtime.enter(_registration(reg), connection_id=connection_id, now=now)
@@ -97,7 +99,7 @@ def accept(reg: Registration | SocketAttendee, payload: dict[str, Any], *, conne
     accepted = runtime.apply_heartbeat(viewer, position, facts, now=now)
     coalescer.put(Pending(reg.lead_id, reg.webinar_id, reg.registration_id, viewer.session_id,
                           accepted.position, now, accepted.milestone, accepted.completes))
-    flusher.ensure_started()
+    state.flusher.ensure_started()
     return accepted.sync
 
 
@@ -119,12 +121,13 @@ def leave(reg: Registration, payload: dict[str, Any], *, connection_id: str | No
         facts = runtime.facts_for(reg)
         if facts.status not in runtime.RUNNING:
             raise Conflict("The webinar is not running.", details={"status": facts.status, "reason": "not_running"})
-        viewer = cache.load_viewer(reg.lead_id, reg.webinar_id, reg.registration_id)
+        viewer = current().cache.load_viewer(reg.lead_id, reg.webinar_id, reg.registration_id)
         if viewer is None:
             return False
         latest = Pending(reg.lead_id, reg.webinar_id, reg.registration_id, viewer.session_id,
                          viewer.position or 0, now)
-    queued = coalescer.take(reg.lead_id, reg.webinar_id)
+    state = current()
+    queued = state.coalescer.take(reg.lead_id, reg.webinar_id)
     entry = queued.merged_into(latest) if queued is not None else latest
     try:
         _write([entry], reason="leave")
@@ -133,17 +136,16 @@ def leave(reg: Registration, payload: dict[str, Any], *, connection_id: str | No
         db.session.commit()
     except Exception:
         db.session.rollback()
-        coalescer.requeue([entry])
+        state.coalescer.requeue([entry])
         raise
     if connection_id is not None:
-        connections.forget((reg.lead_id, reg.webinar_id, connection_id))
-        runtime.attendance_changed(reg.webinar_id)
+        state.connections.forget((reg.lead_id, reg.webinar_id, connection_id))
     return True
 
 
 # --- writing ---------------------------------------------------------------------------------
 
-def _allowed(entry: Pending, facts: cache.Facts | None) -> bool:
+def _allowed(entry: Pending, facts: Any) -> bool:
     """Write only while the evergreen runs, or what arrived before it was stopped."""
     if facts is None:
         return False
@@ -155,7 +157,7 @@ def _allowed(entry: Pending, facts: cache.Facts | None) -> bool:
 def _write(entries: list[Pending], *, reason: str) -> int:
     """Write queued entries in the caller's transaction; returns how many were written."""
     session = db.session
-    facts = cache.select_facts(session(), {e.webinar_id for e in entries}, lock=True)
+    facts = current().cache.select_facts(session(), {e.webinar_id for e in entries}, lock=True)
     keep = [e for e in entries if _allowed(e, facts.get(e.webinar_id))]
     dropped = len(entries) - len(keep)
     if dropped:
@@ -183,8 +185,6 @@ def _registrations(ids: set[int]) -> dict[int, Registration]:
 
 def _complete(entries: list[Pending]) -> None:
     """Set autowebinar_completed the first time and let the attendance ledger emit the event."""
-    from portal.room import attendance
-
     regs = _registrations({e.registration_id for e in entries})
     for e in entries:
         reg = regs.get(e.registration_id)
@@ -192,12 +192,12 @@ def _complete(entries: list[Pending]) -> None:
             continue
         with db.session.begin_nested():  # one bad completion must not cost the batch its positions
             if store.set_once(e.lead_id, e.webinar_id, "completed", True, unless="1"):
-                attendance.complete(reg, session_id=e.session_id)
+                ledger.complete(reg, session_id=e.session_id)
 
 
 def _close_stale(stale: list[tuple[tuple[int, int, str], Connection]]) -> None:
     regs = _registrations({conn.registration_id for _, conn in stale})
-    for (lead_id, webinar_id, connection_id), conn in stale:
+    for (_lead_id, _webinar_id, connection_id), conn in stale:
         reg = regs.get(conn.registration_id)
         if reg is not None:
             with db.session.begin_nested():
@@ -211,8 +211,9 @@ def flush(*, reason: str = "tick") -> int:
     Does not touch the database when nothing is queued. On failure the batch goes back to the
     queue (newer positions win) and the error is logged and re-raised.
     """
-    entries = coalescer.drain()
-    stale = connections.stale(http_stale_after=HTTP_STALE_AFTER, socket_forget_after=SOCKET_FORGET_AFTER)
+    state = current()
+    entries = state.coalescer.drain()
+    stale = state.connections.stale(http_stale_after=HTTP_STALE_AFTER, socket_forget_after=SOCKET_FORGET_AFTER)
     if not entries and not stale:
         return 0
     try:
@@ -222,21 +223,12 @@ def flush(*, reason: str = "tick") -> int:
         db.session.commit()
     except Exception:
         db.session.rollback()
-        coalescer.requeue(entries)
+        state.coalescer.requeue(entries)
         raise
-    for webinar_id in sorted({key[1] for key, _ in stale}):
-        runtime.attendance_changed(webinar_id)
     return written
 
 
-def _forget_parent() -> None:
-    coalescer.drain()
-    connections.clear()
-    cache.clear()
-
-
-flusher = Flusher(flush, on_tick=cache.evict_idle, on_fork=_forget_parent)
-__all__ = ["FLUSH_INTERVAL", "Pending", "accept", "coalescer", "connections", "flush", "flusher", "leave"]
+__all__ = ["FLUSH_INTERVAL", "Pending", "accept", "current", "flush", "init_app", "leave"]
 
 
 # --- the socket path -------------------------------------------------------------------------
@@ -247,10 +239,10 @@ def sync_fragment(sync: runtime.Sync) -> str:
     return f'<div id="aw-sync" hx-swap-oob="true" hidden data-sync="{data}"></div>'
 
 
-def on_socket_heartbeat(ctx: Any, payload: dict[str, Any]) -> None:
+def on_socket_heartbeat(ctx: realtime.SocketContext, payload: dict[str, Any]) -> None:
     """Realtime handler for frames {"type": "heartbeat", "position": s, "session_id", "webinar_id"}."""
     now = utcnow()
-    if getattr(ctx, "registration_id", None) is None or getattr(ctx, "audience", "room") != "room":
+    if ctx.id("registration_id") is None or ctx.audience != "room":
         sync = runtime.refused(Forbidden("Only attendees send heartbeats.", details={"reason": "not_attendee"}),
                                now=now)
     else:
@@ -262,33 +254,11 @@ def on_socket_heartbeat(ctx: Any, payload: dict[str, Any]) -> None:
     ctx.send(sync_fragment(sync))
 
 
-def on_event_committed(envelope: dict) -> None:
-    """After an auto webinar's stop committed: the room's count follows the closed rows."""
-    if envelope.get("event") != "webinar_status_changed" or envelope.get("data", {}).get("to") != "finished":
-        return
-    facts = cache.facts(int(envelope["webinar_id"]), fresh=True)
-    if facts is None or facts.type != "auto":
-        return
-    # After-commit hooks may not run SQL on the committing session: a fresh app context has
-    # a session of its own for the room's push.
-    with current_app.app_context():
-        runtime.attendance_changed(facts.webinar_id)
-
-
-def install() -> None:
-    """Register the socket handler and the signal subscribers (idempotent)."""
-    from portal.core import events, lifecycle
-    from portal.realtime import handlers
-
-    handlers.register("heartbeat", on_socket_heartbeat)
-    events.event_committed.connect(cache.on_event_committed)
-    events.event_committed.connect(on_event_committed)
-    lifecycle.status_changing.connect(runtime.on_status_changing)
-
-
-def reset_for_tests() -> None:
-    """Stop the flusher and forget this process's queue, connections and caches."""
-    flusher.stop()
-    coalescer.drain()
-    connections.clear()
-    cache.clear()
+def init_app(app: Flask) -> None:
+    """This app's heartbeat state and flusher, the socket handler, and the cache's and the
+    stop's receivers."""
+    state = AutoState(flusher=Flusher(flush, on_tick=lambda: state.cache.evict_idle(), on_fork=lambda: state.forget()))
+    app.extensions[EXTENSION] = state
+    realtime.register_handler(app, "heartbeat", on_socket_heartbeat, audience="room")
+    signals.connect(app, signals.event_committed, state.cache.on_event_committed)
+    signals.connect(app, signals.status_changing, runtime.on_status_changing)

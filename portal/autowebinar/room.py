@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portal.autowebinar import cache, heartbeats, progress, runtime, schedule, store
+from portal.autowebinar import heartbeats, progress, runtime, schedule, store
+from portal.autowebinar.state import current
 from portal.core.models import Status, Webinar
 from portal.db_types import utcnow
 from portal.registration.models import Registration
@@ -94,7 +95,7 @@ def _phase(webinar: Webinar, *, new: bool, started_at: datetime, now: datetime) 
 def auto_room(reg: Registration, webinar: Webinar, *, now: datetime | None = None) -> AutoRoom:
     """The attendee's auto room state, computed from user_meta and the webinar (no writes)."""
     now = now or utcnow()
-    facts = cache.remember_facts(webinar)
+    facts = current().cache.remember_facts(webinar)
     state = store.load(reg.lead_id, reg.webinar_id)
     new = state.session_id is None or state.started_at is None
     started_at = runtime.session_start(reg, now=now) if new else state.started_at

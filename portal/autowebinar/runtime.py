@@ -22,7 +22,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from portal.attendance import ledger
+from portal.attendance.models import Attendance
 from portal.autowebinar import cache, progress, schedule, store
+from portal.autowebinar.state import current
 from portal.core.models import CtaVisibility, Status, Webinar, WebinarType
 from portal.core.permissions import Action, require
 from portal.db_types import utcnow
@@ -85,7 +88,7 @@ def session_start(reg: Registration, *, now: datetime) -> datetime:
 
 
 def facts_for(reg: Registration) -> cache.Facts:
-    facts = cache.facts(reg.webinar_id)
+    facts = current().cache.facts(reg.webinar_id)
     if facts is None or facts.type != WebinarType.auto.value:
         raise NotFound("This is not an auto webinar.")
     return facts
@@ -114,10 +117,11 @@ def estimated_position(viewer: cache.Viewer | None, facts: cache.Facts, *, now: 
 
 
 def cta_visible(reg: Registration, webinar: Webinar, *, now: datetime | None = None) -> bool:
-    """Room hook (page render, snapshot, click check): does this viewer's CTA show now?"""
+    """The auto RoomKind's CTA rule (page render, snapshot, click check): does this viewer's
+    CTA show now?"""
     now = now or utcnow()
-    facts = cache.remember_facts(webinar)
-    viewer = cache.load_viewer(reg.lead_id, reg.webinar_id, reg.registration_id)
+    facts = current().cache.remember_facts(webinar)
+    viewer = current().cache.load_viewer(reg.lead_id, reg.webinar_id, reg.registration_id)
     return cta_shown(facts, estimated_position(viewer, facts, now=now))
 
 
@@ -130,7 +134,7 @@ def enter(reg: Registration, *, connection_id: str, now: datetime | None = None)
     if webinar is None or webinar.type != WebinarType.auto.value:
         raise NotFound("This is not an auto webinar.")
     require(reg, Action.ENTER_ROOM, webinar)
-    facts = cache.remember_facts(webinar)
+    facts = current().cache.remember_facts(webinar)
     state = store.load(reg.lead_id, reg.webinar_id)
     if facts.status in CLOSED:
         raise Conflict("This webinar has ended.", details={"status": facts.status, "reason": "closed"})
@@ -145,16 +149,14 @@ def enter(reg: Registration, *, connection_id: str, now: datetime | None = None)
         session_id = store.put_if_absent(reg.lead_id, reg.webinar_id, "session_id", str(uuid.uuid4()))
         started_raw = store.put_if_absent(reg.lead_id, reg.webinar_id, "started_at", start)
         state = replace(state, session_id=session_id, started_at=store.decode_time(started_raw))
-        log.info("lead %s auto session %s in webinar %s starts %s", reg.lead_id, session_id, reg.webinar_id, started_raw)
+        log.info("lead %s auto session %s in webinar %s starts %s", reg.lead_id, session_id, reg.webinar_id,
+                 started_raw)
     elif facts.status not in RUNNING:
         raise Conflict("This webinar is not open.", details={"status": facts.status, "reason": "not_open"})
     store.put(reg.lead_id, reg.webinar_id, {"last_seen_at": now})
-    from portal.room import attendance  # the attendance ledger belongs to the room
-
-    attendance.enter(reg, session_id=state.session_id, connection_id=connection_id)
+    ledger.enter(reg, session_id=state.session_id, connection_id=connection_id)
     db.session.commit()
-    attendance_changed(reg.webinar_id)
-    return cache.remember_viewer(cache.Viewer(
+    return current().cache.remember_viewer(cache.Viewer(
         lead_id=reg.lead_id, webinar_id=reg.webinar_id, registration_id=reg.registration_id,
         session_id=state.session_id, started_at=state.started_at,
         progress=-1 if state.progress_percent is None else state.progress_percent,
@@ -193,7 +195,7 @@ def validate_heartbeat(reg: Registration, payload: dict[str, Any], *,
     position = progress.parse_position(payload.get("position"))
     if facts.status not in RUNNING:
         raise Conflict("The webinar is not running.", details={"status": facts.status, "reason": "not_running"})
-    viewer = cache.load_viewer(reg.lead_id, reg.webinar_id, reg.registration_id)
+    viewer = current().cache.load_viewer(reg.lead_id, reg.webinar_id, reg.registration_id)
     claimed_session = payload.get("session_id")
     if claimed_session not in (None, "") and (viewer is None or claimed_session != viewer.session_id):
         raise Forbidden("This heartbeat is for another session.", details={"reason": "other_session"})
@@ -233,21 +235,9 @@ def refused(error: Exception, *, now: datetime, status: str | None = None) -> Sy
 
 # --- leave and the CTA -----------------------------------------------------------------------
 
-def attendance_changed(webinar_id: int) -> None:
-    """After a commit that opened or closed attendance rows: the room's live count follows."""
-    from portal.room import broadcast
-
-    try:
-        broadcast.attendance_changed(webinar_id)
-    except Exception:  # a count push must never undo or fail a committed visit
-        log.exception("attendance push failed for webinar %s", webinar_id)
-
-
 def close_connection(reg: Registration, *, session_id: str, connection_id: str, reason: str = "left") -> bool:
     """Close one connection's attendance row in the caller's transaction."""
-    from portal.room import attendance
-
-    return attendance.leave(reg, session_id=session_id, connection_id=connection_id, reason=reason)
+    return ledger.leave(reg, session_id=session_id, connection_id=connection_id, reason=reason)
 
 
 def record_cta_click(reg: Registration, *, now: datetime | None = None) -> bool:
@@ -266,9 +256,6 @@ def record_cta_click(reg: Registration, *, now: datetime | None = None) -> bool:
 def finish(webinar: Webinar) -> int:
     """Inside the stop transaction of an auto webinar: close every open attendance row
     (reason webinar_finished). Returns how many leads were closed."""
-    from portal.room import attendance
-    from portal.room.models import Attendance
-
     lead_ids = set(db.session.scalars(
         select(Attendance.lead_id).where(Attendance.webinar_id == webinar.webinar_id, Attendance.left_at.is_(None))
     ))
@@ -279,12 +266,12 @@ def finish(webinar: Webinar) -> int:
     ).all()
     closed: set[int] = set()
     for reg in regs:
-        if reg.lead_id not in closed and attendance.leave_everywhere(reg, reason="webinar_finished"):
+        if reg.lead_id not in closed and ledger.leave_everywhere(reg, reason="webinar_finished"):
             closed.add(reg.lead_id)
     return len(closed)
 
 
-def on_status_changing(webinar: Webinar, *, from_status: str, to_status: str, actor: object = None) -> None:
+def on_status_changing(webinar: Webinar, *, from_status: str, to_status: str, **_: Any) -> None:
     """Core's stop of an auto webinar: attendances close in the same transaction."""
     if webinar.type == WebinarType.auto.value and to_status == Status.finished.value:
         count = finish(webinar)

@@ -33,7 +33,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,7 +51,7 @@ MAX_BLACKOUTS = 400
 SEARCH_DAYS = 800  # how far ahead to look for non-blacked-out days
 GRACE = timedelta(minutes=2)
 NOW = "now"
-UTC = timezone.utc
+UTC = UTC
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -374,6 +374,7 @@ def resolve_start(webinar: Any, value: Any, *, now: datetime) -> datetime:
     current = _take(scheduled_starts(schedule, after=now), schedule.horizon)
     if moment in current:
         return moment
-    if now - GRACE <= moment <= now and moment in _take(scheduled_starts(schedule, after=now - GRACE), schedule.horizon):
+    if now - GRACE <= moment <= now and moment in _take(scheduled_starts(schedule, after=now - GRACE),
+                                                         schedule.horizon):
         return moment
     raise _fail("slot_id", "That start time is no longer offered; pick another one.")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from sqlalchemy import Integer, and_, cast, select
@@ -68,7 +68,7 @@ def encode(value: Scalar) -> str:
 @lru_cache(maxsize=256)
 def _utc_second(epoch: int) -> str:
     # A flush encodes thousands of times that fall within a second or two.
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def decode_time(raw: str | None) -> datetime | None:
@@ -78,7 +78,7 @@ def decode_time(raw: str | None) -> datetime | None:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def decode_int(raw: str | None) -> int | None:

@@ -21,7 +21,6 @@ from portal.ratelimit import limiter
 from portal.registration.tokens import find_registration
 
 bp = Blueprint("autowebinar", __name__, url_prefix=None)
-bp.record_once(lambda state: heartbeats.install())
 
 HEARTBEATS_PER_MINUTE = 60  # the player sends ~12; a little room for reconnect bursts
 _NUMBER = re.compile(r"^-?\d{1,7}(\.\d{1,6})?$")

@@ -1,1 +1,14 @@
-"""Speaker console: /console/<webinar_id>."""
+"""The speaker console: status and CTA through Core, moderation, its socket."""
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.console import push, sockets
+from portal.console.views import bp
+
+
+def init_app(app: Flask) -> None:
+    """The console's URLs, its socket's catch-up and its push subscribers."""
+    app.register_blueprint(bp)
+    sockets.init_app(app)
+    push.init_app(app)

@@ -1,57 +1,77 @@
-"""Speaker console: /console/<webinar_id> and its actions (all through Core or moderation)."""
+"""Speaker console: /console/<webinar_id>, its actions (all through Core or moderation), its
+socket /ws/console/<webinar_id> and the polling fallback /console/<webinar_id>/state."""
 from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal.console import service
+from portal import realtime
+from portal.console import fragments, service, sockets
 from portal.core import lifecycle
-from portal.core.permissions import Action, require
-from portal.room import fragments, moderation
+from portal.htmx import is_htmx
+from portal.realtime import catchup, polling
+from portal.room import moderation
+from portal.room.channels import console_channel
 
-bp = Blueprint("console", __name__, url_prefix="/console")
+bp = Blueprint("console", __name__)  # no prefix: the socket lives under /ws/
 
 
-@bp.get("/<int:webinar_id>")
+realtime.route(bp, "/ws/console/<int:webinar_id>", endpoint="socket",
+               admit=lambda webinar_id: sockets.admit(current_user._get_current_object(), webinar_id))
+
+
+@bp.get("/console/<int:webinar_id>")
 @login_required
 def page(webinar_id: int):
-    webinar = service.webinar_or_404(webinar_id)
-    require(current_user, Action.OPEN_CONSOLE, webinar)
+    webinar = service.console_or_404(current_user, webinar_id)
     response = make_response(render_template("console/page.html", **service.page_context(webinar)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@bp.post("/<int:webinar_id>/<any(start, stop):action>")
+@bp.get("/console/<int:webinar_id>/state")
+def state(webinar_id: int):
+    """The polling fallback: every console region and the chat since ?since=<id>."""
+    staff = current_user._get_current_object()  # type: ignore[attr-defined]
+    webinar = service.console_or_404(staff, webinar_id)
+    subject = str(staff.user_id)  # the loader let only a signed-in staff member through
+    cached = polling.not_modified("c", subject, request.headers.get("If-None-Match"), console_channel)
+    if cached is not None:
+        return cached
+    since = catchup.since_id(request.args.get("since", ""))
+    return polling.state("c", subject, webinar_id, channel=console_channel(webinar_id),
+                         render=lambda: fragments.snapshot(staff, webinar, since_message_id=since))
+
+
+@bp.post("/console/<int:webinar_id>/<any(start, stop):action>")
 @login_required
 def set_status(webinar_id: int, action: str):
-    webinar = service.webinar_or_404(webinar_id)
+    webinar = service.console_or_404(current_user, webinar_id)
     lifecycle.core_webinar_set_status(webinar, action, actor=current_user)
     return _region(webinar, "controls")
 
 
-@bp.post("/<int:webinar_id>/cta/<any(show, hide):choice>")
+@bp.post("/console/<int:webinar_id>/cta/<any(show, hide):choice>")
 @login_required
 def set_cta(webinar_id: int, choice: str):
-    webinar = service.webinar_or_404(webinar_id)
+    webinar = service.console_or_404(current_user, webinar_id)
     visibility = "visible" if choice == "show" else "hidden"
     lifecycle.core_webinar_set_cta_visibility(webinar, visibility, actor=current_user)
     return _region(webinar, "cta")
 
 
-@bp.post("/<int:webinar_id>/messages/<int:message_id>/hide")
+@bp.post("/console/<int:webinar_id>/messages/<int:message_id>/hide")
 @login_required
 def hide_message(webinar_id: int, message_id: int):
-    webinar = service.webinar_or_404(webinar_id)
+    webinar = service.console_or_404(current_user, webinar_id)
     message = moderation.hide_message(webinar, message_id, actor=current_user)
-    return _after(webinar, fragments.messages_oob(fragments.message_items(
-        [message], audience="console", muted=fragments.muted_leads(webinar_id))))
+    return _after(webinar, fragments.messages(webinar_id, [message]))
 
 
-@bp.post("/<int:webinar_id>/leads/<int:lead_id>/<any(mute, unmute, ban):verb>")
+@bp.post("/console/<int:webinar_id>/leads/<int:lead_id>/<any(mute, unmute, ban):verb>")
 @login_required
 def moderate_lead(webinar_id: int, lead_id: int, verb: str):
-    webinar = service.webinar_or_404(webinar_id)
+    webinar = service.console_or_404(current_user, webinar_id)
     if verb == "ban":
         moderation.ban(webinar, lead_id, actor=current_user)
     else:
@@ -59,21 +79,20 @@ def moderate_lead(webinar_id: int, lead_id: int, verb: str):
     return _region(webinar, "attendees")
 
 
-@bp.post("/<int:webinar_id>/chat")
+@bp.post("/console/<int:webinar_id>/chat")
 @login_required
 def chat_post(webinar_id: int):
-    webinar = service.webinar_or_404(webinar_id)
+    webinar = service.console_or_404(current_user, webinar_id)
     message = service.post_message(current_user, webinar, request.form.get("body"))
-    return _after(webinar, fragments.messages_oob(fragments.message_items(
-        [message], audience="console", muted=fragments.muted_leads(webinar_id))))
+    return _after(webinar, fragments.messages(webinar_id, [message]))
 
 
 def _region(webinar, name: str):
     """htmx: the changed region (oob); a plain form post: back to the console."""
-    return _after(webinar, fragments.console_region(name, webinar, oob=True))
+    return _after(webinar, fragments.region(name, webinar, oob=True))
 
 
 def _after(webinar, html: str):
-    if request.headers.get("HX-Request"):
+    if is_htmx():
         return html
     return redirect(url_for("console.page", webinar_id=webinar.webinar_id), code=303)

@@ -1,8 +1,8 @@
 """Domain events: the SPEC §6 envelope, the transactional outbox and in-process signals.
 
 `emit()` adds an outbox row to the current transaction, so a change and its event commit or
-roll back together. After the commit, each envelope is announced on blinker signals
-(`event_committed` for all, and one signal per event name).
+roll back together. After the commit, each envelope is announced on
+`portal.signals.event_committed` (see that catalogue for the receivers' arguments).
 """
 from __future__ import annotations
 
@@ -11,13 +11,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from blinker import Namespace
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
-
 from portal.core.models import OutboxEvent
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.signals import after_commit, event_committed
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +31,7 @@ EVENTS = frozenset(
     }
 )
 
-signals = Namespace()
-event_committed = signals.signal("portal.event")
-_PENDING = "portal_pending_events"
+__all__ = ["EVENTS", "emit", "event_committed"]
 
 
 def emit(
@@ -62,28 +57,6 @@ def emit(
     )
     db.session.add(row)
     envelope = row.envelope()
-    db.session().info.setdefault(_PENDING, []).append(envelope)
+    after_commit(event_committed, envelope)
     log.info("event %s webinar=%s lead=%s", name, webinar_id, lead_id)
     return envelope
-
-
-def _announce(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    for envelope in pending:
-        for signal in (event_committed, signals.signal(envelope["event"])):
-            try:
-                signal.send(envelope)
-            except Exception:  # a subscriber must never undo a committed change
-                log.exception("subscriber failed for %s %s", envelope["event"], envelope["event_id"])
-
-
-def _discard(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def install() -> None:
-    if getattr(install, "done", False):
-        return
-    sa_event.listen(Session, "after_commit", _announce)
-    sa_event.listen(Session, "after_rollback", _discard)
-    install.done = True  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import TableClause, Update
 from sqlalchemy.sql.elements import TextClause
@@ -43,16 +44,21 @@ def _refuse(field: str) -> None:
     )
 
 
-def _listen_attribute(field: str) -> None:
-    initial = GUARDED[field]
+def _on_set(target: Webinar, value: object, oldvalue: object, initiator: Any) -> None:
+    field = initiator.key
+    if _core_writing.get():
+        return
+    is_new = inspect(target).key is None  # not persisted yet: a new row
+    if is_new and value == GUARDED[field]:
+        return
+    _refuse(field)
 
-    @event.listens_for(getattr(Webinar, field), "set", propagate=True)
-    def _on_set(target, value, oldvalue, initiator):  # noqa: ANN001 - SQLAlchemy signature
-        if _core_writing.get():
-            return
-        is_new = target._sa_instance_state.key is None
-        if is_new and value == initial:
-            return
+
+def _on_execute(state: ORMExecuteState) -> None:
+    if _core_writing.get():
+        return
+    field = _statement_touches_guarded(state)
+    if field:
         _refuse(field)
 
 
@@ -72,18 +78,10 @@ def _statement_touches_guarded(state: ORMExecuteState) -> str | None:
 
 
 def install() -> None:
-    """Register the listeners once per process."""
-    if getattr(install, "done", False):
-        return
+    """Register the listeners (SQLAlchemy's are per process: a second call finds them there)."""
     for field in GUARDED:
-        _listen_attribute(field)
-
-    @event.listens_for(Session, "do_orm_execute")
-    def _on_execute(state: ORMExecuteState) -> None:
-        if _core_writing.get():
-            return
-        field = _statement_touches_guarded(state)
-        if field:
-            _refuse(field)
-
-    install.done = True  # type: ignore[attr-defined]
+        attribute = getattr(Webinar, field)
+        if not event.contains(attribute, "set", _on_set):
+            event.listen(attribute, "set", _on_set, propagate=True)
+    if not event.contains(Session, "do_orm_execute", _on_execute):
+        event.listen(Session, "do_orm_execute", _on_execute)

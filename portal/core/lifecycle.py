@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from blinker import Namespace
-from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal import signals
 from portal.core import events
 from portal.core.guard import core_write
 from portal.core.models import CtaVisibility, Status, StreamType, Webinar, WebinarType
@@ -30,11 +30,9 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
-# Sent inside the transaction of a status change, before commit, so other domains can write
-# their consequences atomically (e.g. the room closes attendances and emits
-# client_webinar_left on stop). Receivers get (webinar, from_status=, to_status=, actor=).
-lifecycle_signals = Namespace()
-status_changing = lifecycle_signals.signal("status-changing")
+# `signals.status_changing` is sent inside the transaction of a status change, before
+# commit, so other domains write their consequences atomically (attendance closes every row
+# and emits client_webinar_left on stop).
 
 # operation -> {from status: to status}; the target of each operation is unique.
 TRANSITIONS: dict[str, dict[str, str]] = {
@@ -90,10 +88,8 @@ def publish(webinar: Webinar, *, actor: Actor) -> Outcome:
 
 
 def unpublish(webinar: Webinar, *, actor: Actor) -> Outcome:
-    """Core: scheduled -> draft, only while nobody has registered."""
-    require(actor, PERMISSION["unpublish"], webinar)
-    if webinar.status == Status.scheduled.value and _has_registrations(webinar):
-        raise Conflict("The webinar has registrations, so it cannot go back to draft.")
+    """Core: scheduled -> draft, only while nobody has registered (registration refuses it
+    through `signals.status_requested`)."""
     return _transition(webinar, "unpublish", actor=actor)
 
 
@@ -169,6 +165,7 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
             "Cannot %(operation)s a webinar that is %(status)s.",
             details={"operation": op, "status": before}, operation=Label(op), status=Label(before),
         )
+    signals.send(signals.status_requested, webinar, from_status=before, to_status=target, actor=actor)
     now = utcnow()
     values: dict[str, object] = {"status": target, "updated_at": now}
     if op == "start" and webinar.started_at is None:
@@ -186,7 +183,7 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
         return _lost_race(webinar, "status", target)
     for key, value in values.items():
         set_committed_value(webinar, key, value)
-    status_changing.send(webinar, from_status=before, to_status=target, actor=actor)
+    signals.send(signals.status_changing, webinar, from_status=before, to_status=target, actor=actor)
     events.emit(
         "webinar_status_changed",
         webinar_id=webinar.webinar_id,
@@ -207,9 +204,3 @@ def _lost_race(webinar: Webinar, field: str, wanted: str) -> Outcome:
     if now_value == wanted:
         return Outcome(False, now_value, now_value)
     raise Conflict("The webinar changed meanwhile (now %(status)s); reload and try again.", status=Label(now_value))
-
-
-def _has_registrations(webinar: Webinar) -> bool:
-    from portal.registration.models import Registration  # the ledger Core reads, never writes
-
-    return bool(db.session.scalar(select(exists().where(Registration.webinar_id == webinar.webinar_id))))

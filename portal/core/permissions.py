@@ -1,18 +1,26 @@
 """Every permission check of the portal, in one place (SPEC §2).
 
-Actors: a staff `User`, an attendee `Registration`, `None` (anonymous), or `SYSTEM`
-(Core itself or a scheduled job). `can()` answers; `require()` raises Forbidden.
+Actors: a staff `User`, an `Attendee` (a registration, from the layer above: Core only needs
+its webinar and whether its access stands), `None` (anonymous), or `SYSTEM` (Core itself or a
+scheduled job). `can()` answers; `require()` raises Forbidden.
 """
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Union
+from typing import Protocol
 
 from portal.core.models import Role, Status, User, Webinar
 from portal.errors import Forbidden
 
-if TYPE_CHECKING:
-    from portal.registration.models import Registration
+
+class Attendee(Protocol):
+    """What Core reads of an attendee actor (portal.registration.models.Registration)."""
+
+    webinar_id: int
+    lead_id: int
+
+    @property
+    def has_access(self) -> bool: ...
 
 
 class Action(enum.StrEnum):
@@ -45,7 +53,7 @@ class _System:
 
 
 SYSTEM = _System()
-Actor = Union[User, "Registration", _System, None]
+Actor = User | Attendee | _System | None
 
 SPEAKER_ACTIONS = frozenset({Action.OPEN_CONSOLE, Action.CONTROL, Action.SET_CTA, Action.MODERATE})
 OWNER_ACTIONS = SPEAKER_ACTIONS | {
@@ -75,7 +83,7 @@ def _public(action: Action, webinar: Webinar | None) -> bool:
     return False
 
 
-def _attendee(reg: Registration, action: Action, webinar: Webinar | None) -> bool:
+def _attendee(reg: Attendee, action: Action, webinar: Webinar | None) -> bool:
     if action not in ATTENDEE_ACTIONS or webinar is None:
         return False
     if reg.webinar_id != webinar.webinar_id or not reg.has_access:

@@ -1,22 +1,46 @@
-"""Live updates (SPEC §7): channels, a broker with an in-process and a Redis backend, sockets.
+"""Live updates (SPEC §7): a transport that knows no domain.
 
-Public API (docs in /work/coord/CONTRACTS.md):
+Broker protocol with an in-process and a Redis backend, the per-process hub, per-socket
+writers and readers, frames, the pinger, the GC policy. Domains plug in; this package imports
+none of them (tests/test_layers.py checks it):
+
 - ``publish(channel, html)``: an oob fragment to every socket of the channel, every process.
-- ``disconnect(channel, *, lead_id, reason)``: close that lead's sockets (ban, revoke).
-- ``room_channel(webinar_id)``, ``console_channel(webinar_id)``.
-- ``handlers.register(type, fn)`` with ``fn(ctx: SocketContext, payload: dict)``.
+- ``disconnect(channel, *, member, reason)``: close a member's sockets (ban, revoke).
+- ``route(bp, rule, endpoint=, admit=, on_open=, on_close=)``: a socket endpoint of a domain;
+  ``url(endpoint, **values)`` its path for the page.
+- ``register_handler(app, type, fn, audience=)``: ``fn(ctx: SocketContext, payload: dict)``
+  for frames of that `type` (from sockets of that audience); it answers with
+  ``ctx.send(html)`` or by publishing, and may raise PortalError (its message goes back to
+  that socket as an error fragment).
+- ``catchup.send_consistent`` and ``polling`` (ETags) for the domains' snapshots.
 """
 from __future__ import annotations
 
 import logging
 
-from portal.realtime import handlers
-from portal.realtime.channels import console_channel, room_channel
+from flask import Flask
+
+from portal.realtime import sockets
+from portal.realtime.admission import Admission
 from portal.realtime.context import SocketContext
+from portal.realtime.runtime import EXTENSION, Handler, Realtime, current_hub, state
+from portal.realtime.sockets import route, url
 
 log = logging.getLogger(__name__)
 
-__all__ = ["publish", "disconnect", "room_channel", "console_channel", "handlers", "SocketContext"]
+__all__ = ["Admission", "SocketContext", "disconnect", "init_app", "publish", "register_handler", "route", "url"]
+
+
+def init_app(app: Flask) -> None:
+    """This app's handler table and hub (made on first use), and socket admission."""
+    app.extensions[EXTENSION] = Realtime(app)
+    sockets.init_app(app)
+
+
+def register_handler(app: Flask, type_: str, fn: Handler, *, audience: str | None = None) -> Handler:
+    """Route this app's socket frames whose `type` is `type_` to `fn` (only from sockets
+    admitted with that `audience`, when given)."""
+    return state(app).register(type_, fn, audience=audience)
 
 
 def publish(channel: str, html: str) -> None:
@@ -24,25 +48,23 @@ def publish(channel: str, html: str) -> None:
 
     Call it after the commit of the change it shows. Live updates are best effort (pages catch
     up on reconnect and by polling), so a broker failure is logged, never raised into the
-    request that already committed.
+    request that already committed. An empty fragment is not sent.
     """
-    from portal.realtime.runtime import current_hub
-
+    if not html:
+        return
     try:
         current_hub().publish(channel, html)
     except Exception:
         log.exception("realtime publish to %s failed", channel)
 
 
-def disconnect(channel: str, *, lead_id: int, reason: str) -> None:
-    """Close `lead_id`'s sockets in `channel` with `reason` (a LEAVE_REASONS value), in every process.
+def disconnect(channel: str, *, member: int, reason: str) -> None:
+    """Close `member`'s sockets in `channel` with `reason`, in every process.
 
-    It also moves the channel's version, so the lead's polling fallback must go back to the
+    It also moves the channel's version, so the member's polling fallback must go back to the
     database (and is refused there once banned or revoked).
     """
-    from portal.realtime.runtime import current_hub
-
     try:
-        current_hub().disconnect(channel, lead_id=lead_id, reason=reason)
+        current_hub().disconnect(channel, member=member, reason=reason)
     except Exception:
         log.exception("realtime disconnect on %s failed", channel)

@@ -1,7 +1,8 @@
-"""The broker interface behind channels (SPEC §7) and the choice of backend."""
+"""The broker interface behind channels (SPEC §7); the backends are local_broker and redis_broker."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 # callback(channel, payload): called once per published message, in publish order per channel.
 Delivery = Callable[[str, bytes], None]
@@ -25,17 +26,6 @@ class Broker(Protocol):
 
     def close(self) -> None:
         """Stop delivering and release connections."""
-
-
-def make_broker(redis_url: str, *, prefix: str) -> Broker:
-    """Redis pub/sub when a URL is configured (several processes), else in-process."""
-    if redis_url:
-        from portal.realtime.redis_broker import RedisBroker
-
-        return RedisBroker(redis_url, prefix=prefix)
-    from portal.realtime.local_broker import LocalBroker
-
-    return LocalBroker()
 
 
 def as_bytes(payload: bytes | str) -> bytes:

@@ -1,18 +1,18 @@
-"""Catch-up after a (re)connect or a poll: the room's snapshot since the last message the page has.
+"""Catch-up after a (re)connect or a poll, without a gap.
 
 Gap-free ordering: the socket is in the hub before it says hello, the channel version is read
 before the snapshot, and the snapshot is queued before the version is read again. A change
 that slipped in between is answered with a second snapshot, so the last thing the page
 swaps is never older than a live frame it already received. Duplicates are harmless: the
 fragments are idempotent (static/js/realtime.js replaces an element whose id exists).
+The snapshot itself is the domain's (`render`); this module only orders it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from portal.core.permissions import Action, can
 from portal.extensions import db
-from portal.realtime import handlers
 from portal.realtime.context import SocketContext
 from portal.realtime.runtime import current_hub
 
@@ -30,30 +30,21 @@ def since_id(raw: Any) -> int:
     return 0
 
 
-def snapshot(actor: Any, webinar: Any, *, since: int, audience: str) -> str:
-    """The room engineer's snapshot (portal.room.fragments), the one source of page state."""
-    from portal.room import fragments
+def send_consistent(ctx: SocketContext, render: Callable[[], str | None]) -> None:
+    """Send `render()` on this socket until no publish happened while it was rendered.
 
-    return fragments.snapshot(actor, webinar, since_message_id=since, audience=audience)
-
-
-def hello(ctx: SocketContext, payload: dict[str, Any]) -> None:
-    """Answer {"type": "hello", "last_message_id": N} with the snapshot since N, on this socket."""
-    since = since_id(payload.get("last_message_id"))
-    action = Action.ENTER_ROOM if ctx.audience == "room" else Action.OPEN_CONSOLE
+    `render` returns None when the socket may no longer see the channel: it is closed.
+    """
     hub = current_hub()
     for _attempt in range(MAX_ATTEMPTS):
-        actor, webinar = ctx.actor, ctx.webinar
-        if actor is None or webinar is None or not can(actor, action, webinar):
+        before = hub.version(ctx.channel)
+        html = render()
+        if html is None:
             ctx.close("access revoked")
             return
-        before = hub.version(ctx.channel)
-        ctx.send(snapshot(actor, webinar, since=since, audience=ctx.audience))
+        ctx.send(html)
         if hub.version(ctx.channel) == before:
             return
         # Something was published meanwhile: read again in a fresh transaction.
         db.session.remove()
         ctx.forget()
-
-
-handlers.register("hello", hello)

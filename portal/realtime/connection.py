@@ -13,14 +13,20 @@ from simple_websocket import ConnectionClosed
 
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.realtime import concurrency, frames, handlers, inbound
-from portal.realtime.access import Access
+from portal.realtime import concurrency, frames, inbound
+from portal.realtime.admission import Admission
 from portal.realtime.context import SocketContext
 from portal.realtime.hub import Hub
 from portal.realtime.reader import FrameReader
+from portal.realtime.runtime import Realtime
 from portal.realtime.writer import SocketWriter
 
 log = logging.getLogger(__name__)
+
+# Why a socket ended, as the transport sees it; a reason asked for by `close()` (a ban) wins.
+LEFT, DISCONNECTED, TIMEOUT, SERVER_RESTART = "left", "disconnected", "timeout", "server_restart"
+OnOpen = Callable[[SocketContext], None]
+OnClose = Callable[[SocketContext, str], None]
 
 CLOSE_GRACE = 2.0  # seconds a client has to answer our close frame
 MISSED_PONGS = 2  # ping rounds a socket may leave unanswered before it is closed
@@ -32,26 +38,24 @@ MAX_INVALID_FRAMES = 10  # refused frames tolerated before the socket is closed 
 class Connection:
     """A socket in the hub: `offer` for broadcasts, `ctx` for handlers, `close` for refusals."""
 
-    __slots__ = ("ws", "access", "id", "lead_id", "naive", "writer", "offer", "ctx", "reader",
-                 "requested_reason", "budget", "invalid", "_cutter")
+    __slots__ = ("ws", "admission", "id", "member", "naive", "writer", "offer", "ctx", "reader",
+                 "requested_reason", "budget", "invalid", "_cutter", "_realtime")
 
-    def __init__(self, ws: Any, access: Access, *, on_pong: Callable[[], None] | None = None) -> None:
+    def __init__(self, ws: Any, admission: Admission, *, realtime: Realtime,
+                 on_pong: Callable[[], None] | None = None) -> None:
         config = current_app.config
         self.ws = ws
-        self.access = access
+        self.admission = admission
         self.id = uuid.uuid4().hex
-        self.lead_id = access.lead_id
+        self.member = admission.member
+        self._realtime = realtime
         self.naive = config["REALTIME_FANOUT"] == "naive"
         self.writer = SocketWriter(ws.sock, max_pending=config["REALTIME_QUEUE_FRAMES"],
                                    write_timeout=config["REALTIME_WRITE_TIMEOUT"], on_closed=self._closed)
         self.offer = self.writer.offer
         self.reader = FrameReader(ws.sock, ws.ws.connection, self.writer,
                                   max_bytes=config["REALTIME_MAX_MESSAGE_BYTES"], on_pong=on_pong)
-        self.ctx = SocketContext(
-            audience=access.audience, webinar_id=access.webinar_id, connection_id=self.id,
-            channel=access.channel, send=self.send_html, close=self.close,
-            registration_id=access.registration_id, lead_id=access.lead_id, user_id=access.user_id,
-        )
+        self.ctx = SocketContext(admission, connection_id=self.id, send=self.send_html, close=self.close)
         self.requested_reason: str | None = None
         self.budget: inbound.Budget | None = None
         self.invalid = 0
@@ -108,7 +112,8 @@ class Connection:
             self.close(frames.POLICY_VIOLATION, "too many messages")
             return
         try:
-            type_, payload = inbound.parse(data, known=lambda t: handlers.lookup(t) is not None)
+            audience = self.admission.audience
+            type_, payload = inbound.parse(data, known=lambda t: self._realtime.lookup(t, audience) is not None)
         except inbound.FrameRefused as refused:
             self.invalid += 1
             if self.invalid > MAX_INVALID_FRAMES:
@@ -116,7 +121,7 @@ class Connection:
             else:
                 self.send_html(error_fragment(_REFUSALS[refused.code]()))
             return
-        handler = handlers.lookup(type_)
+        handler = self._realtime.lookup(type_, self.admission.audience)
         assert handler is not None
         try:
             handler(self.ctx, payload)
@@ -148,22 +153,22 @@ class Connection:
         self.ctx.unlink()
         self.writer.unlink()
         self.offer = _closed_offer
+        self._realtime = None  # type: ignore[assignment]
 
     def leave_reason(self, *, shutting_down: bool = False) -> str:
-        """Why this socket ended, as one of room.models.LEAVE_REASONS."""
-        from portal.room.models import LEAVE_REASONS
-
+        """Why this socket ended: the reason `close()` was asked with, else left,
+        disconnected, timeout or server_restart."""
         if shutting_down:
-            return "server_restart"
+            return SERVER_RESTART
         if self.requested_reason is not None:
-            return self.requested_reason if self.requested_reason in LEAVE_REASONS else "disconnected"
+            return self.requested_reason
         if self.writer.dropped:
-            return "disconnected"
+            return DISCONNECTED
         if self.reader.timed_out:
-            return "timeout"
+            return TIMEOUT
         if self.reader.peer_code in (frames.NORMAL, frames.GOING_AWAY):
-            return "left"
-        return "disconnected"
+            return LEFT
+        return DISCONNECTED
 
 
 class _Cutter:
@@ -205,21 +210,24 @@ _REFUSALS = {
 }
 
 
-def serve(ws: Any, access: Access, *, hub: Hub) -> None:
-    """Run one socket until it closes: join the channel, presence, read frames, leave."""
-    conn = Connection(ws, access, on_pong=hub.freezer.settle)
+def serve(ws: Any, admission: Admission, *, realtime: Realtime, hub: Hub,
+          on_open: OnOpen | None = None, on_close: OnClose | None = None) -> None:
+    """Run one socket until it closes: join the channel, tell the domain, read frames, leave."""
+    conn = Connection(ws, admission, realtime=realtime, on_pong=hub.freezer.settle)
     hub.track(+1)
     try:
-        _serve(conn, hub=hub)
+        _serve(conn, hub=hub, on_open=on_open, on_close=on_close)
     finally:
         hub.track(-1)
 
 
-def _serve(conn: Connection, *, hub: Hub) -> None:
-    hub.join(conn.access.channel, conn)
+def _serve(conn: Connection, *, hub: Hub, on_open: OnOpen | None, on_close: OnClose | None) -> None:
+    channel = conn.admission.channel
+    hub.join(channel, conn)
     shutting_down = False
     try:
-        _opened(conn)
+        if on_open is not None:
+            _tell(on_open, conn.ctx)
         db.session.remove()  # hold no database connection while idle
         for message in conn.reader.messages():
             conn.handle(message)
@@ -230,36 +238,22 @@ def _serve(conn: Connection, *, hub: Hub) -> None:
             log.exception("socket %r failed", conn.ctx)
         raise
     finally:
-        hub.leave(conn.access.channel, conn)
+        hub.leave(channel, conn)
         try:
-            _closed(conn, conn.leave_reason(shutting_down=shutting_down))
+            if on_close is not None:
+                _tell(on_close, conn.ctx, conn.leave_reason(shutting_down=shutting_down))
         finally:
             db.session.remove()
             conn.finish(frames.SERVICE_RESTART if shutting_down else frames.NORMAL)
 
 
-def _opened(conn: Connection) -> None:
-    if conn.access.audience != "room":
-        return
-    from portal.room import presence
-
+def _tell(callback: Callable[..., None], ctx: SocketContext, *args: Any) -> None:
+    """Run a domain's open/close callback; its failure is logged, never the socket's end."""
+    ctx.forget()
     try:
-        presence.connected(conn.ctx.registration, connection_id=conn.id)
+        callback(ctx, *args)
     except Exception:
-        log.exception("presence.connected failed for %r", conn.ctx)
+        log.exception("socket callback %r failed for %r", callback, ctx)
         db.session.rollback()
     finally:
-        conn.ctx.forget()  # the session is removed next: the first frame must re-read its models
-
-
-def _closed(conn: Connection, reason: str) -> None:
-    if conn.access.audience != "room":
-        return
-    from portal.room import presence
-
-    conn.ctx.forget()
-    try:
-        presence.disconnected(conn.ctx.registration, connection_id=conn.id, reason=reason)
-    except Exception:
-        log.exception("presence.disconnected failed for %r", conn.ctx)
-        db.session.rollback()
+        ctx.forget()  # the session is removed next: the next frame must re-read its models

@@ -23,7 +23,7 @@ _DISCONNECT = b"D"
 class Subscriber(Protocol):
     """A local socket as the hub sees it (portal.realtime.connection.Connection)."""
 
-    lead_id: int | None
+    member: int | None  # who `disconnect(channel, member=...)` addresses (the domain's id)
 
     def offer(self, frame: bytes) -> bool:
         """Write or queue a pre-built frame without blocking."""
@@ -75,9 +75,9 @@ class Hub:
         """Send a fragment to every socket of `channel`, in every process."""
         self.broker.publish(channel, _HTML + html.encode("utf-8"))
 
-    def disconnect(self, channel: str, *, lead_id: int, reason: str) -> None:
-        """Close `lead_id`'s sockets in `channel`, in every process."""
-        body = json.dumps({"lead_id": int(lead_id), "reason": str(reason)})
+    def disconnect(self, channel: str, *, member: int, reason: str) -> None:
+        """Close `member`'s sockets in `channel`, in every process."""
+        body = json.dumps({"member": int(member), "reason": str(reason)})
         self.broker.publish(channel, _DISCONNECT + body.encode("utf-8"))
 
     def version(self, channel: str) -> str:
@@ -152,5 +152,5 @@ class Hub:
     def _disconnect(self, body: bytes, subscribers: tuple[Subscriber, ...]) -> None:
         order = json.loads(body)
         for subscriber in subscribers:
-            if subscriber.lead_id == order["lead_id"]:
+            if subscriber.member == order["member"]:
                 subscriber.close(frames.POLICY_VIOLATION, order["reason"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_FRAME_BYTES = 8 * 1024
 

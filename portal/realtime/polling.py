@@ -1,7 +1,7 @@
 """Polling fallback: the catch-up snapshot with an ETag, and a 304 decided without the database.
 
-The ETag names the webinar, the channel version the snapshot was read at, and a MAC that
-binds both to the caller (join token or staff user). A 304 therefore needs only the MAC and
+The ETag names the scope (the domain's id: a webinar), the channel version the snapshot was
+read at, and a MAC that binds both to the caller (join token or staff user). A 304 therefore needs only the MAC and
 one version lookup (a dict, or one Redis MGET). A banned or revoked token can still be told
 "nothing changed", never given fresh state: every publish (a ban's disconnect included)
 moves the version, and a moved version goes through the database, which refuses it.
@@ -11,25 +11,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Any, Callable
+from collections.abc import Callable
 
 from flask import Response, current_app, make_response
 
-from portal.realtime import catchup
 from portal.realtime.runtime import current_hub
 
 _ETAG = re.compile(r'^(?:W/)?"([rc])(\d{1,12})-([0-9a-f]{1,32}\.\d{1,19})-([0-9a-f]{16})"$')
 CACHE_CONTROL = "no-cache, private"
 
 
-def _mac(kind: str, subject: str, webinar_id: int) -> str:
+def _mac(kind: str, subject: str, scope_id: int) -> str:
     key = str(current_app.config["SECRET_KEY"]).encode("utf-8")
-    message = f"realtime-state|{kind}|{subject}|{webinar_id}".encode("utf-8")
+    message = f"realtime-state|{kind}|{subject}|{scope_id}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
 
 
-def etag(kind: str, subject: str, webinar_id: int, version: str) -> str:
-    return f'"{kind}{webinar_id}-{version}-{_mac(kind, subject, webinar_id)}"'
+def etag(kind: str, subject: str, scope_id: int, version: str) -> str:
+    return f'"{kind}{scope_id}-{version}-{_mac(kind, subject, scope_id)}"'
 
 
 def not_modified(kind: str, subject: str, if_none_match: str | None,
@@ -40,10 +39,10 @@ def not_modified(kind: str, subject: str, if_none_match: str | None,
     match = _ETAG.match(if_none_match.strip())
     if match is None or match.group(1) != kind:
         return None
-    webinar_id, version, mac = int(match.group(2)), match.group(3), match.group(4)
-    if not hmac.compare_digest(mac, _mac(kind, subject, webinar_id)):
+    scope_id, version, mac = int(match.group(2)), match.group(3), match.group(4)
+    if not hmac.compare_digest(mac, _mac(kind, subject, scope_id)):
         return None
-    if current_hub().version(channel_of(webinar_id)) != version:
+    if current_hub().version(channel_of(scope_id)) != version:
         return None
     response = Response(status=304)
     response.headers["ETag"] = if_none_match.strip()
@@ -51,11 +50,10 @@ def not_modified(kind: str, subject: str, if_none_match: str | None,
     return response
 
 
-def state(kind: str, subject: str, actor: Any, webinar: Any, *, since: int, audience: str,
-          channel: str) -> Response:
-    """The snapshot since `since` with the ETag of the version read before it (never newer)."""
+def state(kind: str, subject: str, scope_id: int, *, channel: str, render: Callable[[], str]) -> Response:
+    """The domain's snapshot with the ETag of the channel version read before it (never newer)."""
     version = current_hub().version(channel)
-    response = make_response(catchup.snapshot(actor, webinar, since=since, audience=audience))
-    response.headers["ETag"] = etag(kind, subject, webinar.webinar_id, version)
+    response = make_response(render())
+    response.headers["ETag"] = etag(kind, subject, scope_id, version)
     response.headers["Cache-Control"] = CACHE_CONTROL
     return response

@@ -92,7 +92,8 @@ class FrameReader:
                         self._on_pong()
                 elif isinstance(event, CloseConnection):
                     self.peer_code, self.peer_reason = int(event.code), event.reason or ""
-                    echo = int(event.code) if 1000 <= int(event.code) < 5000 and int(event.code) not in (1005, 1006) else 1000
+                    code = int(event.code)
+                    echo = code if 1000 <= code < 5000 and code not in (1005, 1006) else 1000
                     self._writer.close(echo, "")
                     return
             event = None  # hold nothing while idle: it would outlive the next freeze (gcfreeze.py)

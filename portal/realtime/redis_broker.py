@@ -46,7 +46,8 @@ class RedisBroker:
             # A Redis that lost its data must not make old ETags current again.
             self._redis.set(epoch_key, secrets.token_hex(4), nx=True)
             epoch = self._redis.get(epoch_key)
-        return f"{epoch.decode()}.{int(count or 0)}"
+        epoch_text = epoch.decode() if isinstance(epoch, bytes) else str(epoch or "")
+        return f"{epoch_text}.{int(count or 0)}"
 
     def _version_key(self, channel: str) -> str:
         return f"{self._prefix}v:{channel}"

@@ -1,11 +1,17 @@
-"""The start times a registration may pick: live slots, or an auto webinar's evergreen starts."""
+"""The start times a registration may pick: live slots, or the starts a webinar type offers
+itself (auto webinars: their evergreen schedule, registered by portal.autowebinar)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import Flask, current_app
+
 from portal.core.models import Webinar, WebinarSlot, WebinarType
 from portal.errors import Invalid
+
+EXTENSION = "portal.registration.starts"
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,32 @@ class Resolved:
     starts_at: datetime | None  # auto webinars only
 
 
+@dataclass(frozen=True)
+class Starts:
+    """A webinar type that offers its own start times instead of slots."""
+
+    #: the options to show (value, start, kind "now" | "time")
+    offered: Callable[[Webinar, datetime], list[Choice]]
+    #: the start a posted value names; raises Invalid when it is not offered
+    resolve: Callable[[Webinar, str, datetime], datetime]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = {}
+
+
+def register_starts(app: Flask, type_: str, starts: Starts) -> None:
+    """Let webinars of `type_` offer their own starts (called by the type's package)."""
+    app.extensions[EXTENSION][type_] = starts
+
+
+def _starts(webinar: Webinar) -> Starts | None:
+    starts = current_app.extensions[EXTENSION].get(webinar.type)
+    if starts is None and webinar.type != WebinarType.live.value:
+        raise LookupError(f"no start times registered for webinar type {webinar.type!r}")
+    return starts
+
+
 def _open_slots(webinar: Webinar, *, now: datetime) -> list[WebinarSlot]:
     """Slots that have not ended yet (a late joiner may still register for a running slot)."""
     length = timedelta(minutes=webinar.duration_minutes or 60)
@@ -35,10 +67,8 @@ def _open_slots(webinar: Webinar, *, now: datetime) -> list[WebinarSlot]:
 
 def offered(webinar: Webinar, *, now: datetime) -> list[Choice]:
     """The options to show; empty means there is nothing left to register for."""
-    if webinar.type == WebinarType.auto.value:
-        from portal.autowebinar import schedule  # owned by the autowebinar domain
-
-        return [Choice(o.value, o.starts_at, o.label_kind) for o in schedule.offered_starts(webinar, now=now)]
+    if (starts := _starts(webinar)) is not None:
+        return starts.offered(webinar, now)
     if webinar.slots:
         return [Choice(str(s.slot_id), s.starts_at, "slot", s.label, s) for s in _open_slots(webinar, now=now)]
     return [Choice("", webinar.scheduled_at, "scheduled")]
@@ -47,13 +77,11 @@ def offered(webinar: Webinar, *, now: datetime) -> list[Choice]:
 def resolve(webinar: Webinar, value: str | None, *, now: datetime) -> Resolved:
     """The option a posted `slot_id` names; Invalid (field slot_id) when it is not offered."""
     value = (value or "").strip()
-    if webinar.type == WebinarType.auto.value:
-        from portal.autowebinar import schedule
-
+    if (starts := _starts(webinar)) is not None:
         if not value:
             raise Invalid("Please choose when you want to watch.", details={"field": "slot_id"})
         try:
-            return Resolved(None, schedule.resolve_start(webinar, value, now=now))
+            return Resolved(None, starts.resolve(webinar, value, now))
         except Invalid:
             raise Invalid("That start time is no longer offered. Please choose another one.",
                           details={"field": "slot_id"}) from None

@@ -5,12 +5,12 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import timefmt
 from portal.core import events
-from portal.core.models import Role, User, Webinar, WebinarSlot
+from portal.core.models import Role, Status, User, Webinar, WebinarSlot
 from portal.core.permissions import Action, can
 from portal.core.users import normalise_email
 from portal.errors import Conflict, Invalid
@@ -142,3 +142,10 @@ def registration_for(webinar: Webinar, token: str | None) -> Registration | None
     """The usable registration of `webinar` that `token` opens, or None."""
     reg = find_registration(token) if token else None
     return reg if reg is not None and reg.webinar_id == webinar.webinar_id else None
+
+
+def refuse_unpublish_with_registrations(webinar: Webinar, *, from_status: str, to_status: str, **_: object) -> None:
+    """Core asks before scheduled -> draft: a webinar people registered for stays published."""
+    if from_status == Status.scheduled.value and to_status == Status.draft.value and db.session.scalar(
+            select(exists().where(Registration.webinar_id == webinar.webinar_id))):
+        raise Conflict("The webinar has registrations, so it cannot go back to draft.")

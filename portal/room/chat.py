@@ -16,18 +16,18 @@ import logging
 import unicodedata
 from datetime import timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.core.models import Status, User, Webinar, WebinarType
 from portal.core.permissions import Action, can, require
 from portal.db_types import utcnow
-from portal.errors import Conflict, Forbidden, Invalid
+from portal.errors import N_, Conflict, Forbidden, Invalid
 from portal.extensions import db
 from portal.ratelimit import limiter
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
+from portal.signals import after_commit, message_stored
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,12 @@ def clean(body: object) -> str:
 def validate(body: object) -> str:
     """The cleaned text, or Invalid with a message the author can act on."""
     if isinstance(body, str) and len(body) > MAX_LENGTH * 8:
-        raise Invalid(_("Messages are limited to %(n)s characters.", n=f"{MAX_LENGTH:,}"))
+        raise Invalid("Messages are limited to %(n)s characters.", n=f"{MAX_LENGTH:,}")
     text = clean(body)
     if not text:
-        raise Invalid(_("Type a message first."))
+        raise Invalid("Type a message first.")
     if len(text) > MAX_LENGTH:
-        raise Invalid(_("Messages are limited to %(n)s characters.", n=f"{MAX_LENGTH:,}"))
+        raise Invalid("Messages are limited to %(n)s characters.", n=f"{MAX_LENGTH:,}")
     return text
 
 
@@ -90,12 +90,12 @@ def post(reg: Registration, body: object) -> ChatMessage:
     """An attendee's message: checked, rate limited, stored (shadowed when muted), committed."""
     webinar = reg.webinar
     if not reg.has_access:
-        raise Forbidden(_("You can no longer take part in this webinar."))
+        raise Forbidden("You can no longer take part in this webinar.")
     require(reg, Action.CHAT, webinar)
     _require_open(webinar)
     text = validate(body)
     limiter().hit(f"chat:{webinar.webinar_id}:{reg.lead_id}", limit=MAX_PER_WINDOW, window=WINDOW,
-                  message=_("You are sending messages too fast. Wait a few seconds and try again."))
+                  message=N_("You are sending messages too fast. Wait a few seconds and try again."))
     status = "shadowed" if reg.chat_muted_at is not None else "visible"
     return _store(webinar, author_id=reg.lead_id, text=text, status=status)
 
@@ -104,12 +104,12 @@ def post_as_staff(user: User, webinar: Webinar, body: object) -> ChatMessage:
     """A speaker's or organizer's message from the console."""
     require(user, Action.MODERATE, webinar)
     if not webinar.has_internal_chat:
-        raise Conflict(_("This webinar uses an external chat."))
+        raise Conflict("This webinar uses an external chat.")
     if webinar.status == Status.archived.value:
-        raise Conflict(_("The chat is closed."))
+        raise Conflict("The chat is closed.")
     text = validate(body)
     limiter().hit(f"chat:{webinar.webinar_id}:staff:{user.user_id}", limit=MAX_PER_WINDOW * 4,
-                  window=WINDOW, message=_("You are sending messages too fast. Wait a few seconds and try again."))
+                  window=WINDOW, message=N_("You are sending messages too fast. Wait a few seconds and try again."))
     return _store(webinar, author_id=user.user_id, text=text, status="visible")
 
 
@@ -151,21 +151,20 @@ def can_chat(reg: Registration, webinar: Webinar) -> bool:
 def _require_open(webinar: Webinar) -> None:
     state = chat_state(webinar)
     if state == "external":
-        raise Conflict(_("This webinar uses an external chat."))
+        raise Conflict("This webinar uses an external chat.")
     if state == "not_yet":
-        raise Conflict(_("The chat opens %(n)s minutes before the start.", n=webinar.chat_lobby_minutes))
+        raise Conflict("The chat opens %(n)s minutes before the start.", n=webinar.chat_lobby_minutes)
     if state == "closed":
-        raise Conflict(_("The chat is closed."))
+        raise Conflict("The chat is closed.")
 
 
 def _store(webinar: Webinar, *, author_id: int, text: str, status: str) -> ChatMessage:
     message = ChatMessage(webinar_id=webinar.webinar_id, author_id=author_id, message_body=text,
                           moderation_status=status, created_at=utcnow())
     db.session.add(message)
+    db.session.flush()
+    after_commit(message_stored, message.message_id, webinar_id=webinar.webinar_id)
     db.session.commit()
     log.info("chat message %s in webinar %s by %s (%s)", message.message_id, webinar.webinar_id,
              author_id, status)
-    from portal.room import broadcast  # push after the commit
-
-    broadcast.chat_message(message)
     return message

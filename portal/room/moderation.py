@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import logging
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.attendance import ledger
 from portal.core.models import User, Webinar
 from portal.core.permissions import Action, require
 from portal.db_types import utcnow
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room import attendance, broadcast
 from portal.room.models import ChatMessage
+from portal.signals import after_commit, message_hidden, moderation_changed
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,12 @@ def hide_message(webinar: Webinar, message_id: int, *, actor: User) -> ChatMessa
     require(actor, Action.MODERATE, webinar)
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.webinar_id != webinar.webinar_id:
-        raise NotFound(_("This message does not exist."))
+        raise NotFound("This message does not exist.")
     if message.moderation_status != "hidden":
         message.moderation_status = "hidden"
+        after_commit(message_hidden, message.message_id, webinar_id=webinar.webinar_id)
         db.session.commit()
         log.info("message %s of webinar %s hidden by %s", message_id, webinar.webinar_id, actor.user_id)
-    broadcast.message_hidden(message)
     return message
 
 
@@ -47,10 +47,10 @@ def set_muted(webinar: Webinar, lead_id: int, *, muted: bool, actor: User) -> li
     regs = _registrations(webinar, lead_id)
     for reg in regs:
         reg.chat_muted_at = (reg.chat_muted_at or utcnow()) if muted else None
+    after_commit(moderation_changed, webinar.webinar_id, lead_id=lead_id)
     db.session.commit()
     log.info("lead %s %s in webinar %s by %s", lead_id, "muted" if muted else "unmuted",
              webinar.webinar_id, actor.user_id)
-    broadcast.moderation_changed(webinar)
     return regs
 
 
@@ -62,15 +62,10 @@ def ban(webinar: Webinar, lead_id: int, *, actor: User) -> list[Registration]:
     for reg in regs:
         if reg.banned_at is None:
             reg.banned_at = now
-    was_present = attendance.leave_everywhere(regs[0], reason="banned")
+    ledger.leave_everywhere(regs[0], reason="banned")
+    after_commit(moderation_changed, webinar.webinar_id, lead_id=lead_id, banned=True)
     db.session.commit()
     log.info("lead %s banned from webinar %s by %s", lead_id, webinar.webinar_id, actor.user_id)
-    from portal import realtime
-
-    realtime.disconnect(broadcast.room_channel(webinar.webinar_id), lead_id=lead_id, reason="banned")
-    if was_present:
-        broadcast.attendance_changed(webinar.webinar_id)
-    broadcast.moderation_changed(webinar)
     return regs
 
 
@@ -80,5 +75,5 @@ def _registrations(webinar: Webinar, lead_id: int) -> list[Registration]:
         .order_by(Registration.registration_id)
     ))
     if not regs:
-        raise NotFound(_("This attendee is not registered for this webinar."))
+        raise NotFound("This attendee is not registered for this webinar.")
     return regs

@@ -5,14 +5,17 @@ from typing import Any
 
 from flask import url_for
 
-from portal.core.models import WebinarType
+from portal import realtime
 from portal.registration.models import Registration
 from portal.room import chat, fragments
+from portal.room.kinds import kind_of
 
 
 def room_page_context(reg: Registration, *, token: str) -> dict[str, Any]:
-    """Template context of /room/<token>: every region, the chat history, the socket URLs."""
+    """Template context of /room/<token>: every region, the chat history, the socket URLs,
+    and what the webinar's type adds (its stage, e.g. the auto player)."""
     webinar = reg.webinar
+    kind = kind_of(webinar)
     context = fragments.room_context(webinar, reg=reg, token=token, page=True)
     context.update(
         reg=reg,
@@ -20,19 +23,10 @@ def room_page_context(reg: Registration, *, token: str) -> dict[str, Any]:
         speakers=[s.display_name for s in webinar.speakers],
         messages=chat.messages_for(webinar.webinar_id, viewer_lead_id=reg.lead_id)
         if webinar.has_internal_chat else [],
-        ws_url=f"/ws/room/{token}",
-        state_url=url_for("room.page", token=token) + "/state",
-        channel_audience="room",
+        ws_url=realtime.url("room.socket", token=token),
+        state_url=url_for("room.state", token=token),
+        stage_template=kind.stage_template,
     )
-    if webinar.type == WebinarType.auto.value:
-        context.update(_auto_context(reg))
+    if kind.page_context is not None:
+        context.update(kind.page_context(reg, webinar))
     return context
-
-
-def _auto_context(reg: Registration) -> dict[str, Any]:
-    """AutoWebinar's player context (its module may not be installed yet)."""
-    try:
-        from portal.autowebinar import room as auto_room
-    except ImportError:
-        return {}
-    return dict(auto_room.context(reg, reg.webinar))

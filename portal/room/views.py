@@ -1,20 +1,24 @@
-"""The attendee room: /room/<token> and its HTTP actions (chat fallback, CTA click)."""
+"""The attendee room: /room/<token>, its HTTP actions (chat fallback, CTA click), its socket
+/ws/room/<token> and the polling fallback /room/<token>/state."""
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request
+from flask import Blueprint, make_response, render_template, request
 
+from portal import realtime
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.room import broadcast, chat, cta, fragments, pages, socket
+from portal.htmx import redirect_to
+from portal.realtime import catchup, polling
+from portal.room import chat, cta, fragments, pages, sockets
 from portal.room.access import registration_or_404
+from portal.room.channels import room_channel
 
-bp = Blueprint("room", __name__, url_prefix="/room")
+bp = Blueprint("room", __name__)  # no prefix: the socket lives under /ws/
+realtime.route(bp, "/ws/room/<token>", endpoint="socket", admit=sockets.admit,
+               on_open=sockets.on_open, on_close=sockets.on_close)
 
-broadcast.install()
-socket.install()
 
-
-@bp.get("/<token>")
+@bp.get("/room/<token>")
 def page(token: str):
     reg = registration_or_404(token)
     response = make_response(render_template("room/page.html", **pages.room_page_context(reg, token=token)))
@@ -23,7 +27,19 @@ def page(token: str):
     return response
 
 
-@bp.post("/<token>/chat")
+@bp.get("/room/<token>/state")
+def state(token: str):
+    """The polling fallback: the snapshot since ?since=<id>, 304 while the room is unchanged."""
+    cached = polling.not_modified("r", token, request.headers.get("If-None-Match"), room_channel)
+    if cached is not None:
+        return cached
+    reg = registration_or_404(token)
+    since = catchup.since_id(request.args.get("since", ""))
+    return polling.state("r", token, reg.webinar_id, channel=room_channel(reg.webinar_id),
+                         render=lambda: fragments.snapshot(reg, reg.webinar, since_message_id=since))
+
+
+@bp.post("/room/<token>/chat")
 def chat_post(token: str):
     """HTTP fallback of the socket's "chat" frame (htmx, swap none: oob regions only)."""
     reg = registration_or_404(token)
@@ -31,22 +47,16 @@ def chat_post(token: str):
         message = chat.post(reg, request.form.get("body"))
     except PortalError as error:  # shown next to the form, like a form's field error
         db.session.rollback()
-        response = make_response(socket.feedback(error.message, error=True, status=error.status_code),
+        response = make_response(sockets.feedback(error.translated(), error=True, status=error.status_code),
                                  error.status_code)
         if retry := error.details.get("retry_after"):
             response.headers["Retry-After"] = str(retry)
         return response
-    html = socket.feedback("") + fragments.messages_oob(fragments.message_items([message]))
-    return html
+    return sockets.feedback("") + fragments.messages_oob(fragments.message_items([message]))
 
 
-@bp.post("/<token>/cta")
+@bp.post("/room/<token>/cta")
 def cta_click(token: str):
-    """Record the click, then send the viewer on to the offer (303)."""
+    """Record the click, then send the viewer on to the offer (303; htmx: HX-Redirect)."""
     reg = registration_or_404(token)
-    target = cta.click(reg)
-    if request.headers.get("HX-Request"):
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return redirect_to(cta.click(reg))

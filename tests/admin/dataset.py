@@ -11,12 +11,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from portal.attendance.models import Attendance
 from portal.autowebinar import store
 from portal.core import events
 from portal.core.models import Webinar
 from portal.extensions import db
 from portal.registration.service import register
-from portal.room.models import Attendance
 
 T0 = datetime(2030, 1, 15, 10, 0, tzinfo=UTC)
 

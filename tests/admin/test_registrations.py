@@ -106,8 +106,8 @@ def test_revoke_and_restore_keep_the_same_link(as_user, staff, make):
 
 
 def test_revoke_closes_open_attendance(as_user, staff, make):
-    from portal.room import attendance
-    from portal.room.models import Attendance
+    from portal.attendance import ledger as attendance
+    from portal.attendance.models import Attendance
 
     webinar = make.webinar(owner=staff.owner, status="live")
     outcome = register(webinar, name="Inside", email="inside@example.test")
@@ -117,6 +117,32 @@ def test_revoke_closes_open_attendance(as_user, staff, make):
     db.session.expire_all()
     row = db.session.query(Attendance).one()
     assert row.left_at is not None and row.leave_reason == "revoked"
+
+
+def test_revoke_pushes_the_count_and_closes_the_sockets_like_a_ban(app, monkeypatch, as_user, staff, make):
+    """Revoking someone present moves the room's count and the console's list at once (it did
+    not before issue 8: only a ban pushed), and their sockets close with reason "revoked"."""
+    from portal import realtime
+    from portal.attendance import presence
+    from portal.room.channels import console_channel, room_channel
+
+    app.config["ROOM_ATTENDANCE_PUSH_INTERVAL"] = 0
+    published, closed = [], []
+    monkeypatch.setattr(realtime, "publish", lambda channel, html: published.append((channel, html)))
+    monkeypatch.setattr(realtime, "disconnect", lambda channel, *, member, reason: closed.append((channel, member, reason)))
+    webinar = make.webinar(owner=staff.owner, status="live")
+    stays = register(webinar, name="Stays", email="stays@example.test").registration
+    goes = register(webinar, name="Goes", email="goes@example.test").registration
+    presence.connected(stays, connection_id="tab-1")
+    presence.connected(goes, connection_id="tab-2")
+    published.clear()
+    url = f"/admin/webinars/{webinar.webinar_id}/registrations/{goes.registration_id}/revoke"
+    assert as_user(staff.owner).post(url, headers={"HX-Request": "true"}).status_code == 200
+    counts = [html for channel, html in published if channel == room_channel(webinar.webinar_id)
+              and 'data-testid="attendee-count"' in html]
+    assert counts and 'data-count="1"' in counts[-1], counts
+    assert any(channel == console_channel(webinar.webinar_id) for channel, _ in published)
+    assert closed == [(room_channel(webinar.webinar_id), goes.lead_id, "revoked")]
 
 
 def test_revoke_of_another_webinars_registration_is_404(as_user, staff, make):

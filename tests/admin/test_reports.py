@@ -106,7 +106,7 @@ def test_analytics_page(as_user, staff, make):
 
 
 def test_dashboard_counts(as_user, staff, make):
-    from portal.room.models import Attendance
+    from portal.attendance.models import Attendance
     from portal.extensions import db
 
     data = dataset.live(make, staff.owner)

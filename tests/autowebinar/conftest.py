@@ -11,24 +11,23 @@ from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from portal.autowebinar import heartbeats, schedule
+from portal.attendance.models import Attendance
+from portal.autowebinar import schedule
 from portal.core.models import OutboxEvent, UserMeta, Webinar
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration import service
 from portal.registration.models import Registration
-from portal.room.models import Attendance
 from tests.conftest import csrf_token_from
 
 
 @pytest.fixture(autouse=True)
 def _no_background_flusher(app_config: dict) -> Iterator[None]:
-    """Tests flush explicitly (heartbeats.flush()); one test starts the thread itself."""
+    """Tests flush explicitly (heartbeats.flush()); one test starts the thread itself (the app
+    fixture's `shutdown(app)` stops it)."""
     app_config["AUTOWEBINAR_FLUSH_INTERVAL"] = 0
     app_config["ROOM_ATTENDANCE_PUSH_INTERVAL"] = 0  # count pushes inline: no timer outlives a test
-    heartbeats.reset_for_tests()
     yield
-    heartbeats.reset_for_tests()
 
 
 def _fresh_g(sender: Flask, **extra: object) -> None:

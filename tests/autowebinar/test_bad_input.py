@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from portal.attendance.models import Attendance
 from portal.autowebinar import heartbeats
 from portal.core import lifecycle
 from portal.core.models import OutboxEvent, UserMeta
 from portal.core.permissions import SYSTEM
 from portal.extensions import db
-from portal.room.models import Attendance
 from tests.autowebinar.conftest import raw_meta
 
 
@@ -141,9 +141,9 @@ def test_a_position_heard_after_stop_by_another_process_is_not_written(clock, wa
     lifecycle.core_webinar_set_status(watching.reg.webinar, "stop", actor=SYSTEM)
     before = snapshot()
     reg = watching.reg
-    viewer = heartbeats.cache.viewer(reg.lead_id, reg.webinar_id)
+    viewer = heartbeats.current().cache.viewer(reg.lead_id, reg.webinar_id)
     heard_at = reg.webinar.finished_at + timedelta(seconds=2)
-    heartbeats.coalescer.put(heartbeats.Pending(reg.lead_id, reg.webinar_id, reg.registration_id,
+    heartbeats.current().coalescer.put(heartbeats.Pending(reg.lead_id, reg.webinar_id, reg.registration_id,
                                                 viewer.session_id, 22, heard_at))
     assert heartbeats.flush() == 0
     assert snapshot() == before

@@ -6,15 +6,16 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from portal.autowebinar import heartbeats, runtime
 from portal.core import lifecycle
 from portal.core.permissions import SYSTEM
 from portal.extensions import db
-from portal.realtime import handlers
+from portal.realtime import Admission
+from portal.realtime.runtime import state as realtime_state
 from portal.room import cta
 from tests.autowebinar.conftest import attendance_rows, outbox, raw_meta
+from tests.room.conftest import RecordingContext, room_socket
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,7 @@ def test_many_heartbeats_cost_one_transaction(app, clock, auto_webinar, attendee
         for v in viewers:
             assert v.beat(second).status_code == 200
     assert commits == []  # 120 heartbeats, no write yet
-    assert len(heartbeats.coalescer) == 40
+    assert len(heartbeats.current().coalescer) == 40
     assert heartbeats.flush() == 40
     assert commits == ["commit"]
     assert {raw_meta(v.reg.lead_id)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] for v in viewers} == {"15"}
@@ -58,25 +59,13 @@ def test_milestones_and_completions_ride_in_the_same_transaction(app, clock, aut
     assert len(outbox("client_webinar_completed")) == 5
 
 
-class FakeSocket(SimpleNamespace):
-    """The SocketContext surface the handler uses."""
-
-    def __init__(self, attendee, connection_id: str) -> None:
-        reg = attendee.reg
-        super().__init__(audience="room", webinar_id=reg.webinar_id, connection_id=connection_id,
-                         registration_id=reg.registration_id, lead_id=reg.lead_id, sent=[])
-        self._reg = reg
-
-    @property
-    def registration(self):
-        return db.session.get(type(self._reg), self.registration_id)
-
-    def send(self, html: str) -> None:
-        self.sent.append(html)
+def FakeSocket(attendee, connection_id: str) -> RecordingContext:
+    """The room socket of an attendee, as its handlers see it."""
+    return room_socket(attendee.reg, connection_id)
 
 
 def test_socket_heartbeats_enter_on_the_socket_connection(app, clock, auto_webinar, attendee):
-    assert handlers.lookup("heartbeat") is heartbeats.on_socket_heartbeat
+    assert realtime_state(app).lookup("heartbeat", "room") is heartbeats.on_socket_heartbeat
     webinar = auto_webinar()
     a = attendee(webinar)
     ws = FakeSocket(a, "conn-123")
@@ -90,7 +79,7 @@ def test_socket_heartbeats_enter_on_the_socket_connection(app, clock, auto_webin
     assert raw_meta(a.reg.lead_id)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] == "5"
 
     # The socket closes: the room's presence closes that row (left), whoever opened it.
-    from portal.room import presence
+    from portal.attendance import presence
 
     presence.disconnected(a.reg, connection_id="conn-123", reason="left")
     assert attendance_rows(a.reg.lead_id)[0].leave_reason == "left"
@@ -135,8 +124,7 @@ def test_socket_refusals_answer_the_player_and_write_nothing(app, clock, auto_we
     lifecycle.core_webinar_set_status(webinar, "stop", actor=SYSTEM)
     heartbeats.on_socket_heartbeat(ws_a, {"type": "heartbeat", "position": 1})
     assert "&quot;status&quot;:&quot;finished&quot;" in ws_a.sent[-1]
-    console = SimpleNamespace(audience="console", registration_id=None, connection_id="c", sent=[])
-    console.send = console.sent.append
+    console = RecordingContext(Admission("console:1", "console", ids={"user_id": 1, "webinar_id": 1}), "c")
     heartbeats.on_socket_heartbeat(console, {"type": "heartbeat", "position": 1})
     assert "not_attendee" in console.sent[-1]
 
@@ -170,7 +158,7 @@ def test_the_flusher_thread_writes_within_a_second_and_flushes_on_stop(app, cloc
     webinar = auto_webinar()
     a = attendee(webinar)
     a.beat(0)
-    assert heartbeats.flusher.running
+    assert heartbeats.current().flusher.running
     clock.advance(3)
     a.beat(3)
     deadline = time.monotonic() + 5
@@ -179,12 +167,12 @@ def test_the_flusher_thread_writes_within_a_second_and_flushes_on_stop(app, cloc
             break
         time.sleep(0.05)
     assert raw_meta(a.reg.lead_id)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] == "3"
-    heartbeats.flusher.interval = 60  # the next tick is far away: only stop() can write now
+    heartbeats.current().flusher.interval = 60  # the next tick is far away: only stop() can write now
     time.sleep(0.3)
     clock.advance(4)
     a.beat(7)
-    heartbeats.flusher.stop()
-    assert not heartbeats.flusher.running
+    heartbeats.current().flusher.stop()
+    assert not heartbeats.current().flusher.running
     assert raw_meta(a.reg.lead_id)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] == "7"
 
 
@@ -227,13 +215,13 @@ GEVENT_SCRIPT = textwrap.dedent("""
         lead = User(email="g@example.com", display_name="G"); db.session.add(lead); db.session.commit()
         from tests import factories
         w = factories.webinar(type="auto", status="live")
-        heartbeats.coalescer.put(heartbeats.Pending(lead.user_id, w.webinar_id, 0, "s", 42, utcnow()))
-        heartbeats.flusher.ensure_started(app)
+        heartbeats.current().coalescer.put(heartbeats.Pending(lead.user_id, w.webinar_id, 0, "s", 42, utcnow()))
+        heartbeats.current().flusher.ensure_started(app)
         import gevent
         assert monkey.is_module_patched("threading")  # the flusher "thread" is a greenlet
         gevent.sleep(1.0)  # a cooperative wait: only a yielding flusher gets to run
         print(store.raw(lead.user_id, w.webinar_id)["last_position_sec"])
-        heartbeats.flusher.stop()
+        heartbeats.current().flusher.stop()
 """)
 
 

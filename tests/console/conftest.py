@@ -1,9 +1,8 @@
 """Console tests use the room's fixtures: attendees registered through the real service,
-pushes recorded, presence forgotten between tests."""
+pushes recorded."""
 from tests.room.conftest import (  # noqa: F401 - fixtures are found by name
     Attendee,
     Pushes,
-    _forget_local_presence,
     app_config,
     attendee,
     pushes,

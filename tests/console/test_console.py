@@ -4,12 +4,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from portal.attendance import ledger as attendance
+from portal.attendance import presence
+from portal.attendance.models import Attendance
 from portal.core.models import OutboxEvent
 from portal.extensions import db
-from portal.realtime import console_channel, room_channel
 from portal.registration.models import Registration
-from portal.room import attendance, presence
-from portal.room.models import Attendance, ChatMessage
+from portal.room.channels import console_channel, room_channel
+from portal.room.models import ChatMessage
 from tests.conftest import Auth, FreshGClient, csrf_token_from
 from tests.console.conftest import register
 
@@ -188,7 +190,7 @@ def test_ban_kills_the_link_closes_attendance_and_the_socket(app, cast, monkeypa
 
     closed = []
     monkeypatch.setattr(realtime, "disconnect",
-                        lambda channel, *, lead_id, reason: closed.append((channel, lead_id, reason)))
+                        lambda channel, *, member, reason: closed.append((channel, member, reason)))
     w = cast["webinar"]
     speaker_client, _ = logged_in(app, cast["speaker"])
     path = f"/console/{w.webinar_id}"

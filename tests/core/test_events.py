@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from portal import signals
 from portal.core import events, lifecycle
 from portal.core.models import OutboxEvent
 from portal.core.permissions import SYSTEM
@@ -17,12 +18,12 @@ from portal.extensions import db
 def received():
     got: list[dict] = []
 
-    def listener(envelope):
+    def listener(envelope, **kwargs):
         got.append(envelope)
 
-    events.event_committed.connect(listener)
+    signals.event_committed.connect(listener)
     yield got
-    events.event_committed.disconnect(listener)
+    signals.event_committed.disconnect(listener)
 
 
 def test_envelope_shape(make, received):
@@ -56,32 +57,43 @@ def test_rollback_discards_event_and_signal(make, received):
     assert db.session.scalars(select(OutboxEvent).where(OutboxEvent.event == "webinar_completed")).all() == []
 
 
-def test_per_event_signal(make):
+def test_receivers_get_the_app_that_committed(app, make):
     got = []
-    signal = events.signals.signal("webinar_cta_visibility_changed")
 
-    def listener(envelope):
-        got.append(envelope["data"]["to"])
+    def listener(envelope, **kwargs):
+        got.append(kwargs["app"])
 
-    signal.connect(listener)
+    signals.event_committed.connect(listener)
     try:
         webinar = make.webinar(status="live")
         lifecycle.core_webinar_set_cta_visibility(webinar, "visible", actor=SYSTEM)
     finally:
-        signal.disconnect(listener)
-    assert got == ["visible"]
+        signals.event_committed.disconnect(listener)
+    assert got and all(a is app for a in got)
+
+
+def test_receivers_connected_for_one_app_ignore_another(app, make):
+    from portal import create_app
+
+    got = []
+    other = create_app(dict(app.config))
+    signals.connect(other, signals.event_committed, lambda envelope, **kwargs: got.append("other"))
+    signals.connect(app, signals.event_committed, lambda envelope, **kwargs: got.append("this"))
+    webinar = make.webinar(status="live")
+    lifecycle.core_webinar_set_cta_visibility(webinar, "visible", actor=SYSTEM)
+    assert got and set(got) == {"this"}
 
 
 def test_failing_subscriber_does_not_undo_the_change(make):
-    def broken(envelope):
+    def broken(envelope, **kwargs):
         raise RuntimeError("subscriber bug")
 
-    events.event_committed.connect(broken)
+    signals.event_committed.connect(broken)
     try:
         webinar = make.webinar(status="scheduled")
         lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
     finally:
-        events.event_committed.disconnect(broken)
+        signals.event_committed.disconnect(broken)
     db.session.expire_all()
     assert webinar.status == "live"
 

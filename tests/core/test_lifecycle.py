@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from portal import signals
 from portal.core import lifecycle
 from portal.core.models import OutboxEvent, Status, Webinar
 from portal.core.permissions import SYSTEM
@@ -167,12 +168,12 @@ def test_status_changing_signal_runs_inside_the_transaction(make):
     def explode(sender, **kwargs):
         raise RuntimeError("receiver failed")
 
-    lifecycle.status_changing.connect(explode)
+    signals.status_changing.connect(explode)
     try:
         with pytest.raises(RuntimeError):
             lifecycle.core_webinar_set_status(webinar, "stop", actor=SYSTEM)
     finally:
-        lifecycle.status_changing.disconnect(explode)
+        signals.status_changing.disconnect(explode)
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(Webinar, webinar.webinar_id).status == "live"

@@ -88,24 +88,6 @@ def test_catalogue_holds_every_string_of_the_source():
     assert sorted(extracted - known) == [], "run `make translations` and translate the new msgids"
 
 
-# Eager refusals still in packages being restructured (issue 8); remove each when converted.
-PENDING = {
-    "This join link is not valid. Check the link in your confirmation email.",
-    "You can no longer take part in this webinar.",
-    "This offer is not available right now.",
-    "This offer has no valid link.",
-    "Messages are limited to %(n)s characters.",
-    "Type a message first.",
-    "This webinar uses an external chat.",
-    "The chat is closed.",
-    "The chat opens %(n)s minutes before the start.",
-    "This message does not exist.",
-    "This attendee is not registered for this webinar.",
-    "This webinar does not exist.",
-    "f'Unknown leave reason {reason!r}.'",  # room/attendance.py (attendance/ledger.py converts it)
-}
-
-
 def _eager_refusals() -> list[tuple[str, int, str]]:
     """Refusals whose message is translated or formatted when raised instead of when shown."""
     found = []
@@ -131,5 +113,4 @@ def _eager_refusals() -> list[tuple[str, int, str]]:
 
 def test_refusals_are_msgids_translated_when_shown():
     """One refusal style: `Conflict("English msgid %(name)s", name=value)`, never `_()` at raise."""
-    eager = [(path, line, text) for path, line, text in _eager_refusals() if text not in PENDING]
-    assert eager == []
+    assert _eager_refusals() == []

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from portal.attendance.models import Attendance
 from portal.autowebinar import heartbeats, schedule, store
 from portal.core import lifecycle
 from portal.core.permissions import SYSTEM
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration import service
-from portal.room.models import Attendance
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +30,6 @@ def app_config(app_config: dict) -> dict:
     app_config["AUTOWEBINAR_FLUSH_INTERVAL"] = 0.5
     app_config["ROOM_ATTENDANCE_PUSH_INTERVAL"] = 0.2
     return app_config
-
-
-@pytest.fixture(autouse=True)
-def _flusher_stopped_after():
-    heartbeats.reset_for_tests()
-    yield
-    heartbeats.reset_for_tests()
 
 
 @pytest.fixture

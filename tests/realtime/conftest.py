@@ -34,7 +34,9 @@ class RoomCalls:
 def room_calls(monkeypatch: pytest.MonkeyPatch) -> RoomCalls:
     """Stand-ins for the room's presence.connected/disconnected and fragments.snapshot (the
     contract's signatures), recording calls, so these tests isolate the socket layer."""
-    from portal.room import fragments, presence
+    from portal.attendance import presence
+    from portal.console import fragments as console_fragments
+    from portal.room import fragments
 
     calls = RoomCalls()
 
@@ -44,14 +46,17 @@ def room_calls(monkeypatch: pytest.MonkeyPatch) -> RoomCalls:
     def disconnected(reg: Registration, *, connection_id: str, reason: str) -> None:
         calls.disconnected.append((reg.registration_id, connection_id, reason))
 
-    def snapshot(actor: Any, webinar: Any, *, since_message_id: int, audience: str) -> str:
-        calls.snapshots.append((type(actor).__name__, webinar.webinar_id, since_message_id, audience))
-        return (f'<div id="{SNAPSHOT_ID}" hx-swap-oob="true" data-since="{since_message_id}" '
-                f'data-audience="{audience}" data-status="{webinar.status}"></div>')
+    def snapshot_of(audience: str):
+        def snapshot(actor: Any, webinar: Any, *, since_message_id: int) -> str:
+            calls.snapshots.append((type(actor).__name__, webinar.webinar_id, since_message_id, audience))
+            return (f'<div id="{SNAPSHOT_ID}" hx-swap-oob="true" data-since="{since_message_id}" '
+                    f'data-audience="{audience}" data-status="{webinar.status}"></div>')
+        return snapshot
 
     monkeypatch.setattr(presence, "connected", connected)
     monkeypatch.setattr(presence, "disconnected", disconnected)
-    monkeypatch.setattr(fragments, "snapshot", snapshot)
+    monkeypatch.setattr(fragments, "snapshot", snapshot_of("room"))
+    monkeypatch.setattr(console_fragments, "snapshot", snapshot_of("console"))
     return calls
 
 
@@ -66,7 +71,8 @@ def _close_sockets_and_hub(request: pytest.FixtureRequest) -> Iterator[None]:
         ws.close(timeout=1)
         ws.shutdown()  # close() does nothing once the server has closed the socket
     if app is not None:
-        hub = app.extensions.get("portal.realtime")
+        realtime = app.extensions.get("portal.realtime")
+        hub = realtime._hub if realtime is not None else None
         if hub is not None:
             wait_for(lambda: hub.open_sockets == 0, timeout=10, what="server sockets to finish")
         runtime.shutdown(app)

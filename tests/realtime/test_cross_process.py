@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from portal import realtime
+from portal.room.channels import room_channel
 from tests.conftest import NO_REDIS, REDIS_URL
 from tests.realtime.conftest import connect, make_registration, recv_close, recv_until
 
@@ -89,8 +90,8 @@ def _settled(app) -> Iterator[None]:
     """Let the other process finish each test's goodbyes (attendance closed) before the next
     test empties the tables under it."""
     yield
+    from portal.attendance.models import Attendance
     from portal.extensions import db
-    from portal.room.models import Attendance
     from tests.realtime.conftest import _open_clients, wait_for
 
     while _open_clients:
@@ -117,7 +118,7 @@ def test_a_publish_here_reaches_a_socket_held_by_the_other_process(other_process
     # The real snapshot answers hello: the socket is up and its process is subscribed.
     ws.send(json.dumps({"type": "hello", "last_message_id": 0}))
     recv_until(ws, lambda m: 'id="room-status"' in m)
-    realtime.publish(realtime.room_channel(live_webinar.webinar_id),
+    realtime.publish(room_channel(live_webinar.webinar_id),
                      '<div id="cta" hx-swap-oob="true" data-from="test-process"></div>')
     assert 'data-from="test-process"' in recv_until(ws, lambda m: "test-process" in m)
 
@@ -129,9 +130,9 @@ def test_a_disconnect_here_closes_the_leads_socket_in_the_other_process(other_pr
     for ws in (tab, other):
         ws.send(json.dumps({"type": "hello", "last_message_id": 0}))
         recv_until(ws, lambda m: 'id="room-status"' in m)
-    realtime.disconnect(realtime.room_channel(live_webinar.webinar_id), lead_id=banned.lead_id, reason="banned")
+    realtime.disconnect(room_channel(live_webinar.webinar_id), member=banned.lead_id, reason="banned")
     assert recv_close(tab) == (1008, "banned")
-    realtime.publish(realtime.room_channel(live_webinar.webinar_id), '<p id="after-ban" hx-swap-oob="true"></p>')
+    realtime.publish(room_channel(live_webinar.webinar_id), '<p id="after-ban" hx-swap-oob="true"></p>')
     recv_until(other, lambda m: "after-ban" in m)
 
 
@@ -152,5 +153,5 @@ def test_the_other_process_answers_304_until_this_one_publishes(other_process, l
     status, etag = poll()
     assert status == 200
     assert poll(etag)[0] == 304
-    realtime.publish(realtime.room_channel(live_webinar.webinar_id), "<p></p>")
+    realtime.publish(room_channel(live_webinar.webinar_id), "<p></p>")
     assert poll(etag)[0] == 200

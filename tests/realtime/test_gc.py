@@ -19,6 +19,7 @@ OURS = (Connection, SocketContext, SocketWriter, FrameReader)
 @pytest.mark.parametrize("ending", ["client closes", "server closes"])
 def test_a_closed_socket_leaves_no_cyclic_garbage_of_ours(live_server, live_webinar, room_calls, ending, request):
     from portal import realtime
+    from portal.room.channels import room_channel
 
     reg, token = make_registration(live_webinar)
     gc.collect()
@@ -30,7 +31,7 @@ def test_a_closed_socket_leaves_no_cyclic_garbage_of_ours(live_server, live_webi
     if ending == "client closes":
         ws.close()
     else:
-        realtime.disconnect(realtime.room_channel(live_webinar.webinar_id), lead_id=reg.lead_id, reason="banned")
+        realtime.disconnect(room_channel(live_webinar.webinar_id), member=reg.lead_id, reason="banned")
         recv_close(ws)
     wait_for(lambda: hub.open_sockets == 0, what="the goodbye")
     gc.set_debug(gc.DEBUG_SAVEALL)

@@ -9,8 +9,8 @@ from portal.realtime.local_broker import LocalBroker
 
 
 class FakeSocket:
-    def __init__(self, lead_id: int | None = None) -> None:
-        self.lead_id = lead_id
+    def __init__(self, member: int | None = None) -> None:
+        self.member = member
         self.frames: list[bytes] = []
         self.closed: tuple[int, str] | None = None
 
@@ -73,7 +73,7 @@ def test_disconnect_closes_only_that_leads_sockets_and_moves_the_version(hub):
     for s in (banned_a, banned_b, other):
         hub.join("room:1", s)
     before = hub.version("room:1")
-    hub.disconnect("room:1", lead_id=7, reason="banned")
+    hub.disconnect("room:1", member=7, reason="banned")
     assert banned_a.closed == banned_b.closed == (frames.POLICY_VIOLATION, "banned")
     assert other.closed is None
     assert hub.version("room:1") != before

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from portal.attendance.models import Attendance
 from portal.core import lifecycle
-from portal.room.models import Attendance
 from tests.realtime.conftest import connect, login_cookie, make_registration, recv_close, recv_until, wait_for
 
 

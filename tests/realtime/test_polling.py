@@ -10,6 +10,7 @@ from sqlalchemy import event
 from portal import realtime
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.room.channels import console_channel, room_channel
 from tests.realtime.conftest import SNAPSHOT_ID, make_registration
 
 
@@ -58,7 +59,7 @@ def test_unchanged_state_is_a_304_without_any_database_query(client, live_webina
 def test_any_publish_on_the_room_makes_the_next_poll_fresh(client, live_webinar, room_calls):
     _, token = make_registration(live_webinar)
     etag = get_state(client, f"/room/{token}/state").headers["ETag"]
-    realtime.publish(realtime.room_channel(live_webinar.webinar_id), '<p id="x"></p>')
+    realtime.publish(room_channel(live_webinar.webinar_id), '<p id="x"></p>')
     fresh = get_state(client, f"/room/{token}/state?since=3", etag)
     assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
     assert get_state(client, f"/room/{token}/state?since=3", fresh.headers["ETag"]).status_code == 304
@@ -67,8 +68,8 @@ def test_any_publish_on_the_room_makes_the_next_poll_fresh(client, live_webinar,
 def test_a_publish_elsewhere_keeps_the_304(client, live_webinar, make, room_calls):
     _, token = make_registration(live_webinar)
     etag = get_state(client, f"/room/{token}/state").headers["ETag"]
-    realtime.publish(realtime.console_channel(live_webinar.webinar_id), "<p></p>")
-    realtime.publish(realtime.room_channel(live_webinar.webinar_id + 1), "<p></p>")
+    realtime.publish(console_channel(live_webinar.webinar_id), "<p></p>")
+    realtime.publish(room_channel(live_webinar.webinar_id + 1), "<p></p>")
     assert get_state(client, f"/room/{token}/state", etag).status_code == 304
 
 
@@ -93,7 +94,7 @@ def test_a_banned_token_gets_no_fresh_state_after_the_ban(client, live_webinar, 
     reg.banned_at = utcnow()
     db.session.commit()
     # The ban's disconnect moves the version: the old ETag no longer buys a 304 ...
-    realtime.disconnect(realtime.room_channel(live_webinar.webinar_id), lead_id=reg.lead_id, reason="banned")
+    realtime.disconnect(room_channel(live_webinar.webinar_id), member=reg.lead_id, reason="banned")
     banned = get_state(client, f"/room/{token}/state", etag)
     # ... and the database says no, exactly as for an unknown token.
     assert banned.status_code == 404
@@ -118,6 +119,6 @@ def test_console_state_needs_a_staff_member_and_has_its_own_etag(client, auth, l
     assert first.status_code == 200 and first.headers["ETag"].startswith('"c')
     assert room_calls.snapshots[-1] == ("User", live_webinar.webinar_id, 2, "console")
     assert get_state(client, url + "?since=2", first.headers["ETag"]).status_code == 304
-    realtime.publish(realtime.console_channel(live_webinar.webinar_id), "<p></p>")
+    realtime.publish(console_channel(live_webinar.webinar_id), "<p></p>")
     assert get_state(client, url + "?since=2", first.headers["ETag"]).status_code == 200
     assert get_state(client, "/console/999999/state").status_code == 404

@@ -10,8 +10,9 @@ import websocket
 
 from portal import realtime
 from portal.errors import RateLimited
-from portal.realtime import handlers
 from portal.realtime.runtime import current_hub
+from portal.realtime.runtime import state as realtime_state
+from portal.room.channels import room_channel
 from tests.realtime.conftest import (
     SNAPSHOT_ID,
     connect,
@@ -101,9 +102,9 @@ def test_publish_reaches_every_socket_of_the_room_encoded_once(live_server, live
     _, other_token = make_registration(other_webinar)
     outsider = connect(live_server, f"/ws/room/{other_token}")
     hub = current_hub()
-    wait_for(lambda: hub.local_count(realtime.room_channel(live_webinar.webinar_id)) == 6, what="6 sockets")
+    wait_for(lambda: hub.local_count(room_channel(live_webinar.webinar_id)) == 6, what="6 sockets")
     before = hub.stats.encodings
-    realtime.publish(realtime.room_channel(live_webinar.webinar_id), '<div id="cta" hx-swap-oob="true">Buy</div>')
+    realtime.publish(room_channel(live_webinar.webinar_id), '<div id="cta" hx-swap-oob="true">Buy</div>')
     for ws in sockets:
         assert recv_until(ws, lambda m: 'id="cta"' in m) == '<div id="cta" hx-swap-oob="true">Buy</div>'
     assert hub.stats.encodings == before + 1
@@ -120,12 +121,12 @@ def test_disconnect_closes_the_leads_sockets_with_the_reason(live_server, live_w
     tabs = [connect(live_server, f"/ws/room/{banned_token}") for _ in range(2)]
     other = connect(live_server, f"/ws/room/{other_token}")
     wait_for(lambda: len(room_calls.connected) == 3, what="3 sockets")
-    realtime.disconnect(realtime.room_channel(live_webinar.webinar_id), lead_id=banned_reg.lead_id, reason="banned")
+    realtime.disconnect(room_channel(live_webinar.webinar_id), member=banned_reg.lead_id, reason="banned")
     for ws in tabs:
         assert recv_close(ws) == (1008, "banned")
     wait_for(lambda: len(room_calls.disconnected) == 2, what="2 disconnects")
     assert {r[2] for r in room_calls.disconnected} == {"banned"}
-    realtime.publish(realtime.room_channel(live_webinar.webinar_id), '<p id="still">here</p>')
+    realtime.publish(room_channel(live_webinar.webinar_id), '<p id="still">here</p>')
     assert "still" in recv_until(other, lambda m: "still" in m)
     other.close()
 
@@ -167,18 +168,15 @@ def test_repeated_garbage_closes_the_socket_for_abuse(live_server, live_webinar,
     assert recv_close(ws) == (1008, "too many invalid messages")
 
 
-def test_a_flood_of_frames_closes_the_socket(live_server, live_webinar, room_calls):
+def test_a_flood_of_frames_closes_the_socket(app, live_server, live_webinar, room_calls):
     seen = []
-    handlers.REGISTRY["test-ping"] = lambda ctx, payload: seen.append(payload)
-    try:
-        _, token = make_registration(live_webinar)
-        ws = connect(live_server, f"/ws/room/{token}")
-        for i in range(70):
-            ws.send(json.dumps({"type": "test-ping", "i": i}))
-        assert recv_close(ws) == (1008, "too many messages")
-        assert len(seen) == 60
-    finally:
-        del handlers.REGISTRY["test-ping"]
+    realtime.register_handler(app, "test-ping", lambda ctx, payload: seen.append(payload))
+    _, token = make_registration(live_webinar)
+    ws = connect(live_server, f"/ws/room/{token}")
+    for i in range(70):
+        ws.send(json.dumps({"type": "test-ping", "i": i}))
+    assert recv_close(ws) == (1008, "too many messages")
+    assert len(seen) == 60
 
 
 def test_a_frame_above_the_hard_limit_closes_the_socket(live_server, live_webinar, room_calls):
@@ -188,57 +186,58 @@ def test_a_frame_above_the_hard_limit_closes_the_socket(live_server, live_webina
     assert recv_close(ws)[0] == 1009
 
 
-def test_handlers_get_the_context_and_answer_their_socket_only(live_server, live_webinar, room_calls):
+def test_handlers_get_the_context_and_answer_their_socket_only(app, live_server, live_webinar, room_calls):
     contexts = []
 
     def echo(ctx, payload):
-        contexts.append((ctx.webinar_id, ctx.registration.registration_id, ctx.user, ctx.connection_id))
+        contexts.append((ctx.id("webinar_id"), ctx.id("registration_id"), ctx.id("user_id"), ctx.connection_id))
         ctx.send(f'<div id="echo" hx-swap-oob="true">{payload["text"]}</div>')
 
-    handlers.REGISTRY["test-echo"] = echo
-    try:
-        reg, token = make_registration(live_webinar)
-        _, other_token = make_registration(live_webinar)
-        ws, other = connect(live_server, f"/ws/room/{token}"), connect(live_server, f"/ws/room/{other_token}")
-        ws.send(json.dumps({"type": "test-echo", "text": "hi", "HEADERS": {"HX-Request": "true"}}))
-        assert "hi" in recv_until(ws, lambda m: 'id="echo"' in m)
-        assert contexts[0][:3] == (live_webinar.webinar_id, reg.registration_id, None)
-        assert contexts[0][3] == next(c for r, c in room_calls.connected if r == reg.registration_id)
-        other.settimeout(0.3)
-        with pytest.raises(websocket.WebSocketTimeoutException):
-            other.recv()
-        ws.close()
-        other.close()
-    finally:
-        del handlers.REGISTRY["test-echo"]
+    realtime.register_handler(app, "test-echo", echo)
+    reg, token = make_registration(live_webinar)
+    _, other_token = make_registration(live_webinar)
+    ws, other = connect(live_server, f"/ws/room/{token}"), connect(live_server, f"/ws/room/{other_token}")
+    ws.send(json.dumps({"type": "test-echo", "text": "hi", "HEADERS": {"HX-Request": "true"}}))
+    assert "hi" in recv_until(ws, lambda m: 'id="echo"' in m)
+    assert contexts[0][:3] == (live_webinar.webinar_id, reg.registration_id, None)
+    assert contexts[0][3] == next(c for r, c in room_calls.connected if r == reg.registration_id)
+    other.settimeout(0.3)
+    with pytest.raises(websocket.WebSocketTimeoutException):
+        other.recv()
+    ws.close()
+    other.close()
 
 
-def test_a_handler_refusal_comes_back_as_an_error_fragment(live_server, live_webinar, room_calls):
+def test_a_handler_refusal_comes_back_as_an_error_fragment(app, live_server, live_webinar, room_calls):
     def limited(ctx, payload):
         raise RateLimited("Slow down: too many messages.", retry_after=5)
 
-    handlers.REGISTRY["test-limited"] = limited
-    try:
-        _, token = make_registration(live_webinar)
-        ws = connect(live_server, f"/ws/room/{token}")
-        ws.send(json.dumps({"type": "test-limited"}))
-        assert flash_text(recv_until(ws, lambda m: 'id="flash"' in m)) == "Slow down: too many messages."
-        ws.close()
-    finally:
-        del handlers.REGISTRY["test-limited"]
+    realtime.register_handler(app, "test-limited", limited)
+    _, token = make_registration(live_webinar)
+    ws = connect(live_server, f"/ws/room/{token}")
+    ws.send(json.dumps({"type": "test-limited"}))
+    assert flash_text(recv_until(ws, lambda m: 'id="flash"' in m)) == "Slow down: too many messages."
+    ws.close()
 
 
-def test_register_refuses_a_second_handler_for_a_type():
+def test_register_refuses_a_second_handler_for_a_type(app):
     def one(ctx, payload): ...
     def two(ctx, payload): ...
 
-    handlers.register("test-dup", one)
-    try:
-        handlers.register("test-dup", one)  # re-registering the same function is harmless
-        with pytest.raises(ValueError):
-            handlers.register("test-dup", two)
-    finally:
-        del handlers.REGISTRY["test-dup"]
+    realtime.register_handler(app, "test-dup", one)
+    realtime.register_handler(app, "test-dup", one)  # re-registering the same function is harmless
+    with pytest.raises(ValueError):
+        realtime.register_handler(app, "test-dup", two)
+
+
+def test_handlers_belong_to_their_app(app):
+    from portal import create_app
+
+    realtime.register_handler(app, "test-mine", lambda ctx, payload: None)
+    other = create_app(dict(app.config))
+    assert realtime_state(other).lookup("test-mine") is None
+    assert realtime_state(other).lookup("hello", "room") is not None
+    assert realtime_state(other).lookup("heartbeat", "console") is None  # attendees only
 
 
 # -- pings ---------------------------------------------------------------------------------

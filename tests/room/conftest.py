@@ -6,8 +6,10 @@ from itertools import count
 
 import pytest
 
+from portal.realtime import Admission, SocketContext
 from portal.registration import service
 from portal.registration.models import Registration
+from portal.room.channels import room_channel
 
 _n = count(1)
 
@@ -36,14 +38,23 @@ def app_config(app_config: dict) -> dict:
     return app_config
 
 
-@pytest.fixture(autouse=True)
-def _forget_local_presence():
-    """Connections remembered by a previous test's webinar (ids are reused) must not leak."""
-    from portal.room import presence
+class RecordingContext(SocketContext):
+    """A real SocketContext for handler tests, keeping what the handler sent."""
 
-    with presence._lock:
-        presence._local.clear()
-    yield
+    __slots__ = ("sent",)
+
+    def __init__(self, admission, connection_id: str = "conn") -> None:
+        sent: list[str] = []
+        super().__init__(admission, connection_id=connection_id, send=sent.append)
+        self.sent = sent
+
+
+def room_socket(reg: Registration, connection_id: str = "conn") -> RecordingContext:
+    """The context a room socket of `reg` gives its handlers (admitted by its join token's rules)."""
+    admission = Admission(room_channel(reg.webinar_id), "room", member=reg.lead_id,
+                          ids={"registration_id": reg.registration_id, "webinar_id": reg.webinar_id,
+                               "lead_id": reg.lead_id})
+    return RecordingContext(admission, connection_id)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Chat: bad input is refused with a clear message and stores nothing; flood, mute, ban."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
@@ -11,11 +10,12 @@ from portal.core import lifecycle
 from portal.core.permissions import SYSTEM
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.realtime import console_channel, room_channel
-from portal.room import chat, socket
+from portal.room import chat
+from portal.room import sockets as socket
+from portal.room.channels import console_channel, room_channel
 from portal.room.models import ChatMessage
 from tests.conftest import csrf_token_from
-from tests.room.conftest import register
+from tests.room.conftest import register, room_socket
 
 
 def stored() -> list[ChatMessage]:
@@ -146,18 +146,6 @@ def test_chat_post_needs_csrf(client, live):
     assert stored() == []
 
 
-@dataclass
-class FakeContext:
-    registration: object = None
-    user: object = None
-    webinar_id: int = 0
-    connection_id: str = "conn"
-    sent: list = field(default_factory=list)
-
-    def send(self, html: str) -> None:
-        self.sent.append(html)
-
-
 @pytest.fixture
 def ws_request(app):
     """Socket handlers run inside the websocket's request (locale, url_for)."""
@@ -167,7 +155,7 @@ def ws_request(app):
 
 def test_socket_chat_frame(app, ws_request, live, pushes):
     a = register(live)
-    ctx = FakeContext(registration=a.reg, webinar_id=live.webinar_id)
+    ctx = room_socket(a.reg)
     socket.on_chat(ctx, {"type": "chat", "body": "over the socket"})
     [message] = stored()
     assert message.message_body == "over the socket"
@@ -184,7 +172,7 @@ def test_socket_chat_of_a_muted_author_comes_back_to_that_socket_only(app, ws_re
     a = register(live)
     a.reg.chat_muted_at = utcnow()
     db.session.commit()
-    ctx = FakeContext(registration=a.reg, webinar_id=live.webinar_id)
+    ctx = room_socket(a.reg)
     socket.on_chat(ctx, {"body": "only me"})
     assert "only me" in ctx.sent[-1]
     assert pushes.to(room_channel(live.webinar_id)) == []
@@ -194,7 +182,7 @@ def test_socket_chat_of_a_banned_author_is_refused(app, ws_request, live):
     a = register(live)
     a.reg.banned_at = utcnow()
     db.session.commit()
-    ctx = FakeContext(registration=a.reg, webinar_id=live.webinar_id)
+    ctx = room_socket(a.reg)
     socket.on_chat(ctx, {"body": "let me in"})
     assert "is-error" in ctx.sent[-1]
     assert db.session.scalar(select(func.count()).select_from(ChatMessage)) == 0

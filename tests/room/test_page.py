@@ -139,7 +139,7 @@ def test_russian_room(client, make):
 
 
 def test_auto_room_includes_the_autowebinar_player(client, make, pushes):
-    from portal.realtime import room_channel
+    from portal.room.channels import room_channel
 
     w = make.webinar(type="auto", status="live")
     a = register(w)

@@ -5,15 +5,16 @@ from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
+from portal.attendance import ledger as attendance
+from portal.attendance import presence
+from portal.attendance.models import Attendance, LiveSession
 from portal.core import lifecycle
 from portal.core.models import OutboxEvent
 from portal.core.permissions import SYSTEM
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.realtime import console_channel, room_channel
-from portal.room import attendance, presence
-from portal.room.models import Attendance, LiveSession
-from tests.room.conftest import register
+from portal.room.channels import console_channel, room_channel
+from tests.room.conftest import register, room_socket
 
 
 def events(webinar_id: int, name: str | None = None) -> list[OutboxEvent]:
@@ -213,22 +214,12 @@ def _set_interval(lead_id: int, entered, left) -> None:
     db.session.commit()
 
 
-class _Ctx:
-    def __init__(self, reg, connection_id: str) -> None:
-        self.registration, self.user, self.connection_id = reg, None, connection_id
-        self.webinar_id = reg.webinar_id
-        self.sent: list[str] = []
-
-    def send(self, html: str) -> None:
-        self.sent.append(html)
-
-
 def test_enter_and_leave_frames(app, make):
-    from portal.room import socket
+    from portal.room import sockets as socket
 
     w = make.webinar(status="live")
     a = register(w)
-    ctx = _Ctx(a.reg, "frame-conn")
+    ctx = room_socket(a.reg, "frame-conn")
     socket.on_enter(ctx, {"type": "enter"})  # a socket another process accepted before go-live
     socket.on_enter(ctx, {"type": "enter"})
     assert len(events(w.webinar_id, "client_webinar_entered")) == 1

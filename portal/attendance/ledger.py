@@ -10,7 +10,8 @@ Rules (documented in docs and tests):
   `client_webinar_completed` at most once per session.
 
 These functions write into the caller's transaction and never commit: the caller owns the
-unit of work (the presence module, the stop transaction, AutoWebinar's heartbeat).
+unit of work (the presence module, the stop transaction, AutoWebinar's heartbeat). Every
+change of who is present queues `signals.attendance_changed` for after that commit.
 """
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 
+from portal.attendance.models import LEAVE_REASONS, Attendance
 from portal.core import events
 from portal.core.models import Webinar
 from portal.db_types import utcnow
 from portal.errors import Invalid
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room.models import LEAVE_REASONS, Attendance
+from portal.signals import after_commit, attendance_changed
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ def enter(reg: Registration, *, session_id: str, connection_id: str) -> Attendan
     )
     db.session.add(row)
     db.session.flush()
+    _changed(reg.webinar_id)
     if first:
         events.emit(
             "client_webinar_entered",
@@ -78,13 +81,14 @@ def leave(reg: Registration, *, session_id: str, connection_id: str, reason: str
     Returns whether a row was open (False: nothing to do, e.g. already closed at stop).
     """
     if reason not in LEAVE_REASONS:
-        raise Invalid(f"Unknown leave reason {reason!r}.")
+        raise Invalid("Unknown leave reason %(reason)s.", reason=reason)
     serialise_lead(reg)
     row = _open_row(reg, session_id=session_id, connection_id=connection_id)
     if row is None:
         return False
     _close(row, reason=reason, at=utcnow())
     db.session.flush()
+    _changed(reg.webinar_id)
     if not _has_open(reg.lead_id, session_id):
         _emit_left(reg.webinar_id, reg.lead_id, session_id, reason)
     return True
@@ -119,6 +123,8 @@ def leave_everywhere(reg: Registration, *, reason: str) -> bool:
                 _close(row, reason=reason, at=now)
         _emit_left(reg.webinar_id, reg.lead_id, session_id, reason)
     db.session.flush()
+    if rows:
+        _changed(reg.webinar_id)
     return bool(rows)
 
 
@@ -177,6 +183,7 @@ def finish_live(webinar: Webinar, *, session_ids: list[str]) -> dict[str, int]:
                 if row.left_at is None:
                     _close(row, reason="webinar_finished", at=now)
             _emit_left(webinar.webinar_id, lead_id, session_id, "webinar_finished")
+            _changed(webinar.webinar_id)
             left += 1
         if any(r.completed_at is not None for r in lead_rows):
             continue
@@ -221,8 +228,6 @@ def watched_seconds(rows: list[Attendance], *, start: datetime, end: datetime) -
 
 def present_count(webinar_id: int) -> int:
     """How many distinct leads have an open attendance row in the webinar (all processes)."""
-    from sqlalchemy import func
-
     return db.session.scalar(
         select(func.count(func.distinct(Attendance.lead_id))).where(
             Attendance.webinar_id == webinar_id, Attendance.left_at.is_(None)
@@ -249,6 +254,11 @@ def _has_open(lead_id: int, session_id: str) -> bool:
             Attendance.left_at.is_(None),
         ))
     ))
+
+
+def _changed(webinar_id: int) -> None:
+    """Who is present changed: the room's count follows once this transaction commits."""
+    after_commit(attendance_changed, webinar_id, once=True)
 
 
 def _close(row: Attendance, *, reason: str, at: datetime) -> None:

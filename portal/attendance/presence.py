@@ -1,15 +1,17 @@
-"""Who is in the room: called by the realtime socket endpoint on connect and disconnect.
+"""Who is in the room: the room's socket endpoint reports each connection opening and closing.
 
 A socket connection is one presence unit; the DB holds one open attendance row per
 connection (unique per session, lead, connection), so a lead with three tabs has three rows
-and is counted once (COUNT DISTINCT lead). This process also remembers its own connections
-(`_local`) so the go-live transaction can enter the attendees already waiting in the lobby.
+and is counted once (COUNT DISTINCT lead). Each app remembers the connections this process
+holds (`Presence`, in app.extensions) so the go-live transaction can enter the attendees
+already waiting in the lobby.
 
 Waiting room (scheduled): a connection is only remembered locally; no row, no event. When
 the webinar goes live, the start transaction enters every waiting connection of this process,
 and room.js sends an "enter" frame so connections held by other processes enter too
 (idempotent). Live or paused: the first connection of a lead opens the row and emits
-`client_webinar_entered`. Finished: nothing is recorded.
+`client_webinar_entered`. Finished: nothing is recorded. Auto webinars are entered by the
+AutoWebinar runtime (on the player's first heartbeat), never here.
 """
 from __future__ import annotations
 
@@ -17,63 +19,82 @@ import logging
 import threading
 from collections.abc import Callable
 
+from flask import Flask, current_app
 from sqlalchemy import select
 
+from portal.attendance import ledger, sessions
 from portal.core.models import Status, Webinar, WebinarType
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room import attendance, broadcast, sessions
 
 log = logging.getLogger(__name__)
 
 ATTENDING = (Status.live.value, Status.paused.value)
+EXTENSION = "portal.attendance.presence"
 
-_lock = threading.Lock()
-_local: dict[int, dict[str, int]] = {}  # webinar_id -> {connection_id: registration_id}
+
+class Presence:
+    """This process's room connections of one app: webinar_id -> {connection_id: registration_id}."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local: dict[int, dict[str, int]] = {}
+
+    def add(self, webinar_id: int, connection_id: str, registration_id: int) -> None:
+        with self._lock:
+            self._local.setdefault(webinar_id, {})[connection_id] = registration_id
+
+    def remove(self, webinar_id: int, connection_id: str) -> None:
+        with self._lock:
+            conns = self._local.get(webinar_id)
+            if conns is not None:
+                conns.pop(connection_id, None)
+                if not conns:
+                    self._local.pop(webinar_id, None)
+
+    def of(self, webinar_id: int) -> dict[str, int]:
+        with self._lock:
+            return dict(self._local.get(webinar_id, {}))
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Presence()
+
+
+def registry(app: Flask | None = None) -> Presence:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions[EXTENSION]
 
 
 def connected(reg: Registration | None, *, connection_id: str) -> None:
     """A room socket opened: remember it and, while the webinar runs, enter the lead."""
     if reg is None:  # the registration vanished between the handshake and now
         return
-    with _lock:
-        _local.setdefault(reg.webinar_id, {})[connection_id] = reg.registration_id
-    changed = _unit_of_work(lambda: _enter_if_running(reg, connection_id))
-    if changed:
-        broadcast.attendance_changed(reg.webinar_id)
+    registry().add(reg.webinar_id, connection_id, reg.registration_id)
+    _unit_of_work(lambda: _enter_if_running(reg, connection_id))
 
 
 def disconnected(reg: Registration | None, *, connection_id: str, reason: str) -> None:
     """A room socket closed: close its attendance row (the lead's last one emits left)."""
     if reg is None:
         return
-    with _lock:
-        conns = _local.get(reg.webinar_id)
-        if conns is not None:
-            conns.pop(connection_id, None)
-            if not conns:
-                _local.pop(reg.webinar_id, None)
-    changed = _unit_of_work(lambda: _leave(reg, connection_id, reason))
-    if changed:
-        broadcast.attendance_changed(reg.webinar_id)
+    registry().remove(reg.webinar_id, connection_id)
+    _unit_of_work(lambda: _leave(reg, connection_id, reason))
 
 
 def ensure_entered(reg: Registration, *, connection_id: str) -> None:
     """The client saw the room go live (socket frame "enter"): enter if not yet done."""
-    if _unit_of_work(lambda: _enter_if_running(reg, connection_id)):
-        broadcast.attendance_changed(reg.webinar_id)
+    _unit_of_work(lambda: _enter_if_running(reg, connection_id))
 
 
 def left_page(reg: Registration, *, connection_id: str) -> None:
     """The page was closed or hidden (room.js says goodbye): leave with reason 'left'."""
-    if _unit_of_work(lambda: _leave(reg, connection_id, "left")):
-        broadcast.attendance_changed(reg.webinar_id)
+    _unit_of_work(lambda: _leave(reg, connection_id, "left"))
 
 
 def local_connections(webinar_id: int) -> dict[str, int]:
     """This process's room connections of a webinar: {connection_id: registration_id}."""
-    with _lock:
-        return dict(_local.get(webinar_id, {}))
+    return registry().of(webinar_id)
 
 
 def enter_waiting(webinar: Webinar) -> int:
@@ -92,7 +113,7 @@ def enter_waiting(webinar: Webinar) -> int:
         reg = regs.get(registration_id)
         if reg is None or not reg.has_access:
             continue
-        attendance.enter(reg, session_id=sessions.session_for(reg), connection_id=connection_id)
+        ledger.enter(reg, session_id=sessions.session_for(reg), connection_id=connection_id)
         entered += 1
     return entered
 
@@ -104,16 +125,16 @@ def _enter_if_running(reg: Registration, connection_id: str) -> bool:
         return False  # auto sessions are entered by the AutoWebinar runtime
     if webinar.status not in ATTENDING or not reg.has_access:
         return False
-    attendance.enter(reg, session_id=sessions.session_for(reg), connection_id=connection_id)
+    ledger.enter(reg, session_id=sessions.session_for(reg), connection_id=connection_id)
     return True
 
 
 def _leave(reg: Registration, connection_id: str, reason: str) -> bool:
     # Whatever opened the row (live presence or the AutoWebinar runtime), the socket is gone.
-    session_id = attendance.open_session_of(reg, connection_id=connection_id)
+    session_id = ledger.open_session_of(reg, connection_id=connection_id)
     if session_id is None:
         return False
-    return attendance.leave(reg, session_id=session_id, connection_id=connection_id, reason=reason)
+    return ledger.leave(reg, session_id=session_id, connection_id=connection_id, reason=reason)
 
 
 def _unit_of_work(work: Callable[[], bool]) -> bool:

@@ -7,11 +7,11 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from portal.attendance.models import LiveSession
 from portal.core.models import Webinar
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.room.models import LiveSession
 
 
 def live_session_id(webinar: Webinar, *, slot_id: int | None) -> str:

@@ -1,4 +1,4 @@
-"""Channel names: one per room, one per speaker console."""
+"""Channel names: one per room, one per speaker console (the console is pushed to by the room)."""
 from __future__ import annotations
 
 

@@ -1,0 +1,87 @@
+"""Live sessions and the attendance ledger's rows (seed `session`, `attendance`)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.models import User
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+
+LEAVE_REASONS = (
+    "left",  # the attendee closed or hid the page
+    "disconnected",  # the socket dropped without a goodbye
+    "webinar_finished",
+    "banned",
+    "revoked",
+    "timeout",
+    "server_restart",
+)
+
+
+class LiveSession(db.Model):
+    """One session per (webinar, slot) for live webinars. Auto sessions live in user_meta."""
+
+    __tablename__ = "session"
+    __table_args__ = (
+        CheckConstraint("session_type IN ('live', 'auto')", name="session_type"),
+        CheckConstraint("progress IS NULL OR progress IN (0, 25, 50, 75, 100)", name="progress"),
+        Index("uq_session_webinar_id_slot_id", "webinar_id", "slot_id", unique=True),
+        Index(
+            "uq_session_webinar_id_no_slot",
+            "webinar_id",
+            unique=True,
+            sqlite_where=db.text("slot_id IS NULL AND session_type = 'live'"),
+            postgresql_where=db.text("slot_id IS NULL AND session_type = 'live'"),
+        ),
+    )
+
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
+    attendee_id: Mapped[int | None] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"))
+    session_type: Mapped[str] = mapped_column(String(8), default="live")
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("webinar_slot.slot_id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress: Mapped[int | None] = mapped_column(Integer)
+    last_position_sec: Mapped[int | None] = mapped_column(Integer)
+
+
+class Attendance(db.Model):
+    """Entered/left/completed facts. `session_id` is a live session row or an auto session id
+    from user_meta (seed 004), so it is indexed rather than a foreign key."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        CheckConstraint(
+            "leave_reason IS NULL OR leave_reason IN (" + ", ".join(repr(r) for r in LEAVE_REASONS) + ")",
+            name="leave_reason",
+        ),
+        CheckConstraint("left_at IS NULL OR left_at >= entered_at", name="interval"),
+        # One open attendance per (session, lead, connection).
+        Index(
+            "uq_attendance_open",
+            "session_id",
+            "lead_id",
+            "connection_id",
+            unique=True,
+            sqlite_where=db.text("left_at IS NULL"),
+            postgresql_where=db.text("left_at IS NULL"),
+        ),
+        Index("ix_attendance_webinar_lead", "webinar_id", "lead_id"),
+        Index("ix_attendance_session_id", "session_id"),
+    )
+
+    attendance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(36))
+    connection_id: Mapped[str] = mapped_column(String(64), default="page")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leave_reason: Mapped[str | None] = mapped_column(String(32))
+
+    lead: Mapped[User] = relationship()

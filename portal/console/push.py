@@ -1,0 +1,81 @@
+"""Pushes to the console channel: the console's regions and chat, after the commits the lower
+layers announce (portal/signals.py), rendered once per language."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from portal import realtime, signals
+from portal.console import fragments
+from portal.core.models import Webinar
+from portal.dbsession import fresh_session
+from portal.extensions import db
+from portal.room.channels import console_channel
+from portal.room.models import ChatMessage
+from portal.room.push import Debouncer, per_language
+
+EXTENSION = "portal.console.push"
+ON_STATUS = ("controls", "cta", "attendees")
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Debouncer()
+    signals.connect(app, signals.event_committed, on_event_committed)
+    signals.connect(app, signals.attendance_changed, on_attendance_changed)
+    signals.connect(app, signals.message_stored, on_message)
+    signals.connect(app, signals.message_hidden, on_message)
+    signals.connect(app, signals.moderation_changed, on_moderation_changed)
+
+
+def shutdown(app: Flask) -> None:
+    app.extensions[EXTENSION].cancel_all()
+
+
+def on_event_committed(envelope: dict[str, Any], **_: Any) -> None:
+    """Status and CTA changes: the controls, the CTA switch and the attendee list."""
+    name = envelope.get("event")
+    if name == "webinar_status_changed":
+        _push(envelope["webinar_id"], ON_STATUS)
+    elif name == "webinar_cta_visibility_changed":
+        _push(envelope["webinar_id"], ("cta",))
+
+
+def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:
+    """Someone entered or left: the attendee list soon, bursts coalesced."""
+    app.extensions[EXTENSION].call_soon(app, webinar_id, _push_attendees,
+                                        delay=float(app.config["ROOM_ATTENDANCE_PUSH_INTERVAL"]))
+
+
+def on_message(message_id: int, **_: Any) -> None:
+    """A new or hidden message as the console shows it (moderation state and buttons)."""
+    with fresh_session():
+        message = db.session.get(ChatMessage, message_id)
+        if message is None:
+            return
+        muted = fragments.muted_leads(message.webinar_id)
+        items = per_language(lambda lang: fragments.message_items([message], muted=muted, lang=lang))
+        realtime.publish(console_channel(message.webinar_id), fragments.messages_oob(items))
+
+
+def on_moderation_changed(webinar_id: int, **_: Any) -> None:
+    """Mute, unmute, ban: the attendee list shows it."""
+    _push(webinar_id, ("attendees",))
+
+
+def _push_attendees(app: Flask, webinar_id: int) -> None:
+    with fresh_session(app):
+        _render(webinar_id, ("attendees",))
+
+
+def _push(webinar_id: int, regions: tuple[str, ...]) -> None:
+    with fresh_session():
+        _render(webinar_id, regions)
+
+
+def _render(webinar_id: int, regions: tuple[str, ...]) -> None:
+    webinar = db.session.get(Webinar, webinar_id)
+    if webinar is not None:
+        html = per_language(lambda lang: "".join(fragments.region(name, webinar, oob=True, lang=lang)
+                                                 for name in regions))
+        realtime.publish(console_channel(webinar_id), html)

@@ -1,0 +1,41 @@
+"""The console's socket /ws/console/<webinar_id>: admission and its catch-up ("hello");
+"chat" frames are the room's handler (a host's message is a chat message)."""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from flask import Flask
+
+from portal import realtime
+from portal.console import fragments, service
+from portal.core.models import User, Webinar
+from portal.core.permissions import Action, can
+from portal.realtime import Admission, SocketContext, catchup
+from portal.room.channels import console_channel
+
+AUDIENCE = "console"
+
+
+def init_app(app: Flask) -> None:
+    realtime.register_handler(app, "hello", on_hello, audience=AUDIENCE)
+
+
+def admit(user: Any, webinar_id: int) -> Admission:
+    """Before the handshake: a signed-in staff member of this webinar (404 / 403 otherwise)."""
+    webinar = service.console_or_404(user, webinar_id)
+    return Admission(console_channel(webinar.webinar_id), AUDIENCE,
+                     ids=MappingProxyType({"user_id": user.user_id, "webinar_id": webinar.webinar_id}))
+
+
+def on_hello(ctx: SocketContext, payload: dict[str, Any]) -> None:
+    """{"type": "hello", "last_message_id": N}: the console's snapshot since N."""
+    since = catchup.since_id(payload.get("last_message_id"))
+
+    def render() -> str | None:
+        user, webinar = ctx.load(User, ctx.id("user_id")), ctx.load(Webinar, ctx.id("webinar_id"))
+        if user is None or webinar is None or not can(user, Action.OPEN_CONSOLE, webinar):
+            return None
+        return fragments.snapshot(user, webinar, since_message_id=since)
+
+    catchup.send_consistent(ctx, render)

@@ -1,0 +1,168 @@
+"""Pushes to the room channel: subscribes to what lower layers announce after their commits,
+renders the changed regions once per language, publishes them (the console does the same for
+its own channel: portal.console.push).
+
+It writes no rows. Sources (portal/signals.py has the catalogue):
+- `event_committed` (Core): status and CTA visibility changes;
+- `attendance_changed` (attendance): the count and attendee list, bursts coalesced into one
+  push per ROOM_ATTENDANCE_PUSH_INTERVAL seconds per webinar (a whole room entering at once);
+- `message_stored`, `message_hidden`, `moderation_changed` (room chat and moderation).
+Receivers run after the commit, where the committing session may not run SQL: they read
+through `fresh_session()`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, has_request_context
+from flask_babel import force_locale
+
+from portal import realtime, signals
+from portal.core.models import Webinar
+from portal.dbsession import fresh_session
+from portal.extensions import db
+from portal.room import fragments
+from portal.room.channels import room_channel
+from portal.room.models import ChatMessage
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "portal.room.push"
+ROOM_ON_STATUS = ("status", "stage", "cta", "count", "compose")
+
+
+class Debouncer:
+    """Runs `fn(app, key)` once, `delay` seconds after the first call for a key; calls for a
+    key already pending are folded into it (a whole room entering makes one push)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[Any, threading.Timer] = {}
+
+    def call_soon(self, app: Flask, key: Any, fn: Callable[[Flask, Any], None], *, delay: float) -> None:
+        if delay <= 0:
+            fn(app, key)
+            return
+        with self._lock:
+            if key in self._pending:
+                return
+            timer = self._pending[key] = threading.Timer(delay, self._run, args=(app, key, fn))
+            timer.daemon = True
+        timer.start()
+
+    def _run(self, app: Flask, key: Any, fn: Callable[[Flask, Any], None]) -> None:
+        with self._lock:
+            self._pending.pop(key, None)
+        try:
+            fn(app, key)
+        except Exception:
+            log.exception("debounced push %r failed", key)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            pending, self._pending = list(self._pending.values()), {}
+        for timer in pending:
+            timer.cancel()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Debouncer()
+    signals.connect(app, signals.event_committed, on_event_committed)
+    signals.connect(app, signals.attendance_changed, on_attendance_changed)
+    signals.connect(app, signals.message_stored, on_message_stored)
+    signals.connect(app, signals.message_hidden, on_message_hidden)
+    signals.connect(app, signals.moderation_changed, on_moderation_changed)
+
+
+def shutdown(app: Flask) -> None:
+    app.extensions[EXTENSION].cancel_all()
+
+
+# --- receivers -----------------------------------------------------------------------------
+
+def on_event_committed(envelope: dict[str, Any], **_: Any) -> None:
+    """Status and CTA changes reach every room page once, after the commit."""
+    name = envelope.get("event")
+    if name == "webinar_status_changed":
+        regions = ROOM_ON_STATUS
+    elif name == "webinar_cta_visibility_changed":
+        regions = ("cta",)
+    else:
+        return
+    with fresh_session():
+        webinar = db.session.get(Webinar, envelope["webinar_id"])
+        if webinar is not None:
+            push_regions(webinar, regions)
+
+
+def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:
+    """Someone entered or left: push the count soon, coalescing bursts."""
+    app.extensions[EXTENSION].call_soon(app, webinar_id, _push_count,
+                                        delay=float(app.config["ROOM_ATTENDANCE_PUSH_INTERVAL"]))
+
+
+def on_message_stored(message_id: int, **_: Any) -> None:
+    """A new message reaches every room page when it is visible."""
+    with fresh_session(), _rendering():
+        message = db.session.get(ChatMessage, message_id)
+        if message is None:
+            return
+        if message.moderation_status == "visible":
+            realtime.publish(room_channel(message.webinar_id),
+                             fragments.messages_oob(fragments.message_items([message])))
+
+
+def on_message_hidden(message_id: int, *, webinar_id: int, **_: Any) -> None:
+    """A hidden message disappears from every room page (as a tombstone)."""
+    with _rendering():
+        realtime.publish(room_channel(webinar_id), fragments.messages_oob("", removed=[message_id]))
+
+
+def on_moderation_changed(webinar_id: int, *, lead_id: int, banned: bool = False, **_: Any) -> None:
+    """A banned lead's sockets close (in every process); their link is dead already."""
+    if banned:
+        realtime.disconnect(room_channel(webinar_id), member=lead_id, reason="banned")
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+def per_language(render: Callable[[str], str]) -> str:
+    """One variant per UI language; each root carries data-lang and the page keeps its own."""
+    with _rendering():
+        out = []
+        for lang in current_app.config["LANGUAGES"]:
+            with force_locale(lang):
+                out.append(render(lang))
+        return "".join(out)
+
+
+def push_regions(webinar: Webinar, wanted: tuple[str, ...]) -> None:
+    """Render the named room regions of a webinar once and publish them to its room."""
+    regions = fragments.room_regions(webinar, wanted)
+    if not regions:
+        return
+    count = fragments.attendance.present_count(webinar.webinar_id)
+    html = per_language(lambda lang: "".join(
+        fragments.room_region(name, webinar, count=count, oob=True, lang=lang) for name in regions))
+    realtime.publish(room_channel(webinar.webinar_id), html)
+
+
+def _push_count(app: Flask, webinar_id: int) -> None:
+    with fresh_session(app):
+        webinar = db.session.get(Webinar, webinar_id)
+        if webinar is not None:
+            push_regions(webinar, ("count",))
+
+
+@contextmanager
+def _rendering() -> Iterator[None]:
+    """Templates may call url_for: give them a request context when running in a thread."""
+    if has_request_context():
+        yield
+        return
+    with current_app.test_request_context("/"):
+        yield

@@ -1,0 +1,124 @@
+"""The room's socket: admission of /ws/room/<token>, presence on open and close, and the
+frames the room handles ("enter", "leave", "hello"; auto webinars add "heartbeat"; "chat" on
+every socket, the console's included).
+
+Handlers get the realtime SocketContext: `ctx.id("registration_id")` on attendee sockets,
+`ctx.id("user_id")` on console sockets.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from flask import Flask, render_template
+
+from portal import realtime
+from portal.attendance import presence
+from portal.attendance.models import LEAVE_REASONS
+from portal.core.models import User, Webinar
+from portal.core.permissions import Action, can
+from portal.errors import Forbidden, PortalError
+from portal.extensions import db
+from portal.realtime import Admission, SocketContext, catchup
+from portal.registration.models import Registration
+from portal.room import chat, fragments
+from portal.room.access import registration_or_404
+from portal.room.channels import room_channel
+
+AUDIENCE = "room"
+
+
+def init_app(app: Flask) -> None:
+    realtime.register_handler(app, "chat", on_chat)
+    for type_, handler in (("enter", on_enter), ("leave", on_leave), ("hello", on_hello)):
+        realtime.register_handler(app, type_, handler, audience=AUDIENCE)
+
+
+# --- admission and presence ----------------------------------------------------------------
+
+def admit(token: str) -> Admission:
+    """Before the handshake: the join token must open the room (the same 404 as the page)."""
+    reg = registration_or_404(token)
+    return Admission(room_channel(reg.webinar_id), AUDIENCE, member=reg.lead_id,
+                     ids=MappingProxyType({"registration_id": reg.registration_id,
+                                           "webinar_id": reg.webinar_id, "lead_id": reg.lead_id}))
+
+
+def registration(ctx: SocketContext) -> Registration | None:
+    """The attendee of a room socket as of this frame (None on a console socket)."""
+    return ctx.load(Registration, ctx.id("registration_id"))
+
+
+def on_open(ctx: SocketContext) -> None:
+    presence.connected(registration(ctx), connection_id=ctx.connection_id)
+
+
+def on_close(ctx: SocketContext, reason: str) -> None:
+    reason = reason if reason in LEAVE_REASONS else "disconnected"
+    presence.disconnected(registration(ctx), connection_id=ctx.connection_id, reason=reason)
+
+
+# --- frames --------------------------------------------------------------------------------
+
+def on_chat(ctx: SocketContext, payload: dict[str, Any]) -> None:
+    """A chat post over the socket; the sender gets feedback (and its own shadowed message)."""
+    body = payload.get("body")
+    try:
+        if ctx.id("registration_id") is not None:
+            reg = _fresh(registration(ctx))
+            if reg is None:
+                raise Forbidden("You can no longer take part in this webinar.")
+            message = chat.post(reg, body)
+        elif (user := ctx.load(User, ctx.id("user_id"))) is not None:
+            message = chat.post_as_staff(user, ctx.load(Webinar, ctx.id("webinar_id")), body)
+        else:
+            return
+    except PortalError as error:
+        db.session.rollback()
+        ctx.send(feedback(error.translated(), error=True, status=error.status_code))
+        return
+    html = feedback("")
+    if message.moderation_status == "shadowed":
+        html += fragments.messages_oob(fragments.message_items([message]))
+    ctx.send(html)
+
+
+def on_enter(ctx: SocketContext, payload: dict[str, Any]) -> None:
+    """The page saw the webinar go live: make sure this connection is an attendance."""
+    reg = _fresh(registration(ctx))
+    if reg is not None:
+        presence.ensure_entered(reg, connection_id=ctx.connection_id)
+
+
+def on_leave(ctx: SocketContext, payload: dict[str, Any]) -> None:
+    """The page is being closed: leave with reason 'left' before the socket drops."""
+    reg = _fresh(registration(ctx))
+    if reg is not None:
+        presence.left_page(reg, connection_id=ctx.connection_id)
+
+
+def on_hello(ctx: SocketContext, payload: dict[str, Any]) -> None:
+    """{"type": "hello", "last_message_id": N}: the snapshot since N, on this socket only."""
+    since = catchup.since_id(payload.get("last_message_id"))
+
+    def render() -> str | None:
+        webinar = ctx.load(Webinar, ctx.id("webinar_id"))
+        reg = registration(ctx)
+        if reg is None or webinar is None or not can(reg, Action.ENTER_ROOM, webinar):
+            return None
+        return fragments.snapshot(reg, webinar, since_message_id=since)
+
+    catchup.send_consistent(ctx, render)
+
+
+def feedback(message: str, *, error: bool = False, status: int | None = None) -> str:
+    """The chat form's feedback line as an oob fragment."""
+    return render_template("room/_feedback.html", message=message, error=error, status=status, oob=True)
+
+
+def _fresh(reg: Registration | None) -> Registration | None:
+    """The registration as the database has it now (a speaker may have muted or banned it)."""
+    if reg is None:
+        return None
+    fresh = db.session.get(Registration, reg.registration_id, populate_existing=True)
+    return fresh if fresh is not None and fresh.has_access else None

@@ -1,0 +1,119 @@
+"""Every in-process signal of the portal, in one place: who sends it, with what, and when.
+
+Lower layers announce, higher layers subscribe (STYLE.md's layer order), so a domain can react
+to a lower one without the lower one importing it. Two kinds of timing:
+
+- *in the transaction* (`status_requested`, `status_changing`): receivers refuse a change
+  before it is written, or write its consequences into the sender's transaction so the
+  change and its consequences commit together;
+- *after the commit* (everything else): sent by `after_commit()` once the transaction that
+  queued them has committed, never after a rollback. Receivers run inside SQLAlchemy's
+  after-commit hook where the committing session may not run SQL: they read through
+  `portal.dbsession.fresh_session()`. A receiver that fails is logged; it never undoes the
+  committed change nor stops the other receivers.
+
+Receivers are connected by each domain's `init_app(app)` (see portal/__init__.py) and get the
+app as `app=` so they can tell which app's state to use (tests build several apps).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blinker import Namespace, Signal
+from flask import Flask, current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+_ns = Namespace()
+
+# --- core --------------------------------------------------------------------------------------
+#: Before a status change is written (nothing written yet): sender the Webinar; kwargs
+#: from_status, to_status, actor. A receiver refuses the change by raising a PortalError
+#: (registration refuses scheduled -> draft once someone registered). Sent by
+#: portal.core.lifecycle only.
+status_requested: Signal = _ns.signal("core.status-requested")
+
+#: In the status transaction, before Core's events: sender the Webinar;
+#: kwargs from_status, to_status, actor. Sent by portal.core.lifecycle only.
+status_changing: Signal = _ns.signal("core.status-changing")
+
+#: After commit, once per outbox event: sender the SPEC §6 envelope (dict); kwargs app.
+#: Sent by portal.core.events only (`emit` queues it in the event's transaction).
+event_committed: Signal = _ns.signal("core.event-committed")
+
+# --- attendance ----------------------------------------------------------------------------
+#: After commit of a transaction that opened or closed attendance rows: sender the
+#: webinar_id (int), once per webinar and transaction; kwargs app. Sent by
+#: portal.attendance.ledger only.
+attendance_changed: Signal = _ns.signal("attendance.changed")
+
+# --- room: chat and moderation -------------------------------------------------------------------
+#: After commit of a new chat message: sender its message_id (int); kwargs app, webinar_id.
+message_stored: Signal = _ns.signal("room.message-stored")
+#: After commit of a message hidden by a moderator: sender its message_id; kwargs app, webinar_id.
+message_hidden: Signal = _ns.signal("room.message-hidden")
+#: After commit of a mute, unmute or ban: sender the webinar_id (int); kwargs app, lead_id,
+#: banned (bool: the lead's sockets must close).
+moderation_changed: Signal = _ns.signal("room.moderation-changed")
+
+_PENDING = "portal.signals.pending"
+
+
+def after_commit(signal: Signal, sender: Any, *, once: bool = False, **kwargs: Any) -> None:
+    """Queue `signal.send(sender, app=..., **kwargs)` for after the current transaction commits.
+
+    `once`: a second identical queueing in the same transaction is dropped (several
+    attendance rows of one webinar make one "changed").
+    """
+    pending: list[tuple[Signal, Any, dict[str, Any]]] = db.session().info.setdefault(_PENDING, [])
+    item = (signal, sender, kwargs)
+    if once and any(p[0] is signal and p[1] == sender and p[2] == kwargs for p in pending):
+        return
+    pending.append(item)
+
+
+def send(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """Send an in-transaction signal now, to the current app's receivers."""
+    signal.send(sender, app=current_app._get_current_object(), **kwargs)  # type: ignore[attr-defined]
+
+
+def _announce(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for signal, sender, kwargs in pending:
+        try:
+            signal.send(sender, app=app, **kwargs)
+        except Exception:  # a subscriber must never undo a committed change
+            log.exception("a receiver of %s failed for %r", signal.name, sender)
+
+
+def _discard(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def init_app(app: Flask) -> None:
+    """Send the queued signals after each commit (the listeners are per process, set once)."""
+    if not sa_event.contains(Session, "after_commit", _announce):
+        sa_event.listen(Session, "after_commit", _announce)
+        sa_event.listen(Session, "after_rollback", _discard)
+
+
+def connect(app: Flask, signal: Signal, receiver: Any) -> None:
+    """Connect `receiver(sender, **kwargs)` for this app only (other apps' sends pass it by)."""
+
+    def scoped(sender: Any, **kwargs: Any) -> None:
+        if kwargs.get("app", app) is app:
+            receiver(sender, **kwargs)
+
+    scoped.__name__ = getattr(receiver, "__name__", "receiver")
+    scoped.__qualname__ = getattr(receiver, "__qualname__", scoped.__name__)
+    # Keep the wrapper alive as long as the app: blinker holds receivers weakly.
+    app.extensions.setdefault("portal.signals", []).append(scoped)
+    signal.connect(scoped)
