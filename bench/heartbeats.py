@@ -35,25 +35,18 @@ sys.path.insert(0, str(ROOT))
 
 
 class BenchSocket:
-    """What the realtime SocketContext offers a handler: ids, the row on demand, send()."""
-
-    audience = "room"
+    """A room socket's context as the handler gets it (portal.realtime.SocketContext), counting
+    the answers instead of writing them to a socket."""
 
     def __init__(self, webinar_id: int, registration_id: int, lead_id: int) -> None:
-        self.webinar_id = webinar_id
-        self.registration_id = registration_id
-        self.lead_id = lead_id
-        self.connection_id = f"bench-{registration_id}"
+        from portal.realtime import Admission, SocketContext
+
         self.answers = 0
+        admission = Admission(f"room:{webinar_id}", "room", member=lead_id,
+                              ids={"registration_id": registration_id, "webinar_id": webinar_id, "lead_id": lead_id})
+        self.context = SocketContext(admission, connection_id=f"bench-{registration_id}", send=self._count)
 
-    @property
-    def registration(self):  # noqa: ANN201 - read afresh, as SocketContext does
-        from portal.extensions import db
-        from portal.registration.models import Registration
-
-        return db.session.get(Registration, self.registration_id)
-
-    def send(self, html: str) -> None:
+    def _count(self, html: str) -> None:
         self.answers += 1
 
 
@@ -142,7 +135,7 @@ class Counter:
 def timed_flushes(heartbeats):  # noqa: ANN001, ANN201
     """Wrap the flusher's flush to record (viewers, seconds) of each flush its thread runs."""
     records: list[tuple[int, float]] = []
-    original = heartbeats.flusher.flush
+    original = heartbeats.current().flusher.flush
 
     def flush():  # noqa: ANN202
         start = time.perf_counter()
@@ -151,7 +144,7 @@ def timed_flushes(heartbeats):  # noqa: ANN001, ANN201
             records.append((rows, time.perf_counter() - start))
         return rows
 
-    heartbeats.flusher.flush = flush
+    heartbeats.current().flusher.flush = flush
     return records
 
 
@@ -159,7 +152,7 @@ def beat(heartbeats, viewer: Viewer, duration: int) -> float:  # noqa: ANN001
     """One heartbeat at the viewer's live point (minus a little, as a player reports)."""
     position = max(0.0, min(time.monotonic() - viewer.started - 0.3, duration))
     start = time.perf_counter()
-    heartbeats.on_socket_heartbeat(viewer.ctx, {"type": "heartbeat", "position": round(position, 1)})
+    heartbeats.on_socket_heartbeat(viewer.ctx.context, {"type": "heartbeat", "position": round(position, 1)})
     return time.perf_counter() - start
 
 
@@ -267,7 +260,7 @@ def main() -> None:
                 print(f"        database: {c1 - c0} transactions = {(c1 - c0) / (elapsed + 1.2):.2f}/s; "
                       f"{len(flushes)} flushes, {mean(rows):,.0f} viewers each, "
                       f"flush mean {mean(secs) * 1e3:.0f} ms, max {max(secs, default=0) * 1e3:.0f} ms")
-                heartbeats.flusher.stop()
+                heartbeats.current().flusher.stop()
                 db.session.remove()
                 db.engine.dispose()
         finally:

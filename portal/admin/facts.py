@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portal.autowebinar.progress import MILESTONES as PROGRESS_STEPS  # noqa: F401 - one constant
+from portal.attendance.rules import PROGRESS_MILESTONES as PROGRESS_STEPS  # noqa: F401 - one constant
 from portal.core.models import Webinar
 
 COMPLETED_EVENT = "client_webinar_completed"

@@ -6,20 +6,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.attendance.rules import LEAVE_REASONS, PROGRESS_MILESTONES
 from portal.core.models import User
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
-LEAVE_REASONS = (
-    "left",  # the attendee closed or hid the page
-    "disconnected",  # the socket dropped without a goodbye
-    "webinar_finished",
-    "banned",
-    "revoked",
-    "timeout",
-    "server_restart",
-)
-
+__all__ = ["LEAVE_REASONS", "PROGRESS_MILESTONES", "Attendance", "LiveSession"]
 
 class LiveSession(db.Model):
     """One session per (webinar, slot) for live webinars. Auto sessions live in user_meta."""
@@ -27,7 +19,8 @@ class LiveSession(db.Model):
     __tablename__ = "session"
     __table_args__ = (
         CheckConstraint("session_type IN ('live', 'auto')", name="session_type"),
-        CheckConstraint("progress IS NULL OR progress IN (0, 25, 50, 75, 100)", name="progress"),
+        CheckConstraint("progress IS NULL OR progress IN (" + ", ".join(map(str, PROGRESS_MILESTONES)) + ")",
+                        name="progress"),
         Index("uq_session_webinar_id_slot_id", "webinar_id", "slot_id", unique=True),
         Index(
             "uq_session_webinar_id_no_slot",

@@ -8,9 +8,10 @@ import math
 from datetime import datetime
 from numbers import Real
 
+from portal.attendance.rules import PROGRESS_MILESTONES
 from portal.errors import Invalid
 
-MILESTONES = (0, 25, 50, 75, 100)
+MILESTONES = PROGRESS_MILESTONES  # a session reports progress at these percentages
 # A player reports its position a little after reading it and clocks differ a little: a
 # position this far past the server's live point is still the live point, not a seek ahead.
 AHEAD_TOLERANCE_SEC = 5.0

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from portal import timefmt
 from portal.autowebinar import heartbeats, progress, runtime, schedule, store
 from portal.autowebinar.state import current
 from portal.core.models import Status, Webinar
@@ -43,18 +44,18 @@ class AutoRoom:
 
     @property
     def resume_label(self) -> str:
-        return clock_label(self.resume_at or 0)
+        return timefmt.clock(self.resume_at or 0)
 
     @property
     def live_label(self) -> str:
-        return clock_label(self.live_point)
+        return timefmt.clock(self.live_point)
 
     def as_data(self) -> dict[str, Any]:
         """data-* attributes of the player element (strings, read by autowebinar.js)."""
         return {
             "phase": self.phase,
             "started-at": store.encode(self.started_at),
-            "server-now": self.server_now.isoformat().replace("+00:00", "Z"),
+            "server-now": timefmt.iso_utc(self.server_now),
             "session-id": self.session_id or "",
             "duration": str(self.duration),
             "resume-at": "" if self.resume_at is None else str(self.resume_at),
@@ -66,14 +67,6 @@ class AutoRoom:
             "interval": str(self.interval),
             "watch-now": "1" if self.watch_now else "0",
         }
-
-
-def clock_label(seconds: float) -> str:
-    """Seconds as a player clock: 4:05, or 1:02:03 past an hour."""
-    total = max(int(seconds), 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _phase(webinar: Webinar, *, new: bool, started_at: datetime, now: datetime) -> str:

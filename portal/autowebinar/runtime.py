@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from portal import timefmt
 from portal.attendance import ledger
 from portal.attendance.models import Attendance
 from portal.autowebinar import cache, progress, schedule, store
@@ -73,7 +74,7 @@ class Sync:
             "cta": self.cta,
             "code": self.code,
             "message": self.message,
-            "server_now": self.server_now.isoformat().replace("+00:00", "Z") if self.server_now else None,
+            "server_now": timefmt.iso_utc(self.server_now),
         }
 
 

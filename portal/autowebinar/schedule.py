@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from portal import timefmt
 from portal.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,7 @@ def watch_now_open(webinar: Any, schedule: Schedule, *, now: datetime) -> bool:
 
 def iso_utc(moment: datetime) -> str:
     """The option value of an instant: ISO-8601 in UTC with a Z, to the second."""
-    return _aware_utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return timefmt.iso_utc(_aware_utc(moment), seconds=True) or ""
 
 
 def _closed(webinar: Any) -> bool:

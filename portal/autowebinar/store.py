@@ -31,13 +31,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from portal import timefmt
+from portal.attendance.rules import PROGRESS_MILESTONES
 from portal.core.models import UserMeta
 from portal.extensions import db
 
 PREFIX = "autowebinar_"
 FIELDS = ("session_id", "started_at", "last_position_sec", "progress_percent", "completed",
           "cta_clicked_at", "last_seen_at")
-MILESTONES = (0, 25, 50, 75, 100)
 Scalar = str | int | bool | datetime
 
 _table = UserMeta.__table__
@@ -68,7 +69,7 @@ def encode(value: Scalar) -> str:
 @lru_cache(maxsize=256)
 def _utc_second(epoch: int) -> str:
     # A flush encodes thousands of times that fall within a second or two.
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timefmt.iso_utc(datetime.fromtimestamp(epoch, UTC), seconds=True) or ""
 
 
 def decode_time(raw: str | None) -> datetime | None:
@@ -173,7 +174,7 @@ def put_if_absent(lead_id: int, webinar_id: int, field: str, value: Scalar, *,
 
 def raise_progress(lead_id: int, webinar_id: int, percent: int, *, session: Session | None = None) -> bool:
     """Store a milestone unless an equal or higher one is stored; True when it was raised."""
-    if percent not in MILESTONES:
+    if percent not in PROGRESS_MILESTONES:
         raise ValueError(f"not a milestone: {percent}")
     session = _session(session)
     stmt = _insert(session).values(user_id=lead_id, meta_key=meta_key("progress_percent", webinar_id),

@@ -129,7 +129,8 @@ def test_revoke_pushes_the_count_and_closes_the_sockets_like_a_ban(app, monkeypa
     app.config["ROOM_ATTENDANCE_PUSH_INTERVAL"] = 0
     published, closed = [], []
     monkeypatch.setattr(realtime, "publish", lambda channel, html: published.append((channel, html)))
-    monkeypatch.setattr(realtime, "disconnect", lambda channel, *, member, reason: closed.append((channel, member, reason)))
+    monkeypatch.setattr(realtime, "disconnect",
+                        lambda channel, *, member, reason: closed.append((channel, member, reason)))
     webinar = make.webinar(owner=staff.owner, status="live")
     stays = register(webinar, name="Stays", email="stays@example.test").registration
     goes = register(webinar, name="Goes", email="goes@example.test").registration
