@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
 def admit(user: Any, webinar_id: int) -> Admission:
     """Before the handshake: a signed-in staff member of this webinar (404 / 403 otherwise)."""
     webinar = service.console_or_404(user, webinar_id)
-    return Admission(console_channel(webinar.webinar_id), AUDIENCE,
+    return Admission(console_channel(webinar.webinar_id), AUDIENCE, member=user.user_id,
                      ids=MappingProxyType({"user_id": user.user_id, "webinar_id": webinar.webinar_id}))
 
 

@@ -1,0 +1,24 @@
+"""issue 9 (hardening): the audit record.
+
+Reserved in the migration chain so the pieces of issue 9 land in a fixed order; it changes
+nothing until its owner fills it in (then this docstring says what it does and why).
+
+Revision ID: c9a1d2e3f403
+Revises: c9a1d2e3f402
+Create Date: 2026-12-01 02:30:00
+
+"""
+
+# revision identifiers, used by Alembic.
+revision = 'c9a1d2e3f403'
+down_revision = 'c9a1d2e3f402'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
