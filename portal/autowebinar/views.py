@@ -30,7 +30,10 @@ FIELDS = ("position", "session_id", "webinar_id", "page_id", "leave")
 def _payload() -> dict[str, Any]:
     """The heartbeat fields of a JSON body or a form (form numbers arrive as strings)."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # "[[[[..." deeper than the decoder goes: bad input, not a 500
+            body = None
         if not isinstance(body, dict):
             raise Invalid("Send a JSON object.", details={"field": "body"})
         return {k: body.get(k) for k in FIELDS}

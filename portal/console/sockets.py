@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal import realtime
+from portal import ratelimit, realtime
 from portal.console import fragments, service
 from portal.core.models import User, Webinar
 from portal.core.permissions import Action, can
@@ -30,6 +30,7 @@ def admit(user: Any, webinar_id: int) -> Admission:
 
 def on_hello(ctx: SocketContext, payload: dict[str, Any]) -> None:
     """{"type": "hello", "last_message_id": N}: the console's snapshot since N."""
+    ratelimit.hello(f"c:{ctx.id('user_id')}:{ctx.id('webinar_id')}")
     since = catchup.since_id(payload.get("last_message_id"))
 
     def render() -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import realtime
+from portal import ratelimit, realtime
 from portal.console import fragments, service, sockets
 from portal.core import lifecycle
 from portal.htmx import is_htmx
@@ -38,6 +38,7 @@ def state(webinar_id: int):
     cached = polling.not_modified("c", subject, request.headers.get("If-None-Match"), console_channel)
     if cached is not None:
         return cached
+    ratelimit.poll(f"c:{staff.user_id}")  # the 304 above is not counted: it is cheaper
     since = catchup.since_id(request.args.get("since", ""))
     return polling.state("c", subject, webinar_id, channel=console_channel(webinar_id),
                          render=lambda: fragments.snapshot(staff, webinar, since_message_id=since))

@@ -19,7 +19,9 @@ class FrameRefused(Exception):
 
 
 def parse(data: str | bytes, *, known: Callable[[str], bool]) -> tuple[str, dict[str, Any]]:
-    """(type, payload) of a valid frame, else FrameRefused(binary|too_large|not_json|unknown_type)."""
+    """(type, payload) of a valid frame, else FrameRefused(binary|too_large|not_json|unknown_type).
+
+    `not_json` covers JSON nested too deep to decode (RecursionError) as well."""
     if not isinstance(data, str):
         raise FrameRefused("binary")
     # Cheap bound first: a str never encodes to fewer bytes than characters, nor more than 4x.
@@ -27,7 +29,9 @@ def parse(data: str | bytes, *, known: Callable[[str], bool]) -> tuple[str, dict
         raise FrameRefused("too_large")
     try:
         payload = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a few KB of "[[[[..." nest deeper than the decoder goes; it is bad
+        # input like any unreadable frame, refused with the same message (not a dead socket).
         raise FrameRefused("not_json") from None
     if not isinstance(payload, dict):
         raise FrameRefused("not_json")

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, render_template
 
-from portal import realtime
+from portal import ratelimit, realtime
 from portal.attendance import presence
 from portal.attendance.models import LEAVE_REASONS
 from portal.core.models import User, Webinar
@@ -99,6 +99,7 @@ def on_leave(ctx: SocketContext, payload: dict[str, Any]) -> None:
 
 def on_hello(ctx: SocketContext, payload: dict[str, Any]) -> None:
     """{"type": "hello", "last_message_id": N}: the snapshot since N, on this socket only."""
+    ratelimit.hello(f"r:{ctx.id('registration_id')}")
     since = catchup.since_id(payload.get("last_message_id"))
 
     def render() -> str | None:

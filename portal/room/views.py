@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, render_template, request
 
-from portal import realtime
+from portal import ratelimit, realtime
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.htmx import redirect_to
@@ -34,6 +34,7 @@ def state(token: str):
     if cached is not None:
         return cached
     reg = registration_or_404(token)
+    ratelimit.poll(f"r:{reg.registration_id}")  # the 304 above is not counted: it is cheaper
     since = catchup.since_id(request.args.get("since", ""))
     return polling.state("r", token, reg.webinar_id, channel=room_channel(reg.webinar_id),
                          render=lambda: fragments.snapshot(reg, reg.webinar, since_message_id=since))
