@@ -53,6 +53,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REALTIME_GC_FREEZE": True,  # keep idle sockets out of full GC passes (gevent servers only)
     }
 
+        "ROOM_MAX_SOCKETS_PER_LINK": 3,  # open room sockets per registrant; the oldest beyond is closed
 
 def _coerce(raw: str, current: Any) -> Any:
     if isinstance(current, bool):

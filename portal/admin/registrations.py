@@ -1,5 +1,8 @@
-"""Revoking and restoring a registrant's access. The join token is never touched, so a
-restored registrant's original link works again."""
+"""Revoking and restoring a registrant's access, and re-issuing a join link.
+
+Revoke/restore never touch the join token, so a restored registrant's original link works
+again. Re-issuing rotates it: the old link stops working at once (its sockets close with
+LINK_REISSUED), and the new one is shown to the organizer once (only its hash is stored)."""
 from __future__ import annotations
 
 import logging
@@ -9,10 +12,12 @@ from portal.attendance import ledger as attendance
 from portal.core.models import Webinar
 from portal.core.permissions import Action, Actor, require
 from portal.db_types import utcnow
-from portal.errors import NotFound
+from portal.errors import Conflict, NotFound
 from portal.extensions import db
 from portal.registration.models import Registration
+from portal.registration.tokens import new_token
 from portal.room.channels import room_channel
+from portal.room.sockets import LINK_REISSUED
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +51,17 @@ def restore(reg: Registration, *, actor: Actor) -> Registration:
         log.info("registration %s restored", reg.registration_id)
     return reg
 
+
+
+def reissue(reg: Registration, *, actor: Actor) -> str:
+    """A new join link for `reg` (returned once): the old token stops opening the room at once
+    and its open sockets close with LINK_REISSUED. A banned registrant gets none."""
+    require(actor, Action.EDIT, reg.webinar)
+    if reg.banned_at is not None:
+        raise Conflict("This attendee is banned from the webinar, so a new link would not open the room.")
+    token, token_hash = new_token()
+    reg.join_token_hash = token_hash
+    db.session.commit()
+    log.info("registration %s: join link re-issued", reg.registration_id)
+    realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=LINK_REISSUED)
+    return token

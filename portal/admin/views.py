@@ -31,6 +31,7 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/registrations.csv", "registrations_csv", registrations.export_csv, ("GET",)),
     (W + "/registrations/<int:registration_id>/revoke", "registration_revoke", registrations.revoke, ("POST",)),
     (W + "/registrations/<int:registration_id>/restore", "registration_restore", registrations.restore, ("POST",)),
+    (W + "/registrations/<int:registration_id>/reissue", "registration_reissue", registrations.reissue, ("POST",)),
     (W + "/attendance", "attendance", reports.attendance, ("GET",)),
     (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
     ("/users", "users", users.index, ("GET",)),

@@ -8,6 +8,8 @@ none of them (tests/test_layers.py checks it):
 - ``disconnect(channel, *, member, reason)``: close a member's sockets (ban, revoke).
 - ``route(bp, rule, endpoint=, admit=, on_open=, on_close=)``: a socket endpoint of a domain;
   ``url(endpoint, **values)`` its path for the page.
+- ``cap_member(ctx, *, keep, reason)``: at most `keep` sockets of this socket's member in its
+  channel, across processes; the oldest are closed with `reason` (call it from on_open).
 - ``register_handler(app, type, fn, audience=)``: ``fn(ctx: SocketContext, payload: dict)``
   for frames of that `type` (from sockets of that audience); it answers with
   ``ctx.send(html)`` or by publishing, and may raise PortalError (its message goes back to
@@ -68,3 +70,17 @@ def disconnect(channel: str, *, member: int, reason: str) -> None:
         current_hub().disconnect(channel, member=member, reason=reason)
     except Exception:
         log.exception("realtime disconnect on %s failed", channel)
+
+
+def cap_member(ctx: SocketContext, *, keep: int, reason: str) -> None:
+    """Keep at most `keep` open sockets of `ctx`'s member in its channel (every process, through
+    the broker): the oldest beyond that are closed with code 1008 and `reason`.
+
+    Best effort like publish: when the broker is down the cap is not enforced (logged)."""
+    member = ctx.admission.member
+    if member is None or keep <= 0:
+        return
+    try:
+        current_hub().cap(ctx.channel, member=member, socket_id=ctx.connection_id, keep=keep, reason=reason)
+    except Exception:
+        log.exception("realtime cap on %s failed", ctx.channel)

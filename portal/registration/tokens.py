@@ -1,7 +1,9 @@
 """Join tokens: 192-bit random, shown once, stored only as SHA-256, one webinar each."""
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 
 from sqlalchemy import select
@@ -16,6 +18,14 @@ def new_token() -> tuple[str, str]:
     """A fresh (token, hash) pair; only the hash is stored."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     return token, hash_token(token)
+
+
+def derived_token(seed: bytes, webinar_id: int, slot_id: int | None, email: str) -> str:
+    """The join token of `email`'s registration for (webinar, slot) made from a browser's
+    secret seed (192 bits of HMAC-SHA256): the same browser submitting again derives it again,
+    so it can be shown its link; without the seed it cannot be guessed."""
+    digest = hmac.new(seed, f"join:{webinar_id}:{slot_id or 0}:{email}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode("ascii")
 
 
 def hash_token(token: str) -> str:

@@ -2,9 +2,10 @@
 
 Duplicates: a second registration with the same email (and slot) keeps the first one and
 emits nothing. The browser that registered holds the join token in a signed HttpOnly cookie
-(portal.registration.remember) and is sent to its confirmation page again; any other browser
-is told it is already registered and is shown no link, so typing someone's email reveals
-nothing.
+(portal.registration.remember), and its browser id derives the same token again even when
+that cookie never arrived (a double click, a lost answer): it is sent to its confirmation
+page again; any other browser is told it is already registered and is shown no link, so
+typing someone's email reveals nothing. A lead banned from the webinar gets the same page.
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ def _page(webinar: Webinar, form: RegistrationForm, *, now: datetime, status: in
         ),
         status,
     )
+    remember.browser_id(response)  # the id a repeated submit from this browser is known by
     return _private(response)
 
 
@@ -129,16 +131,23 @@ def register(slug: str):
     webinar_id = webinar.webinar_id
     try:
         result = service.register(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
-                                  starts_at=form.resolved.starts_at, source=form.source.data or "")
+                                  starts_at=form.resolved.starts_at, source=form.source.data or "",
+                                  token_seed=remember.token_seed())
     except Invalid as error:
         getattr(form, error.details.get("field", ""), form.name).errors.append(error.translated())
         return _page(webinar, form, now=now, status=422)
     confirmation = redirect(url_for(".confirmation", slug=slug), 303)
+    remember.browser_id(confirmation)
     if result.created:
         remember.remember(confirmation, webinar_id=webinar_id, token=result.token)
         return confirmation
     mine = service.registration_for(webinar, remember.recall(webinar_id))
-    if mine is not None and mine.registration_id == result.registration.registration_id:
+    if mine is not None and mine.registration_id == result.registration_id:
+        return confirmation
+    again = service.registration_for(webinar, result.token) if result.token else None
+    if again is not None and again.registration_id == result.registration_id:
+        # This browser registered it but never got (or lost) the cookie: show its link.
+        remember.remember(confirmation, webinar_id=webinar_id, token=result.token)
         return confirmation
     return _private(make_response(render_template("registration/already.html", webinar=webinar)))
 

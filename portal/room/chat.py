@@ -9,6 +9,12 @@
   author does (the socket that posted gets the fragment back; their page and snapshots
   include their own shadowed messages), so muting does not invite evasion.
 - External chats (zoom, telegram) store nothing: posting is refused.
+- The page names each message with a client id before sending it; a post whose (webinar,
+  author, client id) is already stored answers the stored message (a retry over HTTP after
+  the socket died is stored once).
+- Host messages exist only through `post_as_staff` (the console): `posted_as_host` is what
+  styles them and exempts them from moderation, never the author's role. A registration
+  whose lead is a staff account (made before such registrations were refused) may not post.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import unicodedata
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.core.models import Status, User, Webinar, WebinarType
@@ -36,6 +43,7 @@ MAX_PER_WINDOW = 5
 WINDOW = 10
 HISTORY = 100  # messages a page starts with
 _DROP_CATEGORIES = {"Cc", "Cf", "Cs"}
+CLIENT_ID_MAX = 64
 _SPACES = {"\n", "\r", "\t", "\u2028", "\u2029", "\x0b", "\x0c", "\x85"}
 
 
@@ -86,18 +94,49 @@ def lobby_opens_at(webinar: Webinar):
     return webinar.scheduled_at - timedelta(minutes=webinar.chat_lobby_minutes or 0)
 
 
-def post(reg: Registration, body: object) -> ChatMessage:
-    """An attendee's message: checked, rate limited, stored (shadowed when muted), committed."""
+def client_id_of(value: object) -> str | None:
+    """The page's id of a message (letters, digits, '-', '_'; at most 64), or None when absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > CLIENT_ID_MAX \
+            or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value):
+        raise Invalid("This message could not be read.")
+    return value
+
+
+def post(reg: Registration, body: object, *, client_id: str | None = None) -> ChatMessage:
+    """An attendee's message: checked, rate limited, stored (shadowed when muted), committed.
+
+    With a `client_id` already stored for this author in this webinar, the stored message is
+    returned and nothing is written (a retry).
+    """
     webinar = reg.webinar
     if not reg.has_access:
         raise Forbidden("You can no longer take part in this webinar.")
     require(reg, Action.CHAT, webinar)
+    if client_id is not None and (stored := _by_client_id(reg, client_id)) is not None:
+        return stored
     _require_open(webinar)
+    if reg.lead is not None and reg.lead.is_staff:
+        raise Forbidden("Team members post from the speaker console, not through a join link.")
     text = validate(body)
     limiter().hit(f"chat:{webinar.webinar_id}:{reg.lead_id}", limit=MAX_PER_WINDOW, window=WINDOW,
                   message=N_("You are sending messages too fast. Wait a few seconds and try again."))
     status = "shadowed" if reg.chat_muted_at is not None else "visible"
-    return _store(webinar, author_id=reg.lead_id, text=text, status=status)
+    try:
+        return _store(webinar, author_id=reg.lead_id, text=text, status=status, client_id=client_id)
+    except IntegrityError:  # the same message, posted concurrently (socket and HTTP): stored once
+        db.session.rollback()
+        stored = _by_client_id(reg, client_id) if client_id is not None else None
+        if stored is None:
+            raise
+        return stored
+
+
+def _by_client_id(reg: Registration, client_id: str) -> ChatMessage | None:
+    return db.session.scalar(select(ChatMessage).where(
+        ChatMessage.webinar_id == reg.webinar_id, ChatMessage.author_id == reg.lead_id,
+        ChatMessage.client_id == client_id))
 
 
 def post_as_staff(user: User, webinar: Webinar, body: object) -> ChatMessage:
@@ -110,7 +149,7 @@ def post_as_staff(user: User, webinar: Webinar, body: object) -> ChatMessage:
     text = validate(body)
     limiter().hit(f"chat:{webinar.webinar_id}:staff:{user.user_id}", limit=MAX_PER_WINDOW * 4,
                   window=WINDOW, message=N_("You are sending messages too fast. Wait a few seconds and try again."))
-    return _store(webinar, author_id=user.user_id, text=text, status="visible")
+    return _store(webinar, author_id=user.user_id, text=text, status="visible", as_host=True)
 
 
 def messages_for(webinar_id: int, *, viewer_lead_id: int | None, after_id: int = 0,
@@ -141,7 +180,8 @@ def hidden_ids(webinar_id: int, *, up_to: int, window: int = HISTORY * 2) -> lis
 
 
 def is_staff_author(message: ChatMessage) -> bool:
-    return message.author is not None and message.author.is_staff
+    """A host message (posted from the console), whoever its author's account is now."""
+    return bool(message.posted_as_host)
 
 
 def can_chat(reg: Registration, webinar: Webinar) -> bool:
@@ -158,9 +198,11 @@ def _require_open(webinar: Webinar) -> None:
         raise Conflict("The chat is closed.")
 
 
-def _store(webinar: Webinar, *, author_id: int, text: str, status: str) -> ChatMessage:
+def _store(webinar: Webinar, *, author_id: int, text: str, status: str, as_host: bool = False,
+           client_id: str | None = None) -> ChatMessage:
     message = ChatMessage(webinar_id=webinar.webinar_id, author_id=author_id, message_body=text,
-                          moderation_status=status, created_at=utcnow())
+                          moderation_status=status, created_at=utcnow(), posted_as_host=as_host,
+                          client_id=client_id)
     db.session.add(message)
     db.session.flush()
     after_commit(message_stored, message.message_id, webinar_id=webinar.webinar_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 
 from portal import ratelimit, realtime
 from portal.attendance import presence
@@ -26,6 +26,9 @@ from portal.room.access import registration_or_404
 from portal.room.channels import room_channel
 
 AUDIENCE = "room"
+# Close reasons the room page explains (static/js/realtime.js shows the page's message for them).
+TOO_MANY_WINDOWS = "too many windows"
+LINK_REISSUED = "link reissued"
 
 
 def init_app(app: Flask) -> None:
@@ -50,7 +53,11 @@ def registration(ctx: SocketContext) -> Registration | None:
 
 
 def on_open(ctx: SocketContext) -> None:
+    """Presence, and at most ROOM_MAX_SOCKETS_PER_LINK sockets per registrant in this room (the
+    socket member is the lead; across processes through the broker): the oldest is closed
+    with TOO_MANY_WINDOWS."""
     presence.connected(registration(ctx), connection_id=ctx.connection_id)
+    realtime.cap_member(ctx, keep=int(current_app.config["ROOM_MAX_SOCKETS_PER_LINK"]), reason=TOO_MANY_WINDOWS)
 
 
 def on_close(ctx: SocketContext, reason: str) -> None:
@@ -61,23 +68,26 @@ def on_close(ctx: SocketContext, reason: str) -> None:
 # --- frames --------------------------------------------------------------------------------
 
 def on_chat(ctx: SocketContext, payload: dict[str, Any]) -> None:
-    """A chat post over the socket; the sender gets feedback (and its own shadowed message)."""
+    """A chat post over the socket; the sender gets feedback naming the page's client id (the
+    page clears its input only then) and its own shadowed message."""
     body = payload.get("body")
+    client_id = None
     try:
         if ctx.id("registration_id") is not None:
             reg = _fresh(registration(ctx))
             if reg is None:
                 raise Forbidden("You can no longer take part in this webinar.")
-            message = chat.post(reg, body)
+            client_id = chat.client_id_of(payload.get("client_id"))
+            message = chat.post(reg, body, client_id=client_id)
         elif (user := ctx.load(User, ctx.id("user_id"))) is not None:
             message = chat.post_as_staff(user, ctx.load(Webinar, ctx.id("webinar_id")), body)
         else:
             return
     except PortalError as error:
         db.session.rollback()
-        ctx.send(feedback(error.translated(), error=True, status=error.status_code))
+        ctx.send(feedback(error.translated(), error=True, status=error.status_code, client_id=client_id))
         return
-    html = feedback("")
+    html = feedback("", client_id=client_id)
     if message.moderation_status == "shadowed":
         html += fragments.messages_oob(fragments.message_items([message]))
     ctx.send(html)
@@ -112,9 +122,10 @@ def on_hello(ctx: SocketContext, payload: dict[str, Any]) -> None:
     catchup.send_consistent(ctx, render)
 
 
-def feedback(message: str, *, error: bool = False, status: int | None = None) -> str:
-    """The chat form's feedback line as an oob fragment."""
-    return render_template("room/_feedback.html", message=message, error=error, status=status, oob=True)
+def feedback(message: str, *, error: bool = False, status: int | None = None, client_id: str | None = None) -> str:
+    """The chat form's feedback line as an oob fragment (naming the post it answers)."""
+    return render_template("room/_feedback.html", message=message, error=error, status=status, oob=True,
+                           client_id=client_id)
 
 
 def _fresh(reg: Registration | None) -> Registration | None:

@@ -42,18 +42,23 @@ def state(token: str):
 
 @bp.post("/room/<token>/chat")
 def chat_post(token: str):
-    """HTTP fallback of the socket's "chat" frame (htmx, swap none: oob regions only)."""
+    """HTTP fallback of the socket's "chat" frame (htmx, swap none: oob regions only).
+
+    Fields: body, client_id (the page's id of the message: a retry of a stored one answers
+    that message again and stores nothing)."""
     reg = registration_or_404(token)
     try:
-        message = chat.post(reg, request.form.get("body"))
+        client_id = chat.client_id_of(request.form.get("client_id"))
+        message = chat.post(reg, request.form.get("body"), client_id=client_id)
     except PortalError as error:  # shown next to the form, like a form's field error
+    client_id = None
         db.session.rollback()
-        response = make_response(sockets.feedback(error.translated(), error=True, status=error.status_code),
-                                 error.status_code)
+        response = make_response(sockets.feedback(error.translated(), error=True, status=error.status_code,
+                                                  client_id=client_id), error.status_code)
         if retry := error.details.get("retry_after"):
             response.headers["Retry-After"] = str(retry)
         return response
-    return sockets.feedback("") + fragments.messages_oob(fragments.message_items([message]))
+    return sockets.feedback("", client_id=client_id) + fragments.messages_oob(fragments.message_items([message]))
 
 
 @bp.post("/room/<token>/cta")

@@ -68,6 +68,27 @@
     root.addEventListener("htmx:wsClose", function (ev) {
       socket = null;
       if (stopped) return;
+    function reasonMessage(reason) {
+      var holder = document.querySelector("[data-realtime-reasons]");
+      var text = null;
+      try {
+        text = holder && reason ? JSON.parse(holder.getAttribute("data-realtime-reasons"))[reason] : null;
+      } catch (e) {
+        text = null;
+      }
+      if (!text) return null;
+      var box = document.createElement("div");
+      box.className = "flash flash-error";
+      box.setAttribute("role", "alert");
+      box.setAttribute("data-testid", "realtime-closed-reason");
+      box.textContent = text;
+      return box.outerHTML;
+    }
+
+    function hello(before) {
+      if (socket) socket.send(JSON.stringify({ type: "hello", last_message_id: lastMessageId(before) }));
+    }
+
       setState("polling");
       var code = ev.detail && ev.detail.event ? ev.detail.event.code : 1006;
       // 1008: the server refused us on purpose; one poll lets it say why (e.g. a 404 when banned).
@@ -90,6 +111,12 @@
   }
 
   function init() {
+      // A reason the page explains (data-realtime-reasons: {"reason": "message"}) is final too.
+      var explained = code === 1008 ? reasonMessage(ev.detail.event.reason) : null;
+      if (explained) {
+        stop(explained);
+        return;
+      }
     var root = document.getElementById("realtime");
     if (root && !root.hasAttribute("data-realtime-started")) {
       root.setAttribute("data-realtime-started", "");

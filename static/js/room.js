@@ -6,7 +6,12 @@
 
   var lang = (document.documentElement.lang || "en").toLowerCase();
   var socket = null; // the htmx ws wrapper while the socket is open
-  var pendingText = ""; // the last chat text sent, restored if the server refuses it
+  // The chat post not yet confirmed: {id, text, timer}. Its text stays in the input until the
+  // server's feedback names its id; a socket that dies (or stays silent) hands it to HTTP,
+  // where the same client id makes the server store it once.
+  var pending = null;
+  var CONFIRM_MS = 4000; // no answer over the socket this long: send it over HTTP too
+  var RETRY_MS = 3000; // HTTP failed (offline, 5xx): try again while the text waits
 
   function roomUrl() {
     var room = document.getElementById("room");
@@ -113,6 +118,7 @@
   });
   document.addEventListener("htmx:wsClose", function () {
     socket = null;
+    if (pending) postOverHttp(); // the socket may have taken it or not: HTTP settles it once
   });
 
   function send(obj) {
@@ -140,6 +146,13 @@
   });
 
   // --- chat form -----------------------------------------------------------------------------
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var out = "";
+    for (var i = 0; i < 4; i++) out += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+    return out;
+  }
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form.matches || !form.matches("form[data-room-action='chat']")) return;
@@ -147,28 +160,69 @@
     ev.stopPropagation();
     var input = form.querySelector("input[name='body']");
     var text = input ? input.value : "";
-    pendingText = text;
-    if (send({ type: "chat", body: text })) {
-      input.value = "";
-      return;
+    if (!pending || pending.text !== text) {
+      if (pending) clearTimeout(pending.timer);
+      pending = { id: newClientId(), text: text, timer: null };
     }
-    var url = roomUrl();
-    if (!url || !window.htmx) return;
-    input.value = "";
-    window.htmx.ajax("POST", url + "/chat", { source: form, swap: "none", values: { body: text } });
+    if (input) input.setAttribute("data-sending", "");
+    deliver();
   }, true);
+
+  function deliver() {
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    var p = pending;
+    if (send({ type: "chat", body: p.text, client_id: p.id })) {
+      p.timer = window.setTimeout(function () { if (pending === p) postOverHttp(); }, CONFIRM_MS);
+    } else {
+      postOverHttp();
+    }
+  }
+
+  function postOverHttp() {
+    var url = roomUrl();
+    var form = document.getElementById("chat-form");
+    if (!pending || !url || !form || !window.htmx) return;
+    clearTimeout(pending.timer);
+    var sent = window.htmx.ajax("POST", url + "/chat", {
+      source: form, swap: "none", values: { body: pending.text, client_id: pending.id },
+    });
+    if (sent && sent.catch) sent.catch(function () {}); // a failed request is retried below
+  }
+
+  // The HTTP post did not get an answer that settles it (offline, 5xx): retry, same client id.
+  document.addEventListener("htmx:afterRequest", function (ev) {
+    var path = ev.detail.pathInfo && ev.detail.pathInfo.requestPath || "";
+    if (!/\/chat$/.test(path) || !pending) return;
+    var xhr = ev.detail.xhr;
+    if (!xhr || xhr.status === 0 || xhr.status >= 500) {
+      var p = pending;
+      clearTimeout(p.timer);
+      p.timer = window.setTimeout(function () { if (pending === p) postOverHttp(); }, RETRY_MS);
+    }
+  });
 
   function feedbackArrived(el) {
     var input = document.getElementById("chat-body");
-    if (el.classList.contains("is-error")) {
-      if (input && !input.value && pendingText) input.value = pendingText;
-    } else {
-      pendingText = "";
+    var answered = el.getAttribute("data-client-id");
+    if (pending && answered && answered === pending.id) {
+      clearTimeout(pending.timer);
+      // Confirmed: only now does the text leave the input (unless the viewer typed on).
+      // (data-outcome, not the class: htmx applies a swapped element's class only when it settles)
+      if (el.getAttribute("data-outcome") !== "error" && input && input.value === pending.text) input.value = "";
+      pending = null;
+      if (input) input.removeAttribute("data-sending");
     }
     if (input && document.activeElement === document.body) input.focus();
   }
 
   function setupCompose() {
+    // A pushed compose region brings an empty input: the unconfirmed text stays.
+    var input = document.getElementById("chat-body");
+    if (pending && input && !input.value) {
+      input.value = pending.text;
+      input.setAttribute("data-sending", "");
+    }
     var notice = document.querySelector("[data-chat-opens-at]");
     var form = document.getElementById("chat-form");
     if (!notice || !form) return;
@@ -323,5 +377,9 @@
     window.setInterval(tickCountdowns, 1000);
   });
 
-  window.portalRoom = { send: send, isSocketOpen: function () { return !!socket; } };
+  window.portalRoom = {
+    send: send,
+    isSocketOpen: function () { return !!socket; },
+    pendingChat: function () { return pending ? { id: pending.id, text: pending.text } : null; },
+  };
 })();

@@ -48,9 +48,17 @@ def test_duplicate_keeps_one_registration_and_emits_once(app, live):
 
 
 def test_existing_user_is_reused_as_lead(app, make, live):
-    staff = make.user(role="speaker", email="sam@example.com")
+    lead = make.lead(email="sam@example.com")
     reg, _, created = service.register(live, name="Sam", email="Sam@example.com")
-    assert created and reg.lead_id == staff.user_id
+    assert created and reg.lead_id == lead.user_id
+
+
+def test_a_staff_account_is_never_reused_as_lead(app, make, live):
+    """Issue 9: it would post in the host's name (tests/room/test_host_flag.py)."""
+    make.user(role="speaker", email="sam@example.com")
+    with pytest.raises(Invalid) as refused:
+        service.register(live, name="Sam", email="Sam@example.com")
+    assert refused.value.details == {"field": "email"}
 
 
 def test_same_lead_in_two_webinars_is_two_registrations(app, make, live):

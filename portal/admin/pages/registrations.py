@@ -1,7 +1,7 @@
-"""/admin/webinars/<id>/registrations: the table, revoke/restore, CSV export."""
+"""/admin/webinars/<id>/registrations: the table, revoke/restore, re-issue a link, CSV export."""
 from __future__ import annotations
 
-from flask import Response, render_template, request, stream_with_context, url_for
+from flask import Response, make_response, render_template, request, stream_with_context, url_for
 
 from portal.admin import exports, registrations, reports, search
 from portal.admin.access import webinar_for
@@ -11,6 +11,7 @@ from portal.admin.pagination import page_number
 from portal.core.permissions import Action
 from portal.db_types import utcnow
 from portal.htmx import is_htmx, page_or_fragment
+from portal.registration import display
 
 
 def page(webinar_id: int):
@@ -39,6 +40,20 @@ def revoke(webinar_id: int, registration_id: int):
 
 def restore(webinar_id: int, registration_id: int):
     return _row_action(webinar_id, registration_id, registrations.restore)
+
+
+def reissue(webinar_id: int, registration_id: int):
+    """Rotate the join link; the answer shows the new one once (never stored in the clear)."""
+    webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
+    reg = registrations.get(webinar, registration_id)
+    new_link = display.join_url(registrations.reissue(reg, actor=actor()))
+    row = reports.registration_row(webinar, registration_id, now=utcnow())
+    template = "admin/registrations/_row.html" if is_htmx() else "admin/registrations/reissued.html"
+    response = make_response(render_template(template, webinar=webinar, row=row, columns=exports.COLUMNS,
+                                             action_form=ActionForm(), new_link=new_link, section="webinars",
+                                             tab="registrations"))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def export_csv(webinar_id: int):
