@@ -12,6 +12,6 @@ from portal.attendance import presence, receivers
 
 
 def init_app(app: Flask) -> None:
-    """The presence registry of this app, and the go-live / stop consequences."""
+    """The presence registry and lease keeper of this app, and the go-live / stop consequences."""
     presence.init_app(app)
     signals.connect(app, signals.status_changing, receivers.on_status_changing)

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from flask import current_app
+from sqlalchemy import exists, func, insert, select, tuple_, update
 
 from portal.attendance.models import LEAVE_REASONS, Attendance
 from portal.core import events
@@ -33,6 +35,7 @@ from portal.signals import after_commit, attendance_changed
 log = logging.getLogger(__name__)
 
 COMPLETION_SHARE = 0.5
+LEASES = "portal.attendance.leases"  # the keeper's app.extensions key (leases.EXTENSION)
 
 
 def serialise_lead(reg: Registration) -> None:
@@ -46,8 +49,47 @@ def serialise_lead(reg: Registration) -> None:
     )
 
 
-def enter(reg: Registration, *, session_id: str, connection_id: str) -> Attendance:
-    """Open the attendance row of one connection; the lead's first open row emits entered."""
+def lock_leads(pairs: set[tuple[int, int]] | list[tuple[int, int]]) -> None:
+    """Take the registration locks of several (webinar_id, lead_id) at once, in id order (so
+    two batches never deadlock); on SQLite the database write lock."""
+    if not pairs:
+        return
+    match = tuple_(Registration.webinar_id, Registration.lead_id).in_(sorted(set(pairs)))
+    if _dialect() == "postgresql":
+        db.session.execute(select(Registration.registration_id).where(match)
+                           .order_by(Registration.registration_id).with_for_update())
+    else:
+        db.session.execute(update(Registration).where(match).values(registration_id=Registration.registration_id)
+                           .execution_options(synchronize_session=False))
+
+
+def lock_running(webinar_id: int, pairs: set[tuple[int, int]], *, statuses: tuple[str, ...]) -> bool:
+    """Before entering: lock the leads and read the webinar's status so that it cannot change
+    until this transaction ends; True when it is one of `statuses`.
+
+    A status change (stop) and an entering serialise: on PostgreSQL the webinar row is read
+    FOR SHARE (the stop's UPDATE holds it exclusively until it commits; the webinar is always
+    locked before the leads), on SQLite the leads' no-op UPDATE takes the database write
+    lock before the status is read. Either the stop commits first and nothing is entered, or
+    the entering commits first and the stop closes its row.
+    """
+    query = select(Webinar.status).where(Webinar.webinar_id == webinar_id)
+    if _dialect() == "postgresql":
+        status = db.session.execute(query.with_for_update(read=True)).scalar()
+        lock_leads(pairs)
+    else:
+        lock_leads(pairs)
+        status = db.session.execute(query).scalar()
+    return status in statuses
+
+
+def enter(reg: Registration, *, session_id: str, connection_id: str, seen_at: datetime | None = None) -> Attendance:
+    """Open the attendance row of one connection; the lead's first open row emits entered.
+
+    The row carries this process's worker id (its lease keeps the row open: the process
+    holds the socket, or the auto-webinar HTTP connection in memory); with `seen_at` it is
+    an HTTP-presence row (a polling page), held by no worker and kept by its polls instead.
+    """
     serialise_lead(reg)
     row = _open_row(reg, session_id=session_id, connection_id=connection_id)
     if row is not None:
@@ -59,6 +101,8 @@ def enter(reg: Registration, *, session_id: str, connection_id: str) -> Attendan
         session_id=session_id,
         connection_id=connection_id[:64],
         entered_at=utcnow(),
+        worker_id=None if seen_at is not None else this_worker(),
+        seen_at=seen_at,
     )
     db.session.add(row)
     db.session.flush()
@@ -73,6 +117,84 @@ def enter(reg: Registration, *, session_id: str, connection_id: str) -> Attendan
         )
         log.info("lead %s entered webinar %s (session %s)", reg.lead_id, reg.webinar_id, session_id)
     return row
+
+
+def enter_many(webinar_id: int, entries: list[tuple[Registration, str, str]]) -> int:
+    """Open the rows of many connections at once [(registration, session_id, connection_id)]
+    (the go-live batches): one SELECT of the open rows, one multi-row INSERT, and
+    `client_webinar_entered` for each lead that had no open row in its session. The caller
+    holds the leads' locks (lock_running). Returns how many rows were opened."""
+    if not entries:
+        return 0
+    leads = {reg.lead_id for reg, _, _ in entries}
+    sessions = {session_id for _, session_id, _ in entries}
+    open_now = {tuple(r) for r in db.session.execute(
+        select(Attendance.session_id, Attendance.lead_id, Attendance.connection_id).where(
+            Attendance.left_at.is_(None), Attendance.lead_id.in_(leads), Attendance.session_id.in_(sessions))
+    )}
+    present = {(session_id, lead_id) for session_id, lead_id, _ in open_now}
+    now = utcnow()
+    worker_id = this_worker()
+    rows: list[dict] = []
+    first: list[tuple[Registration, str]] = []
+    for reg, session_id, connection_id in entries:
+        key = (session_id, reg.lead_id, connection_id[:64])
+        if key in open_now:
+            continue
+        open_now.add(key)
+        rows.append({"webinar_id": webinar_id, "lead_id": reg.lead_id, "session_id": session_id,
+                     "connection_id": connection_id[:64], "entered_at": now, "worker_id": worker_id})
+        if (session_id, reg.lead_id) not in present:
+            present.add((session_id, reg.lead_id))
+            first.append((reg, session_id))
+    if not rows:
+        return 0
+    db.session.execute(insert(Attendance), rows)
+    for reg, session_id in first:
+        events.emit("client_webinar_entered", webinar_id=webinar_id, lead_id=reg.lead_id, session_id=session_id,
+                    data={"registration_id": reg.registration_id, "webinar_type": reg.webinar_type},
+                    occurred_at=now)
+    db.session.flush()
+    _changed(webinar_id)
+    return len(rows)
+
+
+def close_rows(rows: list[Attendance], *, reason: str, at: Callable[[Attendance], datetime]) -> int:
+    """Close open rows whose socket or page is gone (the sweeper: a dead worker, a silent
+    poller) under their leads' locks; `at(row)` is when it was last known present. A lead
+    whose last open row in a session closes gets `client_webinar_left` once. Returns how
+    many rows were still open and got closed."""
+    if not rows:
+        return 0
+    lock_leads({(r.webinar_id, r.lead_id) for r in rows})
+    fresh = list(db.session.scalars(
+        select(Attendance).where(Attendance.attendance_id.in_([r.attendance_id for r in rows]),
+                                 Attendance.left_at.is_(None))
+        .order_by(Attendance.attendance_id).execution_options(populate_existing=True)))
+    for row in fresh:
+        _close(row, reason=reason, at=at(row))
+    db.session.flush()
+    touched = sorted({(r.webinar_id, r.lead_id, r.session_id) for r in fresh})
+    if not touched:
+        return 0
+    still_open = {tuple(r) for r in db.session.execute(
+        select(Attendance.lead_id, Attendance.session_id).where(
+            Attendance.left_at.is_(None), Attendance.lead_id.in_({t[1] for t in touched}),
+            Attendance.session_id.in_({t[2] for t in touched})))}
+    for webinar_id, lead_id, session_id in touched:
+        if (lead_id, session_id) not in still_open:
+            _emit_left(webinar_id, lead_id, session_id, reason)
+    for webinar_id in sorted({t[0] for t in touched}):
+        _changed(webinar_id)
+    return len(fresh)
+
+
+def touch(rows: dict[int, datetime]) -> None:
+    """Move the `seen_at` of HTTP-presence rows {attendance_id: seen} forward."""
+    for attendance_id, seen in rows.items():
+        db.session.execute(update(Attendance).where(Attendance.attendance_id == attendance_id,
+                                                    Attendance.left_at.is_(None))
+                           .values(seen_at=seen).execution_options(synchronize_session=False))
 
 
 def leave(reg: Registration, *, session_id: str, connection_id: str, reason: str) -> bool:
@@ -254,6 +376,19 @@ def _has_open(lead_id: int, session_id: str) -> bool:
             Attendance.left_at.is_(None),
         ))
     ))
+
+
+def this_worker() -> str | None:
+    """This process's worker id (portal.attendance.leases), its keeper started."""
+    keeper = current_app.extensions.get(LEASES)
+    if keeper is None:
+        return None
+    keeper.ensure_started()
+    return keeper.worker_id
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
 def _changed(webinar_id: int) -> None:

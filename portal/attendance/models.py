@@ -11,7 +11,8 @@ from portal.core.models import User
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
-__all__ = ["LEAVE_REASONS", "PROGRESS_MILESTONES", "Attendance", "LiveSession"]
+__all__ = ["LEAVE_REASONS", "PROGRESS_MILESTONES", "Attendance", "AttendanceLease", "LiveSession"]
+
 
 class LiveSession(db.Model):
     """One session per (webinar, slot) for live webinars. Auto sessions live in user_meta."""
@@ -65,6 +66,11 @@ class Attendance(db.Model):
         ),
         Index("ix_attendance_webinar_lead", "webinar_id", "lead_id"),
         Index("ix_attendance_session_id", "session_id"),
+        # The sweeper's probes: open rows of a worker, open HTTP-presence rows by last poll.
+        Index("ix_attendance_open_worker", "worker_id",
+              sqlite_where=db.text("left_at IS NULL"), postgresql_where=db.text("left_at IS NULL")),
+        Index("ix_attendance_open_seen", "seen_at",
+              sqlite_where=db.text("left_at IS NULL"), postgresql_where=db.text("left_at IS NULL")),
     )
 
     attendance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -76,5 +82,31 @@ class Attendance(db.Model):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     leave_reason: Mapped[str | None] = mapped_column(String(32))
+    # The worker process (its lease) holding the socket of this row; NULL for rows nobody
+    # holds: HTTP presence (kept alive by `seen_at`), completions, rows older than leases.
+    worker_id: Mapped[str | None] = mapped_column(String(64))
+    # HTTP presence only (a page living on polling): the last poll written; the sweeper closes
+    # the row (timeout) when polls stop.
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lead: Mapped[User] = relationship()
+
+
+class AttendanceLease(db.Model):
+    """A worker process's lease on the attendance rows it opened (issue 9).
+
+    Each process renews its row every third of the lease; a sweeper in every process closes
+    the open rows of a worker whose lease expired (`timeout`) or that stopped or died
+    (`server_restart`), and a process starting closes its dead predecessors' rows.
+    """
+
+    __tablename__ = "attendance_lease"
+
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by a worker that shut down cleanly (its rows are closed with server_restart at once).
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

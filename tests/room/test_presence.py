@@ -89,10 +89,11 @@ def test_waiting_room_records_nothing_until_go_live_then_enters_everyone(app, ma
     assert attendance.present_count(w.webinar_id) == 0
 
     lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    assert presence.settle(app)
     entered = events(w.webinar_id, "client_webinar_entered")
     assert sorted(e.lead_id for e in entered) == sorted([a.reg.lead_id, b.reg.lead_id])
     status = events(w.webinar_id, "webinar_status_changed")[-1]
-    assert all(e.id < status.id for e in entered), "entered in the go-live transaction"
+    assert all(e.id > status.id for e in entered), "entered after the go-live commit, in batches"
     assert attendance.present_count(w.webinar_id) == 2
     # The page's "enter" frame after the go-live push is idempotent.
     presence.ensure_entered(a.reg, connection_id="a1")
@@ -106,6 +107,7 @@ def test_a_waiting_socket_that_left_is_not_entered(app, make):
     presence.connected(a.reg, connection_id="gone")
     presence.disconnected(a.reg, connection_id="gone", reason="left")
     lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    assert presence.settle(app)
     assert events(w.webinar_id, "client_webinar_entered") == []
     assert presence.local_connections(w.webinar_id) == {}
 
@@ -231,3 +233,191 @@ def test_enter_and_leave_frames(app, make):
 def test_missing_registration_is_ignored(app):
     presence.connected(None, connection_id="x")
     presence.disconnected(None, connection_id="x", reason="left")
+
+
+# --- issue 9: go-live in batches, HTTP presence, leases and the sweeper --------------------------
+
+def test_go_live_pushes_the_status_first_and_enters_in_batches_exactly_once(app, make, pushes):
+    app.config["ATTENDANCE_GO_LIVE_BATCH"] = 4
+    w = make.webinar(status="scheduled")
+    people = [register(w) for _ in range(9)]
+    for i, person in enumerate(people):
+        presence.connected(person.reg, connection_id=f"w{i}")
+    presence.connected(people[0].reg, connection_id="w0-tab2")  # one lead, two waiting tabs
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    # The status reached the room in the go-live commit's push, before any entering.
+    live = [h for h in pushes.to(room_channel(w.webinar_id)) if 'data-status="live"' in h]
+    assert live, "the live status is pushed at once"
+    # Pages answer "live" with an "enter" frame while the batches run: never a double.
+    for i, person in enumerate(people):
+        presence.ensure_entered(person.reg, connection_id=f"w{i}")
+    assert presence.settle(app)
+    for i, person in enumerate(people):
+        presence.ensure_entered(person.reg, connection_id=f"w{i}")
+    entered = events(w.webinar_id, "client_webinar_entered")
+    assert sorted(e.lead_id for e in entered) == sorted(p.reg.lead_id for p in people), "once per lead"
+    status = events(w.webinar_id, "webinar_status_changed")[-1]
+    assert all(e.id > status.id for e in entered)
+    open_rows = db.session.scalars(select(Attendance).where(Attendance.webinar_id == w.webinar_id)).all()
+    assert len(open_rows) == 10 and all(r.left_at is None and r.worker_id for r in open_rows)
+    assert attendance.present_count(w.webinar_id) == 9
+
+
+def test_a_go_live_batch_after_stop_enters_nobody(app, make):
+    w = make.webinar(status="scheduled")
+    a = register(w)
+    presence.connected(a.reg, connection_id="late-batch")
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    assert presence.settle(app)
+    lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM)
+    presence.disconnected(a.reg, connection_id="late-batch", reason="left")
+    # A batch started now (another process's "enter" frame) finds the webinar finished.
+    presence.registry().add(w.webinar_id, "again", a.reg.registration_id)
+    assert presence.schedule_entering(app, w.webinar_id)
+    assert presence.settle(app)
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 1
+    assert attendance.present_count(w.webinar_id) == 0
+
+
+def _poll(client, person, etag=None):
+    headers = {"HX-Request": "true", **({"If-None-Match": etag} if etag else {})}
+    return client.get(f"/room/{person.token}/state?since=0", headers=headers)
+
+
+def test_a_page_that_only_polls_enters_counts_times_out_and_completes(app, make, client):
+    from portal.attendance import leases
+
+    app.config["ATTENDANCE_HTTP_STALE_SECONDS"] = 30
+    w = make.webinar(status="scheduled")
+    poller, quitter = register(w), register(w)
+    assert _poll(client, poller).status_code == 200  # the waiting room: nothing recorded
+    presence.flush_polls()
+    assert attendance.present_count(w.webinar_id) == 0
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    first = _poll(client, poller)
+    _poll(client, quitter)
+    assert presence.flush_polls() == 2
+    assert attendance.present_count(w.webinar_id) == 2
+    entered = events(w.webinar_id, "client_webinar_entered")
+    assert sorted(e.lead_id for e in entered) == sorted([poller.reg.lead_id, quitter.reg.lead_id])
+    # Unchanged room: 304s, noted in memory; the row's seen_at moves at most every few seconds.
+    again = _poll(client, poller, first.headers["ETag"])  # the count moved: fresh state
+    assert _poll(client, poller, again.headers["ETag"]).status_code == 304
+    presence.flush_polls()
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 2
+    # The quitter stops polling: its row goes stale and the sweeper closes it (timeout).
+    row = db.session.scalar(select(Attendance).where(Attendance.lead_id == quitter.reg.lead_id))
+    row.seen_at = utcnow() - timedelta(seconds=31)
+    db.session.commit()
+    assert leases.current().sweep() == 1
+    left = events(w.webinar_id, "client_webinar_left")
+    assert [(e.lead_id, e.data["leave_reason"]) for e in left] == [(quitter.reg.lead_id, "timeout")]
+    assert attendance.present_count(w.webinar_id) == 1
+    _poll(client, poller)
+    presence.flush_polls()
+    lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM)
+    completed = events(w.webinar_id, "client_webinar_completed")
+    assert [(e.lead_id, e.data["rule"]) for e in completed] == [(poller.reg.lead_id, "present_at_end")]
+    assert len(events(w.webinar_id, "client_webinar_left")) == 2
+
+
+def _lease(worker_id: str, *, renewed_ago: float, expires_in: float, stopped: bool = False, pid: int = 1):
+    from portal.attendance.leases import _hostname
+    from portal.attendance.models import AttendanceLease
+
+    now = utcnow()
+    db.session.add(AttendanceLease(worker_id=worker_id, hostname=_hostname() if pid != 1 else "elsewhere",
+                                   pid=pid, started_at=now - timedelta(hours=1),
+                                   renewed_at=now - timedelta(seconds=renewed_ago),
+                                   expires_at=now + timedelta(seconds=expires_in),
+                                   stopped_at=now if stopped else None))
+    db.session.commit()
+
+
+def _own_rows(lead_id: int, worker_id: str) -> None:
+    for row in rows(lead_id):
+        if row.left_at is None:
+            row.worker_id = worker_id
+    db.session.commit()
+
+
+def test_the_sweeper_closes_rows_of_dead_expired_and_stopped_workers_once_per_lead(app, make):
+    from portal.attendance import leases
+    from portal.attendance.models import AttendanceLease
+
+    w = make.webinar(status="live")
+    expired, stopped, crashed, both, alive = (register(w) for _ in range(5))
+    for person, conn in ((expired, "x"), (stopped, "s"), (crashed, "c"), (both, "b1"), (alive, "a")):
+        presence.connected(person.reg, connection_id=conn)
+    for person in (expired, stopped, crashed, both, alive):
+        _set_interval(person.reg.lead_id, utcnow() - timedelta(minutes=10), None)
+    _own_rows(expired.reg.lead_id, "remote:1:expired")
+    _own_rows(stopped.reg.lead_id, "remote:1:stopped")
+    _own_rows(both.reg.lead_id, "remote:1:expired")
+    presence.connected(both.reg, connection_id="b2")  # a second tab held by this (live) worker
+    _lease("remote:1:expired", renewed_ago=40, expires_in=-10)
+    _lease("remote:1:stopped", renewed_ago=5, expires_in=25, stopped=True)
+    # A worker of this host whose process is gone (SIGKILL): no need to wait for its lease.
+    dead = __import__("subprocess").Popen(["true"])
+    dead.wait()
+    _lease(f"here:{dead.pid}:crashed", renewed_ago=2, expires_in=28, pid=dead.pid)
+    _own_rows(crashed.reg.lead_id, f"here:{dead.pid}:crashed")
+    _lease("remote:1:alive", renewed_ago=1, expires_in=29)
+    _own_rows(alive.reg.lead_id, "remote:1:alive")
+
+    assert leases.current().sweep() == 4
+    assert leases.current().sweep() == 0  # a second sweeper finds nothing left
+    left = {e.lead_id: e.data["leave_reason"] for e in events(w.webinar_id, "client_webinar_left")}
+    assert left == {expired.reg.lead_id: "timeout", stopped.reg.lead_id: "server_restart",
+                    crashed.reg.lead_id: "server_restart"}, "a lead with a live tab elsewhere stays"
+    assert len(events(w.webinar_id, "client_webinar_left")) == 3
+    assert attendance.present_count(w.webinar_id) == 2
+    remaining = set(db.session.scalars(select(AttendanceLease.worker_id)))
+    assert remaining == {"remote:1:alive"}, "dead leases are forgotten once their rows are closed"
+    closed = rows(expired.reg.lead_id)[0]
+    assert closed.left_at <= utcnow() - timedelta(seconds=39), "left when last seen alive"
+
+
+def test_stop_closes_dead_workers_rows_first_and_completes_nobody_for_them(app, make):
+    w = make.webinar(status="live")
+    orphan, here = register(w), register(w)
+    presence.connected(orphan.reg, connection_id="o")
+    presence.connected(here.reg, connection_id="h")
+    started = utcnow() - timedelta(minutes=100)
+    _rewind(w, started)
+    _set_interval(orphan.reg.lead_id, started + timedelta(minutes=80), None)
+    _set_interval(here.reg.lead_id, started + timedelta(minutes=80), None)
+    _own_rows(orphan.reg.lead_id, "remote:1:gone")
+    _lease("remote:1:gone", renewed_ago=600, expires_in=-570)
+
+    lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM)
+    completed = events(w.webinar_id, "client_webinar_completed")
+    assert [e.lead_id for e in completed] == [here.reg.lead_id], "no phantom completion for the orphan"
+    left = {e.lead_id: e.data["leave_reason"] for e in events(w.webinar_id, "client_webinar_left")}
+    assert left == {orphan.reg.lead_id: "timeout", here.reg.lead_id: "webinar_finished"}
+    assert len(events(w.webinar_id, "client_webinar_left")) == 2
+
+
+def test_a_lapsed_lease_enters_this_workers_sockets_again(app, make):
+    from portal.attendance import leases
+    from portal.attendance.models import AttendanceLease
+
+    w = make.webinar(status="live")
+    a = register(w)
+    presence.connected(a.reg, connection_id="kept")
+    keeper = leases.current()
+    assert keeper.renew() is False
+    # A database blip longer than the lease: another worker swept our row as timed out.
+    lease = db.session.get(AttendanceLease, keeper.worker_id)
+    lease.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    _lease("remote:1:sweeper", renewed_ago=0, expires_in=30)
+    from portal.attendance.leases import sweep
+
+    assert sweep("remote:1:sweeper", http_stale_seconds=45, commit=True) == 1
+    assert attendance.present_count(w.webinar_id) == 0
+    assert keeper.renew() is True
+    assert presence.settle(app)
+    assert attendance.present_count(w.webinar_id) == 1
+    kinds = [e.event for e in events(w.webinar_id) if e.lead_id == a.reg.lead_id and e.event != "client_webinar_registered"]
+    assert kinds == ["client_webinar_entered", "client_webinar_left", "client_webinar_entered"]
