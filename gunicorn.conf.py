@@ -1,5 +1,13 @@
-"""gunicorn settings for `make run` and production; PORTAL_WORKERS > 1 needs PORTAL_REDIS_URL."""
+"""gunicorn settings for `make run` and production; PORTAL_WORKERS > 1 needs PORTAL_REDIS_URL.
+
+The worker check runs here, in the master, on the worker count gunicorn really uses (so
+`-w 4` on the command line is caught too), before any worker starts; create_app refuses the
+same PORTAL_WORKERS setting for any other launcher (portal.config.check_workers). This file
+does not import the portal: the master must not import gevent-sensitive modules before the
+workers patch them.
+"""
 import os
+import sys
 
 worker_class = "gevent"
 workers = int(os.environ.get("PORTAL_WORKERS", "1"))
@@ -7,6 +15,17 @@ worker_connections = int(os.environ.get("PORTAL_WORKER_CONNECTIONS", "20000"))
 timeout = 60
 graceful_timeout = 10
 accesslog = os.environ.get("PORTAL_ACCESS_LOG", "-")
+
+
+def on_starting(server):  # noqa: ANN001 - gunicorn's Arbiter
+    """Refuse several workers without Redis: each would have its own broker and rate limits."""
+    count = server.cfg.workers
+    if count > 1 and not os.environ.get("PORTAL_REDIS_URL"):
+        sys.stderr.write(
+            f"error: {count} workers need PORTAL_REDIS_URL: without Redis each worker has its own broker "
+            "and rate limits, so pushes and limits would not reach the other workers. "
+            "Set PORTAL_REDIS_URL=redis://... or PORTAL_WORKERS=1.\n")
+        sys.exit(1)
 
 
 # --- join tokens never reach the access log (rooms helper, issue 9 point 6) ---------------

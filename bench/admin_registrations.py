@@ -198,7 +198,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = scratch_database(args.database_url, Path(tmp))
         try:
-            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench",
+            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench-" * 8,
                               "LOGIN_RATE_LIMIT": 1000, "TESTING": False})
             with app.app_context():
                 upgrade()

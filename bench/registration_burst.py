@@ -47,6 +47,9 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 SLUG = "bench-burst"
 
 
+#: Sessions need a key of at least 32 bytes outside tests (portal.config.check_secret_key).
+BENCH_SECRET_KEY = "bench-secret-key-for-local-runs-only-0123456789"
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -78,7 +81,7 @@ def prepare_database(url: str | None, workdir: Path) -> str:
     from portal.db_types import utcnow
     from portal.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET_KEY})
     with app.app_context():
         db.create_all()
         owner = users.create_user("organizer@bench.example.com", role="organizer", password="bench-password")
@@ -112,7 +115,7 @@ def start_server(url: str, port: int, workers: int, log_path: Path) -> subproces
     env = {
         **os.environ,
         "PORTAL_DATABASE_URL": url,
-        "PORTAL_SECRET_KEY": "bench-secret-key",
+        "PORTAL_SECRET_KEY": BENCH_SECRET_KEY,
         "PORTAL_REGISTRATION_RATE_LIMIT": "1000000000",
         "PORTAL_WORKERS": str(workers),
         "PORTAL_ACCESS_LOG": "/dev/null",
@@ -212,7 +215,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--clients", type=int, default=200, help="distinct visitors (sessions) posting")
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn gevent workers (make run uses 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gunicorn gevent workers (make run uses 1; more need PORTAL_REDIS_URL set)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server log, SQLite file)")
     args = parser.parse_args()
     args.clients = max(args.clients, args.concurrency)

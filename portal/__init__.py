@@ -8,10 +8,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import (
     admin,
     attendance,
+    audit,
     auth,
     autowebinar,
     cli,
@@ -53,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     portal_config.finalise(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    _trust_proxies(app)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -77,6 +80,15 @@ def shutdown(app: Flask) -> None:
     console_push.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PORTAL_TRUSTED_PROXIES proxies, the client address and scheme are theirs to tell
+    (rate limits, secure cookies, HSTS). The Host header is not taken from X-Forwarded-Host:
+    the proxy passes Host itself (docs/DEPLOY.md), so a client cannot choose it."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _init_extensions(app: Flask) -> None:

@@ -17,17 +17,39 @@ portal_cli = AppGroup("portal", help="Webinar portal administration.")
 
 @portal_cli.command("seed-demo")
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Printed links start with this.")
-def seed_demo(base_url: str) -> None:
-    """Create (or refresh) the demo users and webinars. Safe to run again."""
-    password = current_app.config.get("DEMO_PASSWORD") or secrets.token_urlsafe(9)
-    result = demo.seed(password=password)
+@click.option("--reset-passwords", is_flag=True,
+              help="Also set the password of demo accounts that exist already (ends their sessions).")
+@click.option("--allow-production", is_flag=True, help="Seed even with PORTAL_ENV=production.")
+def seed_demo(base_url: str, reset_passwords: bool, allow_production: bool) -> None:
+    """Create the demo users and webinars that are missing. Safe to run again: existing accounts
+    keep their password and stay disabled if they are."""
+    if current_app.config.get("ENV") == "production" and not allow_production:
+        raise click.ClickException("PORTAL_ENV=production: demo accounts with known emails would be created "
+                                   "here. Run with --allow-production if you really want them.")
+    configured = current_app.config.get("DEMO_PASSWORD") or ""
+    password = configured or secrets.token_urlsafe(9)
+    result = demo.seed(password=password, reset_passwords=reset_passwords)
     db.session.commit()
     base = base_url.rstrip("/")
     click.echo("")
     click.echo("Demo data ready.")
-    click.echo(f"  Password for all demo users: {password}")
+    fresh = set(result.created + result.reset)
+    if fresh == set(result.emails):
+        click.echo(f"  Password for all demo users: {password}")
     for email in result.emails:
-        click.echo(f"  {email}")
+        if fresh == set(result.emails):
+            note = ""
+        elif email in fresh:
+            note = f"password: {password}"
+        elif configured and users.has_password(email, configured):
+            note = f"existed already, password unchanged: {configured} (PORTAL_DEMO_PASSWORD)"
+        else:
+            note = "existed already: its password was kept (not changed, not shown)"
+        if email in result.disabled:
+            note += ("; " if note else "") + "disabled, left disabled"
+        click.echo(f"  {email:24} {note}".rstrip())
+    if fresh != set(result.emails):
+        click.echo("  (`flask portal seed-demo --reset-passwords` sets a new password on existing demo users)")
     click.echo(f"  Home:             {base}/")
     click.echo(f"  Log in:           {base}/login")
     for slug, webinar_id in result.webinars.items():

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import os
+import secrets
+import stat
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+#: The key this portal used to ship with: refused everywhere (a cookie signed with it and an
+#: admin's `_user_id` would open the admin pages of any portal still using it).
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+MIN_SECRET_KEY_BYTES = 32
+SECRET_KEY_FILE = "secret_key"
 
 
 class ConfigError(RuntimeError):
@@ -16,7 +23,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
     db_file = Path(instance_path) / "portal.sqlite3"
     return {
         "ENV": "development",
-        "SECRET_KEY": DEFAULT_SECRET_KEY,
+        # Empty: a random key generated once and kept in SECRET_KEY_FILE (owner-only, 0600).
+        "SECRET_KEY": "",
+        "SECRET_KEY_FILE": str(Path(instance_path) / SECRET_KEY_FILE),
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,  # seconds a staff session (and remember cookie) lasts
+        "TRUSTED_PROXIES": 0,  # proxy hops in front of the portal whose X-Forwarded-For/-Proto count
+        "WORKERS": 1,  # gunicorn workers (gunicorn.conf.py); > 1 needs REDIS_URL
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Redis URL for the broker and rate limits when scaled out; empty = in-process.
@@ -33,7 +45,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "ru"],
-        "LOGIN_RATE_LIMIT": 10,  # attempts per window per IP and per email
+        "LOGIN_RATE_LIMIT": 10,  # attempts per window per client; failures per account: portal/auth/lockout.py
         "LOGIN_RATE_WINDOW": 300,
         "DEMO_PASSWORD": "",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -41,7 +53,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REGISTRATION_RATE_LIMIT": 30,  # registration POSTs per window per IP
         "REGISTRATION_RATE_WINDOW": 60,
         "ROOM_ATTENDANCE_PUSH_INTERVAL": 1.0,  # seconds between attendee-count pushes per webinar
+        "ROOM_MAX_SOCKETS_PER_LINK": 3,  # open room sockets per registrant; the oldest beyond is closed
         "AUTOWEBINAR_FLUSH_INTERVAL": 1.0,  # seconds between heartbeat flushes; 0 = no flusher thread
+        # Attendance (issue 9): a worker's lease on its open rows (renewed every third; 0 = no
+        # keeper), a polling page's silence before it has left, rows per go-live transaction.
+        "ATTENDANCE_LEASE_SECONDS": 30.0,
+        "ATTENDANCE_HTTP_STALE_SECONDS": 45.0,
+        "ATTENDANCE_GO_LIVE_BATCH": 250,
         # Live updates (portal/realtime).
         "REALTIME_PING_SECONDS": 25,  # server pings find dead phones (0: none)
         "REALTIME_MAX_MESSAGE_BYTES": 64 * 1024,  # above: the socket is closed (8 KB is refused politely)
@@ -53,7 +71,6 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REALTIME_GC_FREEZE": True,  # keep idle sockets out of full GC passes (gevent servers only)
     }
 
-        "ROOM_MAX_SOCKETS_PER_LINK": 3,  # open room sockets per registrant; the oldest beyond is closed
 
 def _coerce(raw: str, current: Any) -> Any:
     if isinstance(current, bool):
@@ -87,13 +104,71 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def secret_key_from_file(path: str | Path) -> str:
+    """The key kept in `path`, created there first (random, mode 0600, atomically) if missing.
+
+    Several workers starting at once all end up with the same key: each writes a complete
+    private temporary file and links it into place; os.link never overwrites, so the first
+    link wins and everyone reads the winner's key.
+    """
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass  # another worker was first: use its key
+        finally:
+            temporary.unlink(missing_ok=True)
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}); "
+                          f"run `chmod 600 {path}` or set PORTAL_SECRET_KEY")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def check_secret_key(key: str, *, testing: bool) -> None:
+    """Refuse the old default everywhere, and keys under MIN_SECRET_KEY_BYTES outside tests."""
+    if key == DEFAULT_SECRET_KEY:
+        raise ConfigError(f"PORTAL_SECRET_KEY is the old public default {DEFAULT_SECRET_KEY!r}; unset it "
+                          "(a random key is then kept in instance/) or set a random value of at least "
+                          f"{MIN_SECRET_KEY_BYTES} bytes "
+                          "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    if not testing and len(key.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(f"PORTAL_SECRET_KEY is too short ({len(key.encode('utf-8'))} bytes); use a random value "
+                          f"of at least {MIN_SECRET_KEY_BYTES} bytes, or unset it to have one kept in instance/")
+
+
+def check_workers(workers: int, redis_url: str) -> None:
+    """Several processes need Redis: without it each has its own broker and rate limits."""
+    if workers > 1 and not redis_url:
+        raise ConfigError(f"PORTAL_WORKERS={workers} needs PORTAL_REDIS_URL: without Redis each worker has "
+                          "its own broker and rate limits, so pushes and limits would not reach the other "
+                          "workers. Set PORTAL_REDIS_URL=redis://... or PORTAL_WORKERS=1.")
+
+
 def finalise(config: dict[str, Any]) -> None:
-    """Derive dependent settings and refuse unsafe production setups."""
+    """Derive dependent settings and refuse unsafe setups."""
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     production = config.get("ENV") == "production"
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = secret_key_from_file(config["SECRET_KEY_FILE"])
+    check_secret_key(config["SECRET_KEY"], testing=bool(config.get("TESTING")))
+    check_workers(int(config.get("WORKERS") or 1), config.get("REDIS_URL") or "")
+    # One lifetime for both ways a staff session lives on: the session cookie and remember-me.
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    if not isinstance(lifetime, timedelta):
+        lifetime = timedelta(seconds=int(lifetime))
+    config["PERMANENT_SESSION_LIFETIME"] = lifetime
+    config["REMEMBER_COOKIE_DURATION"] = lifetime
     if production:
-        if config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
-            raise ConfigError("PORTAL_SECRET_KEY must be set to a random value in production")
         for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
             config[key] = True
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

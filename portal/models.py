@@ -1,10 +1,11 @@
 """Every domain's models, imported once so the metadata (and Alembic) sees all tables."""
 from portal.attendance.models import Attendance, LiveSession
+from portal.auth.models import LoginFailure
 from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarSpeaker
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
 
 __all__ = [
-    "ApiToken", "Attendance", "ChatMessage", "LiveSession", "OutboxEvent", "Registration",
+    "ApiToken", "Attendance", "ChatMessage", "LiveSession", "LoginFailure", "OutboxEvent", "Registration",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
 ]

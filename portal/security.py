@@ -4,32 +4,23 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_babel import lazy_gettext as _l
 
+from portal import csp
 from portal.core.models import User
 from portal.extensions import db, login_manager
-
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "media-src 'self' blob: https:",
-        "worker-src 'self' blob:",
-        "connect-src 'self' https:",
-        "frame-src https:",
-        "frame-ancestors 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-    ]
-)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    """The staff member of a session or remember cookie whose id ("<user_id>:<session_version>",
+    User.get_id) is still current: a bumped version (logout, password reset, role change,
+    disabling) ends every session signed before, a bare id (older cookie, forgery) is refused."""
+    ident, _, version = user_id.partition(":")
+    if not (ident.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_staff else None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.is_staff or user.is_disabled or user.session_version != int(version):
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

@@ -46,6 +46,14 @@ status_changing: Signal = _ns.signal("core.status-changing")
 #: Sent by portal.core.events only (`emit` queues it in the event's transaction).
 event_committed: Signal = _ns.signal("core.event-committed")
 
+# --- core: accounts -------------------------------------------------------------------------
+#: After commit of a transaction that ended a staff member's sessions (logout, password reset,
+#: role change, disabling) or took them off a webinar: sender the user_id (int); kwargs app,
+#: webinar_ids (tuple of ints: the webinars whose console they could open, or the one they
+#: were taken off), reason (str, shown as the socket's close reason). The console closes
+#: their sockets on those webinars. Sent by portal.core.users only.
+sessions_ended: Signal = _ns.signal("core.sessions-ended")
+
 # --- attendance ----------------------------------------------------------------------------
 #: After commit of a transaction that opened or closed attendance rows: sender the
 #: webinar_id (int), once per webinar and transaction; kwargs app. Sent by

@@ -5,6 +5,7 @@ import logging
 
 from sqlalchemy import select
 
+from portal.core import users as core_users
 from portal.core.models import Role, User, Webinar, WebinarSpeaker
 from portal.core.permissions import Action, Actor, require
 from portal.errors import Conflict, Invalid
@@ -41,10 +42,12 @@ def assign(webinar: Webinar, user_id: int, *, actor: Actor) -> WebinarSpeaker:
 
 
 def remove(webinar: Webinar, user_id: int, *, actor: Actor) -> None:
-    """Take a speaker off `webinar` (a no-op when they were not assigned)."""
+    """Take a speaker off `webinar` (a no-op when they were not assigned); their console of it
+    closes (the page and socket refuse them from now on, their other consoles stay open)."""
     require(actor, Action.ASSIGN_SPEAKERS, webinar)
     for speaker in list(webinar.speakers):
         if speaker.user_id == user_id:
             webinar.speakers.remove(speaker)
+            core_users.left_webinar(user_id, webinar.webinar_id, reason="removed")
     db.session.commit()
     log.info("webinar %s: speaker %s removed", webinar.webinar_id, user_id)

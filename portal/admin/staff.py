@@ -67,6 +67,9 @@ def set_role(user: User, role: str, *, actor: Actor) -> User:
         raise Invalid("Unknown role.", details={"field": "role"})
     if user.role == Role.admin.value and role != Role.admin.value:
         _keep_an_admin(user, actor=actor)
+    if role == user.role:
+        return user
+    users.end_sessions(user, reason="role_changed")  # before the change: the old role's consoles close
     user.role = role
     db.session.commit()
     log.info("user %s role -> %s", user.user_id, role)
@@ -77,6 +80,8 @@ def set_disabled(user: User, disabled: bool, *, actor: Actor) -> User:
     require(actor, Action.MANAGE_USERS)
     if disabled and user.role == Role.admin.value:
         _keep_an_admin(user, actor=actor)
+    if disabled and not user.is_disabled:
+        users.end_sessions(user, reason="disabled")
     user.is_disabled = disabled
     db.session.commit()
     log.info("user %s disabled=%s", user.user_id, disabled)
@@ -88,6 +93,7 @@ def reset_password(user: User, *, actor: Actor) -> str:
     require(actor, Action.MANAGE_USERS)
     password = generate_password()
     users.set_password(user, password)
+    users.end_sessions(user, reason="password_reset")
     db.session.commit()
     log.info("user %s password reset", user.user_id)
     return password

@@ -7,10 +7,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from portal.auth import lockout
 from portal.auth.forms import LoginForm
 from portal.core import users
 from portal.db_types import utcnow
-from portal.errors import N_
 from portal.extensions import db
 from portal.ratelimit import limiter
 
@@ -33,15 +33,18 @@ def login():
         return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        cfg = current_app.config
-        message = N_("Too many login attempts. Wait a few minutes and try again.")
-        for key in (f"login:ip:{request.remote_addr}", f"login:email:{users.normalise_email(form.email.data)}"):
-            limiter().hit(key, limit=cfg["LOGIN_RATE_LIMIT"], window=cfg["LOGIN_RATE_WINDOW"], message=message)
-        user = users.authenticate(form.email.data, form.password.data)
+        limit, window = current_app.config["LOGIN_RATE_LIMIT"], current_app.config["LOGIN_RATE_WINDOW"]
+        email, client = users.normalise_email(form.email.data), request.remote_addr or "unknown"
+        limiter().hit(f"login:ip:{client}", limit=limit, window=window, message=lockout.TOO_MANY)
+        lockout.check(email, client, limit=limit, window=window)
+        user = users.authenticate(email, form.password.data)
         if user is None:
+            lockout.record_failure(email, client, window=window)
+            db.session.commit()
             form.password.errors.append(_("Wrong email or password."))
             return render_template("auth/login.html", form=form), 401
         session.clear()  # no fixation: a fresh session for the authenticated user
+        session.permanent = True  # PERMANENT_SESSION_LIFETIME, like the remember cookie
         login_user(user)
         user.last_login_at = utcnow()
         db.session.commit()
@@ -54,6 +57,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """End this user's sessions everywhere (every browser, their open consoles), not just here."""
+    users.end_sessions(current_user._get_current_object(), reason="logged_out")  # type: ignore[attr-defined]
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal import ratelimit, realtime
+from portal import ratelimit, realtime, signals
 from portal.console import fragments, service
 from portal.core.models import User, Webinar
 from portal.core.permissions import Action, can
@@ -19,6 +19,7 @@ AUDIENCE = "console"
 
 def init_app(app: Flask) -> None:
     realtime.register_handler(app, "hello", on_hello, audience=AUDIENCE)
+    signals.connect(app, signals.sessions_ended, on_sessions_ended)
 
 
 def admit(user: Any, webinar_id: int) -> Admission:
@@ -26,6 +27,12 @@ def admit(user: Any, webinar_id: int) -> Admission:
     webinar = service.console_or_404(user, webinar_id)
     return Admission(console_channel(webinar.webinar_id), AUDIENCE, member=user.user_id,
                      ids=MappingProxyType({"user_id": user.user_id, "webinar_id": webinar.webinar_id}))
+
+
+def on_sessions_ended(user_id: int, *, webinar_ids: tuple[int, ...], reason: str, **_: Any) -> None:
+    """A staff member's sessions ended (or they were taken off a webinar): close their consoles."""
+    for webinar_id in webinar_ids:
+        realtime.disconnect(console_channel(webinar_id), member=user_id, reason=reason)
 
 
 def on_hello(ctx: SocketContext, payload: dict[str, Any]) -> None:

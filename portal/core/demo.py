@@ -1,5 +1,7 @@
-"""Demo data of SPEC §9. Idempotent: users and webinars are created when missing, passwords
-reset to the given one, and a not-yet-started `demo-live` is moved to start 10 minutes from now."""
+"""Demo data of SPEC §9. Idempotent: users and webinars are created when missing, and a
+not-yet-started `demo-live` is moved to start 10 minutes from now. Accounts that exist already
+keep their password and their disabled flag (unless the operator asks for a password reset):
+a re-seed never reopens an account someone closed or changed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,16 +26,27 @@ DEMO_RECORDING_SEC = 90
 @dataclass
 class SeedResult:
     emails: list[str] = field(default_factory=list)
+    #: Demo accounts made now (they have the seeding password).
+    created: list[str] = field(default_factory=list)
+    #: Demo accounts whose password was set now by an explicit reset.
+    reset: list[str] = field(default_factory=list)
+    #: Demo accounts found disabled and left so.
+    disabled: list[str] = field(default_factory=list)
     webinars: dict[str, int] = field(default_factory=dict)
 
 
-def _user(email: str, role: str, name: str, password: str) -> User:
+def _user(email: str, role: str, name: str, password: str, *, reset_password: bool, result: SeedResult) -> User:
     user = users.find_by_email(email)
     if user is None:
         user = users.create_user(email, role=role, password=password, display_name=name)
-    else:
+        result.created.append(email)
+        return user
+    if reset_password:
         users.set_password(user, password)
-        user.is_disabled = False
+        users.end_sessions(user, reason="password_reset")
+        result.reset.append(email)
+    if user.is_disabled:
+        result.disabled.append(email)
     return user
 
 
@@ -51,9 +64,12 @@ def _assign(webinar: Webinar, speaker: User) -> None:
         webinar.speakers.append(WebinarSpeaker(user_id=speaker.user_id, display_name=speaker.display_name))
 
 
-def seed(*, password: str) -> SeedResult:
+def seed(*, password: str, reset_passwords: bool = False) -> SeedResult:
+    """Create what is missing; `reset_passwords` sets `password` on existing demo accounts too
+    (ending their sessions), never re-enabling one."""
     result = SeedResult()
-    accounts = {role: _user(email, role, name, password) for email, role, name in DEMO_USERS}
+    accounts = {role: _user(email, role, name, password, reset_password=reset_passwords, result=result)
+                for email, role, name in DEMO_USERS}
     result.emails = [email for email, _, _ in DEMO_USERS]
     db.session.flush()
     organizer, speaker = accounts[Role.organizer.value], accounts[Role.speaker.value]

@@ -81,9 +81,12 @@ class User(UserMixin, Model):
     is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped to end every session of the user (logout, password reset, role change, disabling):
+    # it is part of get_id(), so of the session and remember cookies, and the loader compares it.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     def get_id(self) -> str:
-        return str(self.user_id)
+        return f"{self.user_id}:{self.session_version}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
