@@ -94,7 +94,10 @@ def on_chat(ctx: SocketContext, payload: dict[str, Any]) -> None:
 
 
 def on_enter(ctx: SocketContext, payload: dict[str, Any]) -> None:
-    """The page saw the webinar go live: make sure this connection is an attendance."""
+    """The page saw the webinar go live: make sure this connection is an attendance (free,
+    without the database, when this process entered it or queued it in a go-live batch)."""
+    if presence.known_entered(ctx.id("webinar_id"), ctx.connection_id):
+        return
     reg = _fresh(registration(ctx))
     if reg is not None:
         presence.ensure_entered(reg, connection_id=ctx.connection_id)

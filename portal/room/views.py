@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, make_response, render_template, request
 
 from portal import ratelimit, realtime
+from portal.attendance import presence
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.htmx import redirect_to
@@ -29,7 +30,9 @@ def page(token: str):
 
 @bp.get("/room/<token>/state")
 def state(token: str):
-    """The polling fallback: the snapshot since ?since=<id>, 304 while the room is unchanged."""
+    """The polling fallback: the snapshot since ?since=<id>, 304 while the room is unchanged.
+    A page that polls is present (HTTP presence: noted in memory, written once a second)."""
+    presence.polled(token)
     cached = polling.not_modified("r", token, request.headers.get("If-None-Match"), room_channel)
     if cached is not None:
         return cached
@@ -47,11 +50,11 @@ def chat_post(token: str):
     Fields: body, client_id (the page's id of the message: a retry of a stored one answers
     that message again and stores nothing)."""
     reg = registration_or_404(token)
+    client_id = None
     try:
         client_id = chat.client_id_of(request.form.get("client_id"))
         message = chat.post(reg, request.form.get("body"), client_id=client_id)
     except PortalError as error:  # shown next to the form, like a form's field error
-    client_id = None
         db.session.rollback()
         response = make_response(sockets.feedback(error.translated(), error=True, status=error.status_code,
                                                   client_id=client_id), error.status_code)
