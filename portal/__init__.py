@@ -63,7 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, registration, attendance, room, autowebinar, console, admin, auth, public):
+    for domain in (core, audit, registration, attendance, room, autowebinar, console, admin, auth, public):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
@@ -103,13 +103,21 @@ def _init_extensions(app: Flask) -> None:
     realtime.init_app(app)
 
 
+#: SQLite's `synchronous` in WAL mode. FULL: every COMMIT is fsynced, so a registration the
+#: visitor saw confirmed survives a power cut or a kernel crash (NORMAL may lose the last
+#: commits then, though never corrupts). It costs 15-45 % of the registration burst on the dev VM
+#: (docs/PERFORMANCE.md, issue 9); bench/sqlite_synchronous.py compares the two.
+SQLITE_SYNCHRONOUS = "FULL"
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
-    """WAL, a busy timeout and enforced foreign keys for the embedded SQLite database."""
+    """WAL, a busy timeout, enforced foreign keys and durable commits for the embedded SQLite
+    database."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={'NORMAL' if SQLITE_SYNCHRONOUS == 'NORMAL' else 'FULL'}")
         cursor.close()

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal import signals
 from portal.extensions import db
 from portal.htmx import is_htmx, with_headers
 
@@ -125,10 +126,20 @@ _TITLES = {
 }
 
 
+def refusal_shown(error: PortalError, *, subject: dict[str, Any] | None = None) -> None:
+    """Announce a refusal shown to someone (the audit records it); call after the rollback.
+    A failing receiver never turns the refusal into a 500."""
+    try:
+        signals.send(signals.refusal_shown, error, status=error.status_code, subject=dict(subject or {}))
+    except Exception:  # noqa: BLE001 - the user still gets the refusal
+        log.exception("recording the refusal %r failed", error.msgid)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
         db.session.rollback()
+        refusal_shown(error)
         response = render_error(error.status_code, error.code, error.translated(), error.details)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)

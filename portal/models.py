@@ -1,11 +1,12 @@
 """Every domain's models, imported once so the metadata (and Alembic) sees all tables."""
 from portal.attendance.models import Attendance, LiveSession
+from portal.audit.models import AuditEntry
 from portal.auth.models import LoginFailure
 from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarSpeaker
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
 
 __all__ = [
-    "ApiToken", "Attendance", "ChatMessage", "LiveSession", "LoginFailure", "OutboxEvent", "Registration",
+    "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "OutboxEvent", "Registration",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
 ]

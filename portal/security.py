@@ -33,12 +33,14 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp.policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.blueprint == "admin":  # personal data: registrations, attendance, users, CSV, ...
+            response.headers["Cache-Control"] = "no-store"
         response.vary.add("Accept-Language")
         response.vary.add("HX-Request")
         return response

@@ -63,11 +63,22 @@ attendance_changed: Signal = _ns.signal("attendance.changed")
 # --- room: chat and moderation -------------------------------------------------------------------
 #: After commit of a new chat message: sender its message_id (int); kwargs app, webinar_id.
 message_stored: Signal = _ns.signal("room.message-stored")
-#: After commit of a message hidden by a moderator: sender its message_id; kwargs app, webinar_id.
+#: After commit of a message hidden by a moderator: sender its message_id; kwargs app, webinar_id,
+#: actor_id (the moderator's user_id, for the audit record).
 message_hidden: Signal = _ns.signal("room.message-hidden")
 #: After commit of a mute, unmute or ban: sender the webinar_id (int); kwargs app, lead_id,
-#: banned (bool: the lead's sockets must close).
+#: banned (bool: the lead's sockets must close), action ("mute" | "unmute" | "ban") and
+#: actor_id (the moderator's user_id), both for the audit record.
 moderation_changed: Signal = _ns.signal("room.moderation-changed")
+
+# --- errors: refusals ----------------------------------------------------------------------------
+#: In the request (or socket frame) that is answered with a refusal, after its transaction was
+#: rolled back: sender the PortalError; kwargs app, status (int), subject (dict of the ids the
+#: caller is known by: user_id, registration_id, lead_id, webinar_id — a socket's admission
+#: ids, or empty for an HTTP request, where the receiver reads the request). Sent by
+#: portal.errors (`refusal_shown()`) and the realtime transport's handler refusals. The audit
+#: writes each in a short transaction of its own.
+refusal_shown: Signal = _ns.signal("errors.refusal-shown")
 
 _PENDING = "portal.signals.pending"
 
@@ -83,6 +94,13 @@ def after_commit(signal: Signal, sender: Any, *, once: bool = False, **kwargs: A
     if once and any(p[0] is signal and p[1] == sender and p[2] == kwargs for p in pending):
         return
     pending.append(item)
+
+
+def pending(session: Session) -> list[tuple[Signal, Any, dict[str, Any]]]:
+    """The after-commit signals queued in `session`'s transaction so far, as (signal, sender,
+    kwargs) — read, never changed, by a `before_commit` listener (the audit records the
+    queued moderation and status actions in the transaction that commits them)."""
+    return list(session.info.get(_PENDING, ()))
 
 
 def send(signal: Signal, sender: Any, **kwargs: Any) -> None:

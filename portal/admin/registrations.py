@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from portal import realtime
+from portal import audit, realtime
 from portal.attendance import ledger as attendance
 from portal.core.models import Webinar
 from portal.core.permissions import Action, Actor, require
@@ -20,6 +20,13 @@ from portal.room.channels import room_channel
 from portal.room.sockets import LINK_REISSUED
 
 log = logging.getLogger(__name__)
+
+
+def _audit(reg: Registration, action: str, actor: Actor) -> None:
+    """The link action's audit row, in the action's transaction."""
+    audit.record(db.session, kind="link", action=action, webinar_id=reg.webinar_id,
+                 actor_user_id=getattr(actor, "user_id", None), registration_id=reg.registration_id,
+                 lead_id=reg.lead_id)
 
 
 def get(webinar: Webinar, registration_id: int) -> Registration:
@@ -36,6 +43,7 @@ def revoke(reg: Registration, *, actor: Actor) -> Registration:
     if reg.revoked_at is None:
         reg.revoked_at = utcnow()
         attendance.leave_everywhere(reg, reason="revoked")
+        _audit(reg, "revoke", actor)
         db.session.commit()
         log.info("registration %s revoked", reg.registration_id)
         realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason="revoked")
@@ -47,6 +55,7 @@ def restore(reg: Registration, *, actor: Actor) -> Registration:
     require(actor, Action.EDIT, reg.webinar)
     if reg.revoked_at is not None:
         reg.revoked_at = None
+        _audit(reg, "restore", actor)
         db.session.commit()
         log.info("registration %s restored", reg.registration_id)
     return reg
@@ -61,6 +70,7 @@ def reissue(reg: Registration, *, actor: Actor) -> str:
         raise Conflict("This attendee is banned from the webinar, so a new link would not open the room.")
     token, token_hash = new_token()
     reg.join_token_hash = token_hash
+    _audit(reg, "reissue", actor)
     db.session.commit()
     log.info("registration %s: join link re-issued", reg.registration_id)
     realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=LINK_REISSUED)

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
-from portal.admin.pages import dashboard, registrations, reports, speakers, users, webinars
+from portal.admin.pages import audit, dashboard, registrations, reports, speakers, users, webinars
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.extensions import login_manager
@@ -34,6 +34,7 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/registrations/<int:registration_id>/reissue", "registration_reissue", registrations.reissue, ("POST",)),
     (W + "/attendance", "attendance", reports.attendance, ("GET",)),
     (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
+    (W + "/audit", "audit", audit.page, ("GET",)),
     ("/users", "users", users.index, ("GET",)),
     ("/users/new", "user_new", users.new, ("GET", "POST")),
     ("/users/<int:user_id>/role", "user_role", users.set_role, ("POST",)),

@@ -11,7 +11,7 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 from simple_websocket import ConnectionClosed
 
-from portal.errors import PortalError
+from portal.errors import PortalError, refusal_shown
 from portal.extensions import db
 from portal.realtime import concurrency, frames, inbound
 from portal.realtime.admission import Admission
@@ -127,6 +127,7 @@ class Connection:
             handler(self.ctx, payload)
         except PortalError as error:
             db.session.rollback()
+            refusal_shown(error, subject=dict(self.admission.ids))  # the audit record
             self.send_html(error_fragment(error.translated()))
         except Exception:
             log.exception("socket handler %r failed on %r", type_, self.ctx)

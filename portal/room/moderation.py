@@ -35,7 +35,7 @@ def hide_message(webinar: Webinar, message_id: int, *, actor: User) -> ChatMessa
         raise NotFound("This message does not exist.")
     if message.moderation_status != "hidden":
         message.moderation_status = "hidden"
-        after_commit(message_hidden, message.message_id, webinar_id=webinar.webinar_id)
+        after_commit(message_hidden, message.message_id, webinar_id=webinar.webinar_id, actor_id=actor.user_id)
         db.session.commit()
         log.info("message %s of webinar %s hidden by %s", message_id, webinar.webinar_id, actor.user_id)
     return message
@@ -47,7 +47,8 @@ def set_muted(webinar: Webinar, lead_id: int, *, muted: bool, actor: User) -> li
     regs = _registrations(webinar, lead_id)
     for reg in regs:
         reg.chat_muted_at = (reg.chat_muted_at or utcnow()) if muted else None
-    after_commit(moderation_changed, webinar.webinar_id, lead_id=lead_id)
+    after_commit(moderation_changed, webinar.webinar_id, lead_id=lead_id, action="mute" if muted else "unmute",
+                 actor_id=actor.user_id)
     db.session.commit()
     log.info("lead %s %s in webinar %s by %s", lead_id, "muted" if muted else "unmuted",
              webinar.webinar_id, actor.user_id)
@@ -63,7 +64,8 @@ def ban(webinar: Webinar, lead_id: int, *, actor: User) -> list[Registration]:
         if reg.banned_at is None:
             reg.banned_at = now
     ledger.leave_everywhere(regs[0], reason="banned")
-    after_commit(moderation_changed, webinar.webinar_id, lead_id=lead_id, banned=True)
+    after_commit(moderation_changed, webinar.webinar_id, lead_id=lead_id, banned=True, action="ban",
+                 actor_id=actor.user_id)
     db.session.commit()
     log.info("lead %s banned from webinar %s by %s", lead_id, webinar.webinar_id, actor.user_id)
     return regs

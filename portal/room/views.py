@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, render_template, request
 
-from portal import ratelimit, realtime
+from portal import csp, ratelimit, realtime
 from portal.attendance import presence
 from portal.errors import PortalError
 from portal.extensions import db
@@ -22,6 +22,7 @@ realtime.route(bp, "/ws/room/<token>", endpoint="socket", admit=sockets.admit,
 @bp.get("/room/<token>")
 def page(token: str):
     reg = registration_or_404(token)
+    csp.allow_media(reg.webinar.stream_url, reg.webinar.recording_url)  # the player's origins, nothing wider
     response = make_response(render_template("room/page.html", **pages.room_page_context(reg, token=token)))
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
