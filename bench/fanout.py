@@ -9,14 +9,17 @@ loop calling simple-websocket's ws.send() per socket, as a plain flask-sock app 
   2. opens N real websocket connections to /ws/room/<token> (the waiting room), spread over
      --clients processes (each an epoll loop over raw sockets: real handshakes, real frames,
      pongs answered);
-  3. logs a speaker in, starts the webinar from the console (everyone enters), then toggles
-     the CTA --toggles times through the console's real
+  3. logs a speaker in, starts the webinar from the console (everyone enters; each client
+     answers the "live" status with the page's "enter" frame, as room.js does) and records when
+     each waiting socket saw "live" (go-live latency), then toggles the CTA --toggles times
+     through the console's real
      endpoint (POST /console/<id>/cta/show|hide -> Core hook -> event -> room push ->
      realtime.publish -> every socket), --interval seconds apart;
   4. reports per recipient: the fan-out loop's cost (hub timing) and the worker's whole CPU
      time during the toggles, client latency p50/p99 (from just before the POST to the
      frame's arrival), frames received vs expected, RSS per idle connection, the longest GC
-     pause in the worker.
+     pause in the worker; and the go-live latency p50/p99 (from just before the start POST to
+     the "live" status frame's arrival at each waiting socket) with its ratio to the CTA p99.
 """
 from __future__ import annotations
 
@@ -45,6 +48,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CTA_MARKER = b'id="room-cta"'
+LIVE_MARKER = b'data-status="live"'  # the status region's push when the room goes live
+ENTER_FRAME = json.dumps({"type": "enter"}).encode()  # what room.js sends when it sees "live"
 USER_AGENT = "portal-bench-fanout"
 PASSWORD = "bench-speaker-password"
 
@@ -267,7 +272,8 @@ class Speaker:
         return text
 
     def start(self) -> None:
-        # Going live enters every waiting attendee in one transaction (the room's): give it time.
+        # Before issue 9 going live entered every waiting attendee inside this request's
+        # transaction (seconds at 5,000); a long timeout keeps the old tree measurable.
         status, text = self._send("POST", f"/console/{self.webinar_id}/start", "",
                                   {"HX-Request": "true", "X-CSRFToken": self.csrf}, timeout=300)
         if status != 200:
@@ -300,15 +306,23 @@ def _handshake(port: int, token: str) -> tuple[socket.socket, bytes]:
     return sock, rest
 
 
+def _masked(payload: bytes) -> bytes:
+    """A client text frame (zero mask key: the payload goes as is)."""
+    assert len(payload) < 126
+    return bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
+
+
 def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, stop: mp.Event,
-                   results: mp.Queue) -> None:
-    """Hold len(tokens) sockets; record when each receives a CTA frame after `go`."""
+                   results: mp.Queue, live: mp.Event | None = None, enter_frames: bool = True) -> None:
+    """Hold len(tokens) sockets; record when each receives a CTA frame after `go`, and when it
+    first sees the "live" status after `live` (answering it with an "enter" frame)."""
     sys.path.insert(0, str(ROOT))
     from portal.realtime.frames import parse_frames
 
     selector = selectors.DefaultSelector()
     buffers: list[bytes] = []
     arrivals: list[list[float]] = []
+    went_live: list[float | None] = []
     closed = failed = 0
     for token in tokens:
         try:
@@ -319,11 +333,13 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
         selector.register(sock, selectors.EVENT_READ, len(buffers))
         buffers.append(rest)
         arrivals.append([])
+        went_live.append(None)
     ready.put((len(buffers), failed))
     while not stop.is_set():
         events = selector.select(timeout=0.1)
         now = time.monotonic()
         recording = go.is_set()
+        watching = live is not None and live.is_set()
         for key, _ in events:
             i = key.data
             try:
@@ -339,11 +355,18 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
                 continue
             frames, buffers[i] = parse_frames(buffers[i] + chunk)
             for opcode, payload in frames:
+                if opcode == 1 and watching and went_live[i] is None and LIVE_MARKER in payload:
+                    went_live[i] = now
+                    try:
+                        if enter_frames:
+                            key.fileobj.sendall(_masked(ENTER_FRAME))
+                    except OSError:
+                        pass
                 if opcode == 1 and recording and CTA_MARKER in payload:
                     arrivals[i].append(now)
                 elif opcode == 9:  # ping: answer with a masked pong (zero mask key)
                     key.fileobj.sendall(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-    results.put((arrivals, closed))
+    results.put((arrivals, closed, went_live))
     for key in list(selector.get_map().values()):
         key.fileobj.close()
 
@@ -410,7 +433,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: int, toggles: int,
-        interval: float, workdir: Path, workers: int = 1, redis_url: str = "") -> dict:
+        interval: float, workdir: Path, workers: int = 1, redis_url: str = "", enter_frames: bool = True) -> dict:
     webinar_id, tokens = new_webinar(database_url, n)
     stats_path = workdir / f"stats-{mode}-{n}-w{workers}.log"
     stats_path.write_text("")
@@ -419,7 +442,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         speaker = Speaker(server.port, speaker_email, webinar_id)
         ctx = mp.get_context("fork")
         ready, results = ctx.Queue(), ctx.Queue()
-        go, stop = ctx.Event(), ctx.Event()
+        go, stop, live = ctx.Event(), ctx.Event(), ctx.Event()
         # Memory is the marginal cost: a tenth of the sockets first (one-time costs such as
         # imports, template compilation and caches land there), then the rest is measured.
         warm = max(1, n // 10)
@@ -429,7 +452,8 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         rss: list[int] = []
         connect_started = time.monotonic()
         for batch in batches:
-            started = [ctx.Process(target=client_process, args=(server.port, s, ready, go, stop, results), daemon=True)
+            started = [ctx.Process(target=client_process, daemon=True,
+                                   args=(server.port, s, ready, go, stop, results, live, enter_frames))
                        for s in batch if s]
             for p in started:
                 p.start()
@@ -442,6 +466,8 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
             rss.append(server.rss_kb())
         connect_seconds = time.monotonic() - connect_started
         # The attendees waited in the lobby; the speaker goes live (every one of them enters).
+        live.set()
+        time.sleep(0.3)
         started = time.monotonic()
         speaker.start()
         go_live_seconds = time.monotonic() - started
@@ -467,14 +493,15 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
 
     latencies: list[float] = []
     received = 0
-    for arrivals, _closed in collected:
+    live_latencies = [(t - started) * 1000 for _, _, seen in collected for t in seen if t is not None]
+    for arrivals, _closed, _seen in collected:
         for per_socket in arrivals:
             received += len(per_socket)
             for t in per_socket:
                 k = bisect.bisect_right(sent, t) - 1  # the latest toggle sent before this arrival
                 if k >= 0:
                     latencies.append((t - sent[k]) * 1000)
-    dropped = sum(c for _, c in collected)
+    dropped = sum(c for _, c, _ in collected)
     loops, gc_pauses, gc_cpu = [], [], []
     with open(stats_path) as f:
         f.seek(offset)
@@ -487,9 +514,13 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
                 gc_pauses.append(float(g.group(2)))
                 gc_cpu.append(float(g.group(3)))
     return {
-        "n": n, "mode": mode, "workers": workers, "connected": connected, "failed": failed,
+        "n": n, "mode": mode, "workers": workers, "enter_frames": enter_frames,
+        "connected": connected, "failed": failed,
         "connect_s": connect_seconds,
         "go_live_s": go_live_seconds,
+        "live_seen": len(live_latencies),
+        "live_p50_ms": percentile(live_latencies, 50), "live_p99_ms": percentile(live_latencies, 99),
+        "live_max_ms": max(live_latencies, default=float("nan")),
         "expected": toggles * connected, "received": received, "closed_by_server": dropped,
         "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
         "max_ms": max(latencies, default=float("nan")),
@@ -512,6 +543,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="gunicorn workers; more than one shares the room through Redis (--redis-url)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--no-enter-frames", action="store_true",
+                        help="clients do not answer the live status with room.js's \"enter\" frame")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -535,7 +568,7 @@ def main() -> None:
         for mode in modes:
             row = run(database_url=database_url, speaker_email=speaker_email, n=n, mode=mode, clients=args.clients,
                       toggles=args.toggles, interval=args.interval, workdir=workdir, workers=args.workers,
-                      redis_url=args.redis_url)
+                      redis_url=args.redis_url, enter_frames=not args.no_enter_frames)
             rows.append(row)
             print(json.dumps(row), flush=True)
 
@@ -549,6 +582,14 @@ def main() -> None:
               f"{r['cpu_us_per_recipient']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
               f"{r['received']:,} / {r['expected']:,} | {r['rss_kb_per_socket']:.1f} | "
               f"{r['gc_max_ms']:.0f} / {r['gc_max_cpu_ms']:.0f} |")
+    print()
+    print("| sockets | fan-out | start POST s | go-live seen / waiting | go-live p50 ms | go-live p99 ms "
+          "| CTA p99 ms | go-live p99 / CTA p99 |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['n']:,} | {r['mode']} | {r['go_live_s']:.2f} | {r['live_seen']:,} / {r['connected']:,} "
+              f"| {r['live_p50_ms']:.1f} | {r['live_p99_ms']:.1f} | {r['p99_ms']:.1f} "
+              f"| {r['live_p99_ms'] / r['p99_ms']:.2f} |")
     by_key = {(r["n"], r["mode"]): r for r in rows}
     print()
     for n in sizes:
