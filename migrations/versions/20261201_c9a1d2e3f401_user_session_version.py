@@ -41,5 +41,7 @@ def downgrade():
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
         batch_op.drop_index('ix_login_failure_email_failed_at')
     op.drop_table('login_failure')
-    with op.batch_alter_table('user', schema=None) as batch_op:
+    # SQLite drops a plain column in place: recreating `user` would fail on the tables that
+    # reference it (foreign keys are enforced) once there are rows.
+    with op.batch_alter_table('user', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('session_version')
