@@ -334,3 +334,23 @@ def test_behind_a_trusted_proxy_https_is_known(app_config):
 
 def limiter_of(app):  # noqa: ANN001, ANN201
     return app.extensions["portal.ratelimit"]
+
+
+def test_a_remember_cookie_dies_with_the_sessions(app, make):
+    """Remember-me carries the same versioned id: ending the sessions ends it too, and it
+    lasts no longer than a session."""
+    from flask_login.utils import encode_cookie
+
+    organizer = make.user(role="organizer", email="olga@example.com")
+    assert app.config["REMEMBER_COOKIE_DURATION"] == app.config["PERMANENT_SESSION_LIFETIME"]
+    with app.test_request_context():
+        remember = encode_cookie(organizer.get_id())
+    browser = app.test_client()
+    browser.set_cookie("remember_token", remember)
+    assert browser.get("/admin/").status_code == 200
+    users.end_sessions(organizer, reason="logged_out")
+    db.session.commit()
+    replay = app.test_client()
+    replay.set_cookie("remember_token", remember)
+    response = replay.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
