@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.db_types import utcnow
-from portal.errors import N_, Invalid, NotFound, RateLimited
+from portal.errors import N_, Invalid, NotFound, RateLimited, refusal_shown
 from portal.extensions import db
 from portal.ratelimit import limiter
 from portal.registration import calendar, choices, display, remember, service
@@ -123,6 +123,7 @@ def register(slug: str):
     try:
         _rate_limit()
     except RateLimited as error:
+        refusal_shown(error)  # the audit record
         response = _page(webinar, form, now=now, status=429, message=error.translated())
         response.headers["Retry-After"] = str(error.retry_after)
         return response
@@ -134,6 +135,7 @@ def register(slug: str):
                                   starts_at=form.resolved.starts_at, source=form.source.data or "",
                                   token_seed=remember.token_seed())
     except Invalid as error:
+        refusal_shown(error)  # the audit record
         getattr(form, error.details.get("field", ""), form.name).errors.append(error.translated())
         return _page(webinar, form, now=now, status=422)
     confirmation = redirect(url_for(".confirmation", slug=slug), 303)

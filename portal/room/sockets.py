@@ -17,7 +17,7 @@ from portal.attendance import presence
 from portal.attendance.models import LEAVE_REASONS
 from portal.core.models import User, Webinar
 from portal.core.permissions import Action, can
-from portal.errors import Forbidden, PortalError
+from portal.errors import Forbidden, PortalError, refusal_shown
 from portal.extensions import db
 from portal.realtime import Admission, SocketContext, catchup
 from portal.registration.models import Registration
@@ -85,6 +85,7 @@ def on_chat(ctx: SocketContext, payload: dict[str, Any]) -> None:
             return
     except PortalError as error:
         db.session.rollback()
+        refusal_shown(error, subject=dict(ctx.admission.ids))  # the audit record
         ctx.send(feedback(error.translated(), error=True, status=error.status_code, client_id=client_id))
         return
     html = feedback("", client_id=client_id)

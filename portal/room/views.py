@@ -6,7 +6,7 @@ from flask import Blueprint, make_response, render_template, request
 
 from portal import csp, ratelimit, realtime
 from portal.attendance import presence
-from portal.errors import PortalError
+from portal.errors import PortalError, refusal_shown
 from portal.extensions import db
 from portal.htmx import redirect_to
 from portal.realtime import catchup, polling
@@ -57,6 +57,7 @@ def chat_post(token: str):
         message = chat.post(reg, request.form.get("body"), client_id=client_id)
     except PortalError as error:  # shown next to the form, like a form's field error
         db.session.rollback()
+        refusal_shown(error)  # the audit record
         response = make_response(sockets.feedback(error.translated(), error=True, status=error.status_code,
                                                   client_id=client_id), error.status_code)
         if retry := error.details.get("retry_after"):

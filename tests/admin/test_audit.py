@@ -166,3 +166,34 @@ def test_only_the_webinars_organizer_and_admins_read_it(as_user, staff, make, wh
     assert as_user(staff.admin).get(f"/admin/webinars/{webinar.webinar_id}/audit").status_code == 200
     refused = as_user(getattr(staff, who)).get(f"/admin/webinars/{webinar.webinar_id}/audit")
     assert refused.status_code in (403, 404)
+
+
+def test_refusals_shown_inline_are_recorded_too(app, client, make, monkeypatch):
+    """The chat's feedback line (HTTP and socket) and the registration form's 429 show their
+    refusal in place, not through the error handlers: recorded all the same."""
+    import portal.ratelimit as ratelimit
+    from portal.room import sockets
+    from tests.conftest import csrf_token_from
+    from tests.room.conftest import room_socket
+
+    webinar = make.webinar(status="live")
+    a = register(webinar)
+    page = client.get(a.url).get_data(as_text=True)
+    answer = client.post(a.url + "/chat", data={"body": "   ", "csrf_token": csrf_token_from(page)},
+                         headers={"HX-Request": "true"})
+    assert answer.status_code == 422
+    with app.test_request_context():
+        sockets.on_chat(room_socket(a.reg), {"type": "chat", "body": ""})
+
+    def refuse(*_, **__):
+        raise ratelimit.RateLimited("Too many registrations from your network. Please wait a minute and try again.")
+
+    monkeypatch.setattr(ratelimit.limiter(), "hit", refuse)
+    form = client.get(f"/w/{webinar.slug}").get_data(as_text=True)
+    refused = client.post(f"/w/{webinar.slug}/register", data={"name": "Z", "email": "z@example.com",
+                                                              "csrf_token": csrf_token_from(form)})
+    assert refused.status_code == 429
+    got = [(r.action, r.status_code, r.registration_id, r.webinar_id) for r in rows(kind="refusal")]
+    assert got == [("invalid", 422, a.reg.registration_id, webinar.webinar_id),
+                   ("invalid", 422, a.reg.registration_id, webinar.webinar_id),
+                   ("rate_limited", 429, None, webinar.webinar_id)]
