@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from portal import signals
@@ -135,6 +136,37 @@ def refusal_shown(error: PortalError, *, subject: dict[str, Any] | None = None) 
         log.exception("recording the refusal %r failed", error.msgid)
 
 
+#: Seconds a client is asked to wait when the database does not answer (503 Retry-After).
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Is this database error the database being down or unreachable (not a bad query)?"""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError))
+
+
+def render_unavailable() -> Response:
+    """503 with Retry-After, rendered without the database (no user, no layout that needs one):
+    JSON, an HTMX fragment, or a page that retries by itself."""
+    retry = RETRY_AFTER_UNAVAILABLE
+    message = _("The service is briefly unavailable. Please try again in a few seconds.")
+    if wants_json():
+        response = jsonify({"error": {"code": "unavailable", "message": message, "details": {"retry_after": retry}}})
+    elif is_htmx():
+        response = with_headers(make_response(render_template("errors/_unavailable.html", message=message,
+                                                              retry=retry)),
+                                retarget="#flash", reswap="innerHTML")
+    else:
+        response = make_response(render_template("errors/unavailable.html", message=message, retry=retry,
+                                                 again=request.method == "GET"))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(retry)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
@@ -149,10 +181,28 @@ def register_error_handlers(app: Flask) -> None:
     def handle_csrf(error: CSRFError):
         return render_error(400, "csrf", _("Your session expired or the form is stale. Reload the page and try again."))
 
+    @app.errorhandler(sa_exc.DBAPIError)
+    def handle_database_error(error: sa_exc.DBAPIError):
+        if not database_unavailable(error):
+            return handle_unexpected(error)
+        return database_down(error)
+
+    @app.errorhandler(sa_exc.TimeoutError)  # no pooled connection came free in time
+    def handle_pool_timeout(error: sa_exc.TimeoutError):
+        return database_down(error)
+
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
         status = error.code or 500
         return render_error(status, error.name.lower().replace(" ", "_"), str(_TITLES.get(status, error.name)))
+
+    def database_down(error: Exception):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the session is reset anyway
+            db.session.remove()
+        return render_unavailable()
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

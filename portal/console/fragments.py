@@ -77,9 +77,12 @@ def muted_leads(webinar_id: int) -> set[int]:
 
 
 def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0) -> str:
-    """Catch-up for one staff member: every console region (oob) + the chat after the id."""
+    """Catch-up for one staff member: every console region (oob) + every chat message after the id."""
     since = max(int(since_message_id or 0), 0)
     parts = [region(name, webinar, oob=True) for name in CONSOLE_REGIONS]
-    parts.append(messages(webinar.webinar_id,
-                          chat.messages_for(webinar.webinar_id, viewer_lead_id=None, after_id=since, staff=True)))
+    # Every message since the console's last one, however many, read in bounded chunks.
+    muted = muted_leads(webinar.webinar_id)
+    items = "".join(message_items(chunk, muted=muted) for chunk in
+                    chat.messages_after(webinar.webinar_id, viewer_lead_id=None, after_id=since, staff=True))
+    parts.append(messages_oob(items))
     return "".join(parts)

@@ -64,12 +64,13 @@ def on_moderation_changed(webinar_id: int, **_: Any) -> None:
 
 
 def _push_attendees(app: Flask, webinar_id: int) -> None:
-    with fresh_session(app):
+    with fresh_session(app), realtime.ordered(console_channel(webinar_id)):
         _render(webinar_id, ("attendees",))
 
 
 def _push(webinar_id: int, regions: tuple[str, ...]) -> None:
-    with fresh_session():
+    # The channel's number is taken before the read: pages apply pushes in commit order.
+    with realtime.ordered(console_channel(webinar_id)), fresh_session():
         _render(webinar_id, regions)
 
 

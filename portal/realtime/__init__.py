@@ -5,6 +5,8 @@ writers and readers, frames, the pinger, the GC policy. Domains plug in; this pa
 none of them (tests/test_layers.py checks it):
 
 - ``publish(channel, html)``: an oob fragment to every socket of the channel, every process.
+- ``ordered(channel)``: a block that reads the database and then publishes what it read; its
+  publish keeps its place in commit order (see `ordered`).
 - ``disconnect(channel, *, member, reason)``: close a member's sockets (ban, revoke).
 - ``route(bp, rule, endpoint=, admit=, on_open=, on_close=)``: a socket endpoint of a domain;
   ``url(endpoint, **values)`` its path for the page.
@@ -19,6 +21,9 @@ none of them (tests/test_layers.py checks it):
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import Flask
 
@@ -30,7 +35,11 @@ from portal.realtime.sockets import route, url
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Admission", "SocketContext", "disconnect", "init_app", "publish", "register_handler", "route", "url"]
+__all__ = ["Admission", "SocketContext", "cap_member", "disconnect", "init_app", "ordered", "publish",
+           "register_handler", "route", "url"]
+
+# The numbers reserved by the `ordered` blocks around the current code: channel -> seq.
+_reserved: ContextVar[dict[str, int] | None] = ContextVar("realtime_reserved", default=None)
 
 
 def init_app(app: Flask) -> None:
@@ -52,12 +61,50 @@ def publish(channel: str, html: str) -> None:
     up on reconnect and by polling), so a broker failure is logged, never raised into the
     request that already committed. An empty fragment is not sent.
     """
+    reserved = _reserved.get()
+    seq = reserved.pop(channel, None) if reserved else None
     if not html:
+        if seq is not None:
+            reserved[channel] = seq  # type: ignore[index]  # still ours: the block releases it
         return
     try:
-        current_hub().publish(channel, html)
+        current_hub().publish(channel, html, seq=seq)
     except Exception:
         log.exception("realtime publish to %s failed", channel)
+
+
+@contextmanager
+def ordered(channel: str) -> Iterator[None]:
+    """Publishes of `channel` inside this block take a number reserved on entry.
+
+    Wrap "read the committed state, render it, publish it" (an after-commit push): the number
+    is taken after the commit and before the read, so a publish with a higher number was read
+    later, and every hub delivers the channel in number order. Two changes committed close
+    together therefore reach every page in commit order, even when the later one's publish
+    overtakes the earlier one's on the way to the broker. A reserved number the block did not
+    use is released on exit (the channel moves past it at once).
+    """
+    try:
+        hub = current_hub()
+        seq = hub.reserve(channel)
+    except Exception:
+        log.exception("realtime reserve on %s failed", channel)
+        seq = None
+    if seq is None:
+        yield
+        return
+    outer = _reserved.get()
+    token = _reserved.set({**(outer or {}), channel: seq})
+    try:
+        yield
+    finally:
+        left = _reserved.get()
+        _reserved.reset(token)
+        if left and left.get(channel) == seq:
+            try:
+                hub.release(channel, seq)
+            except Exception:
+                log.exception("realtime release on %s failed", channel)
 
 
 def disconnect(channel: str, *, member: int, reason: str) -> None:

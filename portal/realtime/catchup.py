@@ -43,7 +43,9 @@ def send_consistent(ctx: SocketContext, render: Callable[[], str | None]) -> Non
             ctx.close("access revoked")
             return
         ctx.send(html)
-        if hub.version(ctx.channel) == before:
+        # Broker unavailable (None): no version to compare; the hub resyncs every socket once
+        # its subscription is back, which covers whatever this snapshot could not.
+        if before is None or hub.version(ctx.channel) == before:
             return
         # Something was published meanwhile: read again in a fresh transaction.
         db.session.remove()

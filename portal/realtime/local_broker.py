@@ -5,7 +5,7 @@ import logging
 import secrets
 import threading
 
-from portal.realtime.broker import Delivery, as_bytes
+from portal.realtime.broker import Delivery, Resumed, as_bytes
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,7 @@ class LocalBroker:
 
     The lock makes version order and delivery order the same for every socket; a delivery
     only does non-blocking writes, so holding it costs the fan-out time and nothing more.
+    It is never unavailable, so it never resumes.
     """
 
     def __init__(self) -> None:
@@ -31,15 +32,32 @@ class LocalBroker:
             if self._closed:
                 return
             self._versions[channel] = self._versions.get(channel, 0) + 1
-            for callback in tuple(self._callbacks):
-                try:
-                    callback(channel, data)
-                except Exception:  # one broken subscriber must not starve the others
-                    log.exception("realtime delivery failed on %s", channel)
+            self._deliver(channel, data)
+
+    def next_seq(self, channel: str) -> int:
+        with self._lock:
+            seq = self._versions[channel] = self._versions.get(channel, 0) + 1
+            return seq
+
+    def send(self, channel: str, payload: bytes | str) -> None:
+        data = as_bytes(payload)
+        with self._lock:
+            if not self._closed:
+                self._deliver(channel, data)
+
+    def _deliver(self, channel: str, data: bytes) -> None:
+        for callback in tuple(self._callbacks):
+            try:
+                callback(channel, data)
+            except Exception:  # one broken subscriber must not starve the others
+                log.exception("realtime delivery failed on %s", channel)
 
     def subscribe(self, callback: Delivery) -> None:
         with self._lock:
             self._callbacks.append(callback)
+
+    def on_resume(self, callback: Resumed) -> None:
+        """Nothing to resume: an in-process broker is never cut off."""
 
     def version(self, channel: str) -> str:
         return f"{self._epoch}.{self._versions.get(channel, 0)}"

@@ -1,8 +1,9 @@
 """Polling fallback: the catch-up snapshot with an ETag, and a 304 decided without the database.
 
 The ETag names the scope (the domain's id: a webinar), the channel version the snapshot was
-read at, and a MAC that binds both to the caller (join token or staff user). A 304 therefore needs only the MAC and
-one version lookup (a dict, or one Redis MGET). A banned or revoked token can still be told
+read at, and a MAC that binds both to the caller (join token or staff user). A 304 therefore
+needs only the MAC and one version lookup (a dict, or one Redis MGET); while Redis does not
+answer, every poll is served from the database. A banned or revoked token can still be told
 "nothing changed", never given fresh state: every publish (a ban's disconnect included)
 moves the version, and a moved version goes through the database, which refuses it.
 """
@@ -42,7 +43,7 @@ def not_modified(kind: str, subject: str, if_none_match: str | None,
     scope_id, version, mac = int(match.group(2)), match.group(3), match.group(4)
     if not hmac.compare_digest(mac, _mac(kind, subject, scope_id)):
         return None
-    if current_hub().version(channel_of(scope_id)) != version:
+    if current_hub().version(channel_of(scope_id)) != version:  # None (broker down): ask the database
         return None
     response = Response(status=304)
     response.headers["ETag"] = if_none_match.strip()
@@ -51,9 +52,13 @@ def not_modified(kind: str, subject: str, if_none_match: str | None,
 
 
 def state(kind: str, subject: str, scope_id: int, *, channel: str, render: Callable[[], str]) -> Response:
-    """The domain's snapshot with the ETag of the channel version read before it (never newer)."""
+    """The domain's snapshot with the ETag of the channel version read before it (never newer).
+
+    Without a version (the broker does not answer) the snapshot goes out without an ETag: the
+    next poll reads the database again, until the broker is back."""
     version = current_hub().version(channel)
     response = make_response(render())
-    response.headers["ETag"] = etag(kind, subject, scope_id, version)
+    if version is not None:
+        response.headers["ETag"] = etag(kind, subject, scope_id, version)
     response.headers["Cache-Control"] = CACHE_CONTROL
     return response

@@ -4,12 +4,29 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from portal.realtime.broker import Delivery, as_bytes
+from portal.realtime.broker import BrokerUnavailable, Delivery, Resumed, as_bytes
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: A dead or hung Redis costs a publish or a version lookup a fraction of a second, never a
+#: hang: short connect and read timeouts, one immediate retry (a pooled connection that died
+#: with a restarted Redis), and a PING on connections idle for longer than the interval.
+CLIENT_OPTIONS = {
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 1.0,
+    "health_check_interval": 10,
+    "socket_keepalive": True,
+}
+RESUBSCRIBE_MAX_BACKOFF = 5.0
 
 
 class RedisBroker:
@@ -18,28 +35,53 @@ class RedisBroker:
     The process subscribes to every channel under its prefix (not channel by channel), so a
     socket registered locally receives the very next message: no window in which a freshly
     connected socket could miss one while a SUBSCRIBE travels to Redis.
+
+    Redis may be down when the process starts or go away later: `subscribe` then returns at
+    once and a listener thread keeps trying; once the subscription is in place again the
+    `on_resume` callbacks run (the hub tells its sockets to catch up). Every other call raises
+    BrokerUnavailable while Redis does not answer.
     """
 
     def __init__(self, url: str, *, prefix: str = "portal:rt:") -> None:
-        self._redis = redis.Redis.from_url(url)
+        self._redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1), **CLIENT_OPTIONS)
         self._url = url
         self._prefix = prefix
         self._channel_prefix = f"{prefix}c:"
         self._callbacks: list[Delivery] = []
+        self._resumed: list[Resumed] = []
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._pubsub: redis.client.PubSub | None = None
         self._thread: threading.Thread | None = None
+        self.subscribed = False  # is the pattern subscription in place right now?
+        self._gap_began = time.time()  # when the subscription was last lost (or first wanted)
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except (redis.RedisError, OSError) as error:
+            raise BrokerUnavailable(f"redis: {error}") from error
 
     # -- publishing ------------------------------------------------------------------------
     def publish(self, channel: str, payload: bytes | str) -> None:
         # One round trip: the version moves before any subscriber can see the message.
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.incr(self._version_key(channel))
-        pipe.publish(self._channel_prefix + channel, as_bytes(payload))
-        pipe.execute()
+        def run() -> None:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.incr(self._version_key(channel))
+            pipe.publish(self._channel_prefix + channel, as_bytes(payload))
+            pipe.execute()
+        self._call(run)
+
+    def next_seq(self, channel: str) -> int:
+        return int(self._call(lambda: self._redis.incr(self._version_key(channel))))
+
+    def send(self, channel: str, payload: bytes | str) -> None:
+        self._call(lambda: self._redis.publish(self._channel_prefix + channel, as_bytes(payload)))
 
     def version(self, channel: str) -> str:
+        return self._call(lambda: self._version(channel))
+
+    def _version(self, channel: str) -> str:
         epoch_key = f"{self._prefix}epoch"
         epoch, count = self._redis.mget(epoch_key, self._version_key(channel))
         if epoch is None:
@@ -57,36 +99,52 @@ class RedisBroker:
         with self._lock:
             self._callbacks.append(callback)
             if self._thread is None:
-                self._pubsub = self._connect()
+                try:
+                    self._pubsub = self._connect()
+                    self.subscribed = True
+                except (redis.RedisError, OSError):
+                    # Serve this process's sockets locally meanwhile; the listener keeps trying.
+                    log.warning("realtime: Redis unreachable at start; serving sockets locally until it answers")
                 self._thread = threading.Thread(target=self._listen, name="realtime-redis", daemon=True)
                 self._thread.start()
+
+    def on_resume(self, callback: Resumed) -> None:
+        with self._lock:
+            self._resumed.append(callback)
 
     def _connect(self) -> redis.client.PubSub:
         """A pattern subscription that Redis has confirmed (so nothing published after returns is missed)."""
         pubsub = self._redis.pubsub()
-        pubsub.psubscribe(self._channel_prefix + "*")
-        for _ in range(50):
-            message = pubsub.get_message(timeout=0.1)
-            if message and message["type"] == "psubscribe":
-                return pubsub
+        try:
+            pubsub.psubscribe(self._channel_prefix + "*")
+            for _ in range(20):
+                message = pubsub.get_message(timeout=0.1)
+                if message and message["type"] == "psubscribe":
+                    return pubsub
+        except BaseException:
+            pubsub.close()
+            raise
         pubsub.close()
         raise redis.ConnectionError("Redis did not confirm the realtime subscription")
 
     def _listen(self) -> None:
-        backoff = 0.25
+        backoff = 0.1
         while not self._stopped.is_set():
+            if self._pubsub is None:
+                if self._reconnect():
+                    backoff = 0.1
+                else:
+                    self._stopped.wait(backoff)
+                    backoff = min(backoff * 2, RESUBSCRIBE_MAX_BACKOFF)
+                continue
             try:
-                assert self._pubsub is not None
                 message = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.25)
             except Exception:
                 if self._stopped.is_set():
                     break
-                log.warning("realtime redis subscription lost; reconnecting in %.2fs", backoff, exc_info=True)
-                self._stopped.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-                self._reconnect()
+                log.warning("realtime redis subscription lost; reconnecting", exc_info=True)
+                self._drop_subscription()
                 continue
-            backoff = 0.25
             if message is None or message.get("type") != "pmessage":
                 continue
             channel = message["channel"].decode("utf-8").removeprefix(self._channel_prefix)
@@ -96,22 +154,39 @@ class RedisBroker:
                 except Exception:
                     log.exception("realtime delivery failed on %s", channel)
 
-    def _reconnect(self) -> None:
+    def _drop_subscription(self) -> None:
+        if self.subscribed:
+            self._gap_began = time.time()
+        self.subscribed = False
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                pubsub.close()
+            except Exception:  # noqa: BLE001 - its connection is dead already
+                pass
+
+    def _reconnect(self) -> bool:
         try:
-            if self._pubsub is not None:
-                self._pubsub.close()
             self._pubsub = self._connect()
-            log.info("realtime redis subscription restored")
         except Exception:
-            log.warning("realtime redis still unreachable", exc_info=True)
+            log.debug("realtime redis still unreachable", exc_info=True)
+            return False
+        self.subscribed = True
+        log.warning("realtime redis subscription restored; sockets catch up")
+        for callback in tuple(self._resumed):
+            try:
+                callback(self._gap_began)
+            except Exception:
+                log.exception("realtime resume callback failed")
+        return True
 
     def close(self) -> None:
         self._stopped.set()
         with self._lock:
             self._callbacks.clear()
+            self._resumed.clear()
             thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(3)
-        if self._pubsub is not None:
-            self._pubsub.close()
+        self._drop_subscription()
         self._redis.close()

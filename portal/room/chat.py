@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Iterator
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -154,18 +155,58 @@ def post_as_staff(user: User, webinar: Webinar, body: object) -> ChatMessage:
 
 def messages_for(webinar_id: int, *, viewer_lead_id: int | None, after_id: int = 0,
                  limit: int = HISTORY, staff: bool = False) -> list[ChatMessage]:
-    """Messages a viewer may see, oldest first: the last `limit` after `after_id`."""
-    query = select(ChatMessage).options(selectinload(ChatMessage.author)).where(
+    """Messages a viewer may see, oldest first: the last `limit` after `after_id` (a page's start)."""
+    query = _seen_by(select(ChatMessage).options(selectinload(ChatMessage.author)).where(
         ChatMessage.webinar_id == webinar_id, ChatMessage.message_id > after_id
-    )
-    if not staff:
-        visible = ChatMessage.moderation_status == "visible"
-        if viewer_lead_id is not None:
-            visible = or_(visible, (ChatMessage.moderation_status == "shadowed")
-                          & (ChatMessage.author_id == viewer_lead_id))
-        query = query.where(visible)
+    ), viewer_lead_id=viewer_lead_id, staff=staff)
     rows = db.session.scalars(query.order_by(ChatMessage.message_id.desc()).limit(limit)).all()
     return list(reversed(rows))
+
+
+CATCHUP_CHUNK = 200  # messages per query of a catch-up
+COMMIT_WINDOW = timedelta(seconds=10)  # PostgreSQL: how late a message may commit after its id
+
+
+def messages_after(webinar_id: int, *, viewer_lead_id: int | None, after_id: int = 0, staff: bool = False,
+                   chunk: int = CATCHUP_CHUNK) -> Iterator[list[ChatMessage]]:
+    """Catch-up: every message a viewer may see after `after_id`, oldest first, `chunk` rows
+    per query (keyset pages by id), however many there are.
+
+    On PostgreSQL an id is taken at insert and the row becomes visible at commit, so a message
+    can commit after a later id was already read: a page that saw id 11 would skip id 10 if it
+    committed later. So there (not on SQLite, whose single writer commits in id order) the
+    catch-up also re-reads the messages at or below `after_id` written in the last
+    COMMIT_WINDOW; the page merges by id, so those it has show once.
+    """
+    overlap_from = None
+    if after_id and db.session.get_bind().dialect.name != "sqlite":
+        overlap_from = utcnow() - COMMIT_WINDOW
+    cursor = 0 if overlap_from is not None else after_id
+    while True:
+        query = _seen_by(select(ChatMessage).options(selectinload(ChatMessage.author)).where(
+            ChatMessage.webinar_id == webinar_id, ChatMessage.message_id > cursor
+        ), viewer_lead_id=viewer_lead_id, staff=staff)
+        if overlap_from is not None:
+            query = query.where(or_(ChatMessage.message_id > after_id, ChatMessage.created_at >= overlap_from))
+        rows = list(db.session.scalars(query.order_by(ChatMessage.message_id).limit(chunk)))
+        if rows:
+            yield rows
+        if len(rows) < chunk:
+            return
+        cursor = rows[-1].message_id
+
+
+def _seen_by(query: Select[tuple[ChatMessage]], *, viewer_lead_id: int | None,
+             staff: bool) -> Select[tuple[ChatMessage]]:
+    """Only what the viewer may see: staff everything, others the visible messages and their
+    own shadowed ones."""
+    if staff:
+        return query
+    visible = ChatMessage.moderation_status == "visible"
+    if viewer_lead_id is not None:
+        visible = or_(visible, (ChatMessage.moderation_status == "shadowed")
+                      & (ChatMessage.author_id == viewer_lead_id))
+    return query.where(visible)
 
 
 def hidden_ids(webinar_id: int, *, up_to: int, window: int = HISTORY * 2) -> list[int]:

@@ -90,13 +90,15 @@ def messages_oob(items: str, *, removed: list[int] = ()) -> str:
 
 
 def snapshot(reg: Registration, webinar: Webinar, *, since_message_id: int = 0) -> str:
-    """Catch-up for one attendee: every room region (oob) + the chat after the id."""
+    """Catch-up for one attendee: every room region (oob) + every chat message after the id."""
     since = max(int(since_message_id or 0), 0)
     count = attendance.present_count(webinar.webinar_id)
     parts = [room_region(name, webinar, count=count, oob=True, reg=reg) for name in room_regions(webinar)]
     if webinar.has_internal_chat:
         lead_id = reg.lead_id if reg is not None else None
-        new = chat.messages_for(webinar.webinar_id, viewer_lead_id=lead_id, after_id=since)
+        # Every message since the page's last one, however many, read in bounded chunks.
+        items = "".join(message_items(chunk) for chunk in
+                        chat.messages_after(webinar.webinar_id, viewer_lead_id=lead_id, after_id=since))
         removed = chat.hidden_ids(webinar.webinar_id, up_to=since) if since else []
-        parts.append(messages_oob(message_items(new), removed=removed))
+        parts.append(messages_oob(items, removed=removed))
     return "".join(parts)

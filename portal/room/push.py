@@ -93,7 +93,8 @@ def on_event_committed(envelope: dict[str, Any], **_: Any) -> None:
         regions = ("cta",)
     else:
         return
-    with fresh_session():
+    # The channel's number is taken before the read: pages apply pushes in commit order.
+    with realtime.ordered(room_channel(envelope["webinar_id"])), fresh_session():
         webinar = db.session.get(Webinar, envelope["webinar_id"])
         if webinar is not None:
             push_regions(webinar, regions)
@@ -152,7 +153,7 @@ def push_regions(webinar: Webinar, wanted: tuple[str, ...]) -> None:
 
 
 def _push_count(app: Flask, webinar_id: int) -> None:
-    with fresh_session(app):
+    with fresh_session(app), realtime.ordered(room_channel(webinar_id)):
         webinar = db.session.get(Webinar, webinar_id)
         if webinar is not None:
             push_regions(webinar, ("count",))

@@ -1,12 +1,15 @@
 // Live connection of room and console pages (templates/realtime/_connect.html).
 // The htmx ws extension owns the socket and swaps the server's oob fragments; this file adds
 // back-off with jitter, a "hello" catch-up after every (re)connect, and polling of the state
-// fragment (ETag / 304) while the socket is down. Pages merge repeated elements by id
+// fragment (ETag / 304) while the socket is down, and a new "hello" when the server asks for
+// a resync. Pages merge repeated elements by id
 // (room.js: chat items), so a catch-up that overlaps a live frame shows nothing twice.
 (function () {
   "use strict";
 
   var MAX_DELAY_MS = 30000;
+  // portal/realtime/hub.py resync_message(): say hello again, from before data-since.
+  var RESYNC = /^<template data-realtime="resync" data-since="([0-9.]+)"><\/template>$/;
 
   // Exponential back-off with jitter: 0.5-1 s, 1-2 s, 2-4 s ... capped at 15-30 s.
   htmx.config.wsReconnectDelay = function (retryCount) {
@@ -14,9 +17,16 @@
     return ceiling / 2 + Math.random() * ceiling / 2;
   };
 
-  function lastMessageId() {
+  // The newest message id the page shows; with `before` (Unix seconds, server clock), only
+  // among messages written before then (what came after may have gaps: a resync).
+  function lastMessageId(before) {
     var max = 0;
     document.querySelectorAll("[data-message-id]").forEach(function (el) {
+      if (before !== undefined) {
+        var time = el.querySelector("time[datetime]");
+        var at = time ? Date.parse(time.getAttribute("datetime")) / 1000 : NaN;
+        if (!(at < before)) return;
+      }
       var id = parseInt(el.getAttribute("data-message-id"), 10);
       if (id > max) max = id;
     });
@@ -58,16 +68,6 @@
       root.replaceWith(quiet);
     }
 
-    root.addEventListener("htmx:wsOpen", function (ev) {
-      socket = ev.detail.socketWrapper;
-      clearTimeout(pollTimer);
-      setState("live");
-      socket.send(JSON.stringify({ type: "hello", last_message_id: lastMessageId() }));
-    });
-
-    root.addEventListener("htmx:wsClose", function (ev) {
-      socket = null;
-      if (stopped) return;
     function reasonMessage(reason) {
       var holder = document.querySelector("[data-realtime-reasons]");
       var text = null;
@@ -89,8 +89,35 @@
       if (socket) socket.send(JSON.stringify({ type: "hello", last_message_id: lastMessageId(before) }));
     }
 
+    root.addEventListener("htmx:wsOpen", function (ev) {
+      socket = ev.detail.socketWrapper;
+      clearTimeout(pollTimer);
+      setState("live");
+      hello();
+    });
+
+    // The server lost track of what this page has (Redis came back, a message came too late):
+    // catch up as after a reconnect, from the last message before the gap began. The marker
+    // itself is not swapped into the page.
+    root.addEventListener("htmx:wsBeforeMessage", function (ev) {
+      var resync = ev.detail && typeof ev.detail.message === "string" ? RESYNC.exec(ev.detail.message) : null;
+      if (resync) {
+        ev.preventDefault();
+        hello(parseFloat(resync[1]));
+      }
+    });
+
+    root.addEventListener("htmx:wsClose", function (ev) {
+      socket = null;
+      if (stopped) return;
       setState("polling");
       var code = ev.detail && ev.detail.event ? ev.detail.event.code : 1006;
+      // A reason the page explains (data-realtime-reasons: {"reason": "message"}) is final too.
+      var explained = code === 1008 ? reasonMessage(ev.detail.event.reason) : null;
+      if (explained) {
+        stop(explained);
+        return;
+      }
       // 1008: the server refused us on purpose; one poll lets it say why (e.g. a 404 when banned).
       schedulePoll(code === 1008 ? 0 : jitter(1500));
     });
@@ -102,7 +129,9 @@
     poller.addEventListener("htmx:afterRequest", function (ev) {
       var xhr = ev.detail.xhr;
       if (!xhr) return;
-      if (xhr.status === 200) etag = xhr.getResponseHeader("ETag") || etag;
+      // No ETag: the server answered from the database without a version (Redis down); ask
+      // it again in full next time rather than keep an older ETag.
+      if (xhr.status === 200) etag = xhr.getResponseHeader("ETag");
       else if (xhr.status === 403 || xhr.status === 404 || xhr.status === 410) stop(xhr.responseText);
     });
 
@@ -111,12 +140,6 @@
   }
 
   function init() {
-      // A reason the page explains (data-realtime-reasons: {"reason": "message"}) is final too.
-      var explained = code === 1008 ? reasonMessage(ev.detail.event.reason) : null;
-      if (explained) {
-        stop(explained);
-        return;
-      }
     var root = document.getElementById("realtime");
     if (root && !root.hasAttribute("data-realtime-started")) {
       root.setAttribute("data-realtime-started", "");

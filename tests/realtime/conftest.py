@@ -5,11 +5,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import websocket
+from flask import Flask
 
 from portal.extensions import db
 from portal.realtime import runtime
@@ -189,3 +191,20 @@ def login_cookie(server, email: str, password: str = factories.PASSWORD) -> str:
 def flash_text(message: str) -> str:
     match = re.search(r'role="alert">([^<]*)<', message)
     return match.group(1) if match else ""
+
+
+@contextmanager
+def app_on(database_url: str) -> Iterator[Flask]:
+    """A portal app bound to `database_url` (tables created), its app context pushed."""
+    from portal import create_app, shutdown
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret",
+                      "REDIS_URL": "", "SERVER_NAME": None})
+    with app.app_context():
+        db.create_all()
+        try:
+            yield app
+        finally:
+            shutdown(app)
+            db.session.remove()
+            db.engine.dispose()

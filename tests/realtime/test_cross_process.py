@@ -52,7 +52,7 @@ def other_process(_schema: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "PORTAL_DATABASE_URL": _schema,
         "PORTAL_REDIS_URL": REDIS_URL,
         "PORTAL_REALTIME_REDIS_PREFIX": PREFIX,
-        "PORTAL_SECRET_KEY": "cross-process-secret",
+        "PORTAL_SECRET_KEY": "cross-process-secret-of-at-least-32-bytes",
         "PORTAL_ACCESS_LOG": "/dev/null",
         "PORTAL_WORKERS": "1",
     }
