@@ -108,14 +108,7 @@ def enter(reg: Registration, *, session_id: str, connection_id: str, seen_at: da
     db.session.flush()
     _changed(reg.webinar_id)
     if first:
-        events.emit(
-            "client_webinar_entered",
-            webinar_id=reg.webinar_id,
-            lead_id=reg.lead_id,
-            session_id=session_id,
-            data={"registration_id": reg.registration_id, "webinar_type": reg.webinar_type},
-        )
-        log.info("lead %s entered webinar %s (session %s)", reg.lead_id, reg.webinar_id, session_id)
+        _emit_entered(reg, session_id, at=row.entered_at)
     return row
 
 
@@ -151,9 +144,7 @@ def enter_many(webinar_id: int, entries: list[tuple[Registration, str, str]]) ->
         return 0
     db.session.execute(insert(Attendance), rows)
     for reg, session_id in first:
-        events.emit("client_webinar_entered", webinar_id=webinar_id, lead_id=reg.lead_id, session_id=session_id,
-                    data={"registration_id": reg.registration_id, "webinar_type": reg.webinar_type},
-                    occurred_at=now)
+        _emit_entered(reg, session_id, at=now)
     db.session.flush()
     _changed(webinar_id)
     return len(rows)
@@ -399,6 +390,12 @@ def _changed(webinar_id: int) -> None:
 def _close(row: Attendance, *, reason: str, at: datetime) -> None:
     row.left_at = max(at, row.entered_at)
     row.leave_reason = reason
+
+
+def _emit_entered(reg: Registration, session_id: str, *, at: datetime) -> None:
+    events.emit("client_webinar_entered", webinar_id=reg.webinar_id, lead_id=reg.lead_id, session_id=session_id,
+                data={"registration_id": reg.registration_id, "webinar_type": reg.webinar_type}, occurred_at=at)
+    log.info("lead %s entered webinar %s (session %s)", reg.lead_id, reg.webinar_id, session_id)
 
 
 def _emit_left(webinar_id: int, lead_id: int, session_id: str, reason: str) -> None:
