@@ -43,8 +43,8 @@ MAX_LENGTH = 1000
 MAX_PER_WINDOW = 5
 WINDOW = 10
 HISTORY = 100  # messages a page starts with
-_DROP_CATEGORIES = {"Cc", "Cf", "Cs"}
 CLIENT_ID_MAX = 64
+_DROP_CATEGORIES = {"Cc", "Cf", "Cs"}
 _SPACES = {"\n", "\r", "\t", "\u2028", "\u2029", "\x0b", "\x0c", "\x85"}
 
 
@@ -114,12 +114,12 @@ def post(reg: Registration, body: object, *, client_id: str | None = None) -> Ch
     webinar = reg.webinar
     if not reg.has_access:
         raise Forbidden("You can no longer take part in this webinar.")
-    require(reg, Action.CHAT, webinar)
     if client_id is not None and (stored := _by_client_id(reg, client_id)) is not None:
         return stored
-    _require_open(webinar)
+    require(reg, Action.CHAT, webinar)
     if reg.lead is not None and reg.lead.is_staff:
         raise Forbidden("Team members post from the speaker console, not through a join link.")
+    _require_open(webinar)
     text = validate(body)
     limiter().hit(f"chat:{webinar.webinar_id}:{reg.lead_id}", limit=MAX_PER_WINDOW, window=WINDOW,
                   message=N_("You are sending messages too fast. Wait a few seconds and try again."))

@@ -419,5 +419,6 @@ def test_a_lapsed_lease_enters_this_workers_sockets_again(app, make):
     assert keeper.renew() is True
     assert presence.settle(app)
     assert attendance.present_count(w.webinar_id) == 1
-    kinds = [e.event for e in events(w.webinar_id) if e.lead_id == a.reg.lead_id and e.event != "client_webinar_registered"]
+    kinds = [e.event for e in events(w.webinar_id)
+             if e.lead_id == a.reg.lead_id and e.event != "client_webinar_registered"]
     assert kinds == ["client_webinar_entered", "client_webinar_left", "client_webinar_entered"]
