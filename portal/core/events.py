@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from portal.core import sequencing
 from portal.core.models import OutboxEvent
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -57,6 +58,7 @@ def emit(
     )
     db.session.add(row)
     envelope = row.envelope()
+    sequencing.track(db.session(), row, envelope)  # `sequence` is stamped at commit
     after_commit(event_committed, envelope)
     log.info("event %s webinar=%s lead=%s", name, webinar_id, lead_id)
     return envelope

@@ -12,6 +12,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -212,6 +213,11 @@ class ApiToken(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Space-separated subset of portal.api.tokens.SCOPES ("read control webhooks"), and the
+    # token's first characters so a list can tell tokens apart without the secret (migration
+    # d2b3c4e5f603).
+    scopes: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    prefix: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -230,6 +236,9 @@ class OutboxEvent(Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Position in COMMIT order (SPEC §6), stamped by portal.core.sequencing just before the
+    # commit; NULL only inside the writing transaction, never seen by another one.
+    sequence: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     event: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -244,6 +253,7 @@ class OutboxEvent(Model):
         env: dict[str, Any] = {
             "event": self.event,
             "event_id": self.event_id,
+            "sequence": self.sequence,
             "occurred_at": timefmt.iso_utc(self.occurred_at),
             "webinar_id": self.webinar_id,
             "data": self.data,
@@ -253,3 +263,13 @@ class OutboxEvent(Model):
         if self.session_id is not None:
             env["session_id"] = self.session_id
         return env
+
+
+class EventCounter(Model):
+    """The one row holding the last outbox `sequence` handed out (portal.core.sequencing)."""
+
+    __tablename__ = "event_counter"
+    __table_args__ = (CheckConstraint("counter_id = 1", name="single_row"),)
+
+    counter_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_sequence: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -30,7 +30,8 @@ def test_envelope_shape(make, received):
     webinar = make.webinar(status="scheduled")
     lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
     envelope = received[-1]
-    assert set(envelope) == {"event", "event_id", "occurred_at", "webinar_id", "data"}
+    assert set(envelope) == {"event", "event_id", "sequence", "occurred_at", "webinar_id", "data"}
+    assert isinstance(envelope["sequence"], int)
     assert envelope["event"] == "webinar_status_changed"
     uuid.UUID(envelope["event_id"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", envelope["occurred_at"])
