@@ -22,6 +22,7 @@ from portal import (
     errors,
     htmx,
     i18n,
+    mail,
     models,  # noqa: F401 - every table, for the metadata and Alembic
     public,
     ratelimit,
@@ -63,7 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, room, autowebinar, console, admin, auth, public):
+    for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
@@ -75,11 +76,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def shutdown(app: Flask) -> None:
     """Stop what an app runs in the background: pending pushes, the heartbeat flusher (after
-    a last flush), the realtime hub."""
+    a last flush), the realtime hub, the mail sender."""
     room_push.shutdown(app)
     console_push.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
+    mail.shutdown(app)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -69,6 +69,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REALTIME_FANOUT": "prebuilt",  # "naive" (per-socket ws.send) exists only for bench/fanout.py
         "REALTIME_POLL_SECONDS": 4,  # polling interval of the fallback while the socket is down
         "REALTIME_GC_FREEZE": True,  # keep idle sockets out of full GC passes (gevent servers only)
+        # Mail (issue 10, portal/mail): empty SMTP URL = nothing is sent, every message is kept
+        # and readable at /admin/mail. smtp://user:pass@host:port, smtp+starttls://…, smtps://…
+        "SMTP_URL": "",
+        "MAIL_FROM": "Webinars <noreply@localhost>",
     }
 
 
@@ -154,6 +158,60 @@ def check_workers(workers: int, redis_url: str) -> None:
                           "workers. Set PORTAL_REDIS_URL=redis://... or PORTAL_WORKERS=1.")
 
 
+SMTP_SCHEMES = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "ssl"}
+SMTP_DEFAULT_PORTS = {"plain": 25, "starttls": 587, "ssl": 465}
+
+
+def parse_smtp_url(url: str) -> dict[str, Any] | None:
+    """PORTAL_SMTP_URL as {"security", "host", "port", "username", "password"}; None when empty.
+
+    smtp://host:port (no TLS), smtp+starttls://user:pass@host:587, smtps://user:pass@host:465;
+    user and password are URL-decoded. Raises ConfigError with what is wrong."""
+    from urllib.parse import unquote, urlsplit
+
+    url = (url or "").strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise ConfigError(f"PORTAL_SMTP_URL is not a valid URL ({error}); expected e.g. "
+                          "smtp+starttls://user:password@mail.example.com:587") from None
+    security = SMTP_SCHEMES.get(parts.scheme.lower())
+    if security is None:
+        raise ConfigError(f"PORTAL_SMTP_URL has the scheme {parts.scheme!r}; use one of "
+                          f"{', '.join(s + '://' for s in SMTP_SCHEMES)} (e.g. smtp+starttls://user:password@host:587)")
+    if not parts.hostname:
+        raise ConfigError("PORTAL_SMTP_URL names no host; expected e.g. smtp://mail.example.com:25")
+    if (parts.path or "/") != "/" or parts.query or parts.fragment:
+        raise ConfigError("PORTAL_SMTP_URL takes no path, query or fragment; expected scheme://user:pass@host:port")
+    return {
+        "security": security,
+        "host": parts.hostname,
+        "port": port or SMTP_DEFAULT_PORTS[security],
+        "username": unquote(parts.username) if parts.username else "",
+        "password": unquote(parts.password) if parts.password else "",
+    }
+
+
+def check_mail_from(value: str) -> None:
+    """PORTAL_MAIL_FROM must be one address (`Name <addr@host>` or `addr@host`), no line breaks."""
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
+    if "\r" in value or "\n" in value:
+        raise ConfigError("PORTAL_MAIL_FROM contains a line break")
+    name, addr = parseaddr(value)
+    try:
+        Address(display_name=name, addr_spec=addr)
+    except (ValueError, IndexError, TypeError):
+        addr = ""
+    if not addr or "@" not in addr:
+        raise ConfigError(f"PORTAL_MAIL_FROM {value!r} is not an address; expected e.g. "
+                          "'Webinars <noreply@example.com>'")
+
+
 def finalise(config: dict[str, Any]) -> None:
     """Derive dependent settings and refuse unsafe setups."""
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
@@ -162,6 +220,8 @@ def finalise(config: dict[str, Any]) -> None:
         config["SECRET_KEY"] = secret_key_from_file(config["SECRET_KEY_FILE"])
     check_secret_key(config["SECRET_KEY"], testing=bool(config.get("TESTING")))
     check_workers(int(config.get("WORKERS") or 1), config.get("REDIS_URL") or "")
+    config["SMTP"] = parse_smtp_url(config.get("SMTP_URL") or "")
+    check_mail_from(config.get("MAIL_FROM") or "")
     # One lifetime for both ways a staff session lives on: the session cookie and remember-me.
     lifetime = config["PERMANENT_SESSION_LIFETIME"]
     if not isinstance(lifetime, timedelta):

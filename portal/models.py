@@ -3,10 +3,12 @@ from portal.attendance.models import Attendance, LiveSession
 from portal.audit.models import AuditEntry
 from portal.auth.models import LoginFailure
 from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarSpeaker
+from portal.mail.models import MailMessage
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
 
 __all__ = [
-    "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "OutboxEvent", "Registration",
+    "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "MailMessage", "OutboxEvent",
+    "Registration",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
 ]

@@ -3,7 +3,7 @@
 Lower layers announce, higher layers subscribe (STYLE.md's layer order), so a domain can react
 to a lower one without the lower one importing it. Two kinds of timing:
 
-- *in the transaction* (`status_requested`, `status_changing`): receivers refuse a change
+- *in the transaction* (`status_requested`, `status_changing`, `event_emitted`): receivers refuse a change
   before it is written, or write its consequences into the sender's transaction so the
   change and its consequences commit together;
 - *after the commit* (everything else): sent by `after_commit()` once the transaction that
@@ -45,6 +45,14 @@ status_changing: Signal = _ns.signal("core.status-changing")
 #: After commit, once per outbox event: sender the SPEC §6 envelope (dict); kwargs app.
 #: Sent by portal.core.events only (`emit` queues it in the event's transaction).
 event_committed: Signal = _ns.signal("core.event-committed")
+
+#: In the transaction, as each event is written to the outbox: sender the SPEC §6 envelope
+#: (dict); kwargs app, private (dict: facts the emitter hands its in-transaction receivers but
+#: never writes to the outbox — registration passes {"join_token", "language"} with
+#: client_webinar_registered). Receivers write consequences into the same transaction (mail
+#: queues the confirmation); an exception rolls the whole change back. Sent by
+#: portal.core.events only (`emit`).
+event_emitted: Signal = _ns.signal("core.event-emitted")
 
 # --- core: accounts -------------------------------------------------------------------------
 #: After commit of a transaction that ended a staff member's sessions (logout, password reset,

@@ -37,6 +37,9 @@ RANK = {
     "audit": 0,
     "registration": 1,
     "attendance": 2,
+    # Mail (issue 10): hears core/registration through portal/signals.py (event_emitted) and
+    # reads registrations; room, console and admin queue mail and show the log.
+    "mail": 2.5,
     "room": 3,
     "autowebinar": 4,
     "console": 5,

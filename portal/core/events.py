@@ -15,7 +15,7 @@ from portal.core import sequencing
 from portal.core.models import OutboxEvent
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.signals import after_commit, event_committed
+from portal.signals import after_commit, event_committed, event_emitted, send
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,12 @@ def emit(
     session_id: str | None = None,
     data: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    private: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write one event to the outbox in the current transaction; return its envelope."""
+    """Write one event to the outbox in the current transaction; return its envelope.
+
+    In-transaction receivers of `portal.signals.event_emitted` hear it at once, with `private`
+    (facts for them only, never written to the outbox)."""
     if name not in EVENTS:
         raise ValueError(f"unknown event {name!r}")
     row = OutboxEvent(
@@ -60,5 +64,7 @@ def emit(
     envelope = row.envelope()
     sequencing.track(db.session(), row, envelope)  # `sequence` is stamped at commit
     after_commit(event_committed, envelope)
+    if event_emitted.receivers:
+        send(event_emitted, envelope, private=private or {})
     log.info("event %s webinar=%s lead=%s", name, webinar_id, lead_id)
     return envelope

@@ -1,13 +1,20 @@
-"""Calendar entries for a registration: an RFC 5545 .ics file and a Google Calendar link."""
+"""Calendar entries for a registration, built with the `icalendar` library (RFC 5545/5546).
+
+One builder for the .ics download (METHOD:PUBLISH: a file to import) and the mails' calendar
+parts (METHOD:REQUEST with ORGANIZER/ATTENDEE, or METHOD:CANCEL): the same UID per
+registration and the webinar's SEQUENCE, so a reschedule (higher SEQUENCE) or a cancellation
+updates the entry the attendee already has. Also a Google Calendar link.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import icalendar
+
 PRODID = "-//Webinar portal//Registration//EN"
-CRLF = "\r\n"
-LINE_OCTETS = 75  # RFC 5545 §3.1: lines longer than 75 octets are folded
+PUBLISH, REQUEST, CANCEL = "PUBLISH", "REQUEST", "CANCEL"
 
 
 @dataclass(frozen=True)
@@ -36,52 +43,42 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def escape_text(value: str) -> str:
-    """TEXT value escaping (RFC 5545 §3.3.11)."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+def ics(entry: Entry, *, stamp: datetime, method: str = PUBLISH, organizer: tuple[str, str] | None = None,
+        attendee: tuple[str, str] | None = None) -> str:
+    """The whole VCALENDAR (CRLF line endings, folded at 75 octets by icalendar).
 
-
-def fold(line: str) -> str:
-    """Fold a content line at 75 octets without splitting a UTF-8 character."""
-    out: list[str] = []
-    current, size = "", 0
-    limit = LINE_OCTETS
-    for ch in line:
-        width = len(ch.encode("utf-8"))
-        if size + width > limit:
-            out.append(current)
-            current, size = " ", 1  # continuation lines begin with one space
-        current += ch
-        size += width
-    out.append(current)
-    return CRLF.join(out)
-
-
-def ics(entry: Entry, *, stamp: datetime) -> str:
-    """The whole VCALENDAR with CRLF line endings."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{entry.uid}",
-        f"DTSTAMP:{_utc(stamp)}",
-        f"SEQUENCE:{entry.sequence}",
-        f"DTSTART:{_utc(entry.start)}",
-        f"DTEND:{_utc(entry.end)}",
-        f"SUMMARY:{escape_text(entry.title)}",
-        f"DESCRIPTION:{escape_text(entry.description)}",
-        f"LOCATION:{escape_text(entry.url)}",
-        f"URL:{entry.url}",
-        "STATUS:CONFIRMED",
-        "TRANSP:OPAQUE",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return CRLF.join(fold(line) for line in lines) + CRLF
+    `method`: PUBLISH (the download), REQUEST (an invitation in a mail: needs `organizer` and
+    `attendee` as (name, address)) or CANCEL (STATUS:CANCELLED; pass a SEQUENCE higher than the
+    last REQUEST's)."""
+    if method not in (PUBLISH, REQUEST, CANCEL):
+        raise ValueError(f"unknown calendar method {method!r}")
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    event = icalendar.Event()
+    event.add("uid", entry.uid)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("sequence", entry.sequence)
+    event.add("dtstart", entry.start.astimezone(UTC))
+    event.add("dtend", entry.end.astimezone(UTC))
+    event.add("summary", entry.title)
+    event.add("description", entry.description)
+    event.add("location", entry.url)
+    event.add("url", entry.url)
+    event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    if organizer is not None:
+        event.add("organizer", icalendar.vCalAddress(f"mailto:{organizer[1]}"), parameters={"CN": organizer[0]}
+                  if organizer[0] else None)
+    if attendee is not None:
+        params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"}
+        if attendee[0]:
+            params["CN"] = attendee[0]
+        event.add("attendee", icalendar.vCalAddress(f"mailto:{attendee[1]}"), parameters=params)
+    cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
 
 
 def google_link(entry: Entry) -> str:

@@ -43,6 +43,9 @@ class Registration(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     chat_muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # issue 10 (mail core): the language the registration page was shown in ("en" | "ru");
+    # mails to this registrant are written in it. NULL (older rows): the portal's default.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     webinar: Mapped[Webinar] = relationship()
     lead: Mapped[User] = relationship()

@@ -75,7 +75,8 @@ def is_open(webinar: Webinar) -> bool:
 
 
 def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | None = None,
-             starts_at: datetime | None = None, source: str = "", token_seed: bytes | None = None) -> Registered:
+             starts_at: datetime | None = None, source: str = "", token_seed: bytes | None = None,
+             language: str | None = None) -> Registered:
     """Register `email` for `webinar` (and `slot` / auto `starts_at`) and commit.
 
     Creates the lead (role "lead", no password) when the email is new, then the registration
@@ -92,6 +93,7 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
     registration of this webinar (created=False, nothing written: the page says "already
     registered", which tells a stranger typing the address nothing about a ban).
     Raises Conflict when registration is closed and Invalid for unusable input.
+    `language`: the page's language ("en" | "ru"), kept for the mails to this registrant.
     """
     if not is_open(webinar):
         raise Conflict("Registration for this webinar is closed.")
@@ -133,6 +135,7 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
             reg_id = db.session.execute(_INSERT_REGISTRATION, {
                 "webinar_id": webinar_id, "lead_id": lead_id, "webinar_type": webinar_type, "slot_id": slot_id,
                 "starts_at": starts_at, "source": source, "join_token_hash": token_hash,
+                "language": language,
             }).scalar_one()
             events.emit(
                 "client_webinar_registered",
@@ -140,6 +143,8 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
                 lead_id=lead_id,
                 data={"registration_id": reg_id, "email": email, "name": name, "slot_id": slot_id,
                       "starts_at": starts, "source": source, "webinar_type": webinar_type},
+                # for in-transaction receivers only (the confirmation mail), never in the outbox
+                private={"join_token": token, "language": language},
             )
             db.session.commit()
         except IntegrityError:

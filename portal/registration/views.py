@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import bindparam, select
@@ -133,7 +134,8 @@ def register(slug: str):
     try:
         result = service.register(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
                                   starts_at=form.resolved.starts_at, source=form.source.data or "",
-                                  token_seed=remember.token_seed())
+                                  token_seed=remember.token_seed(),
+                                  language=str(get_locale() or "") or None)
     except Invalid as error:
         refusal_shown(error)  # the audit record
         getattr(form, error.details.get("field", ""), form.name).errors.append(error.translated())

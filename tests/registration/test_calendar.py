@@ -89,27 +89,5 @@ def test_google_link_on_the_confirmation(app, registered, visitor):
     assert match and "dates=20300506T163000Z%2F20300506T180000Z" in match.group(1).replace("&amp;", "&")
 
 
-def test_fold_never_splits_a_character():
-    line = "DESCRIPTION:" + "ж" * 100 + "😀" * 30
-    folded = calendar.fold(line)
-    parts = folded.split("\r\n")
-    assert all(len(p.encode("utf-8")) <= 75 for p in parts)
-    assert all(p.startswith(" ") for p in parts[1:])
-    assert "".join([parts[0]] + [p[1:] for p in parts[1:]]) == line
-
-
-def test_short_lines_are_not_folded():
-    assert calendar.fold("SUMMARY:short") == "SUMMARY:short"
-    exact = "X" * 75
-    assert calendar.fold(exact) == exact
-
-
-@pytest.mark.parametrize("raw,escaped", [
-    ("a,b", "a\\,b"), ("a;b", "a\\;b"), ("a\\b", "a\\\\b"), ("a\nb", "a\\nb"), ("a\r\nb", "a\\nb"),
-])
-def test_text_escaping(raw, escaped):
-    assert calendar.escape_text(raw) == escaped
-
-
 def test_uid_host_has_no_port():
     assert calendar.uid_for(7, "example.com:8443") == "registration-7@example.com"

@@ -1,0 +1,46 @@
+"""Mail (issue 10): the ledger, the sender, the messages.
+
+Sits above registration and attendance, below room/console/admin (tests/test_layers.py). It
+hears other layers through portal/signals.py (`event_emitted`, in their transaction), so
+Core and registration never import it. The API the other domains use is in /work/coord
+MAIL_API.md and below: `queue()` (ledger.py), the kinds (kinds.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from portal import signals
+from portal.mail.kinds import KINDS, Kind
+from portal.mail.ledger import queue, queue_row
+
+__all__ = ["KINDS", "Kind", "init_app", "queue", "queue_row", "shutdown"]
+
+
+def _on_event(envelope: dict[str, Any], *, private: dict[str, Any], **_: Any) -> None:
+    """In the emitting transaction: a registration queues its confirmation."""
+    if envelope.get("event") != "client_webinar_registered":
+        return
+    data = envelope.get("data") or {}
+    token = private.get("join_token")
+    if not token or not data.get("email"):
+        return
+    queue_row(registration_id=int(data["registration_id"]), webinar_id=int(envelope["webinar_id"]),
+              recipient=str(data["email"]), recipient_name=str(data.get("name") or ""),
+              language=private.get("language"), kind="confirmation", occurrence="registered",
+              context={"join_token": token})
+
+
+def init_app(app: Flask) -> None:
+    """Queue the confirmation with each registration; start this app's sender."""
+    signals.connect(app, signals.event_emitted, _on_event)
+    from portal.mail import sender
+
+    sender.init_app(app)
+
+
+def shutdown(app: Flask) -> None:
+    from portal.mail import sender
+
+    sender.shutdown(app)

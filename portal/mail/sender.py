@@ -1,0 +1,346 @@
+"""The sender: delivers due ledger rows over SMTP, or keeps them when no SMTP is configured.
+
+Claiming: a batch of due rows (`queued`, `next_attempt_at` <= now, or `sending` whose lease
+expired) is selected `FOR UPDATE SKIP LOCKED` (PostgreSQL: several processes claim disjoint
+rows; SQLite ignores it and serialises writers) and flipped to `sending` with this pass's
+claim token and a lease, re-checking the status in the UPDATE, then committed. Only rows
+carrying our token are delivered, and each result is written back only where the token is
+still ours — so no row is delivered by two senders, and a restart (new process, new token)
+sends nothing that was marked sent. A process that dies between the server's "250" and the
+commit leaves a `sending` row whose lease expires: that one message can go out again (the
+only at-least-once window; its Message-ID is stable so clients can tell).
+
+Answers: 2xx → sent; 4xx, connection refused/dropped, timeouts → queued again with
+exponential back-off and jitter (failed after MAX_ATTEMPTS); 5xx or a refused address →
+failed; a reminder to an unsubscribed registration, or a row its kind's still_wanted hook
+(kinds.register_still_wanted) declines → skipped. The server's answer is kept in
+`last_answer`. With no PORTAL_SMTP_URL every message is rendered and kept (status `kept`)
+for /admin/mail.
+
+One background thread per app and process (a greenlet under gevent), started on the first
+request, stopped by portal.shutdown(app). Test apps run it only with MAIL_SENDER_THREAD set;
+tests call `run_once(app)`.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import random
+import secrets
+import smtplib
+import ssl
+import threading
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import or_, select, update
+
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.mail import compose, kinds
+from portal.mail.models import FAILED, KEPT, QUEUED, SENDING, SENT, SKIPPED, MailMessage
+from portal.registration.models import Registration
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "portal.mail.sender"
+BATCH = 50  # rows claimed per pass
+LEASE = timedelta(minutes=5)  # a claim outlives a hung SMTP conversation (timeouts are shorter)
+SMTP_TIMEOUT = 10.0  # seconds per SMTP operation
+MAX_ATTEMPTS = 12  # ~ a day of back-off, then failed
+BACKOFF_BASE = 30.0  # seconds after the first failure
+BACKOFF_CAP = 3 * 3600.0
+IDLE = 1.0  # seconds between passes that found nothing
+KEPT_ANSWER = "kept: no PORTAL_SMTP_URL, nothing was sent (read it at /admin/mail)"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential with full jitter around it (0.5x..1.5x), capped."""
+    base = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=base * random.uniform(0.5, 1.5))
+
+
+class Transient(Exception):
+    """Try again later (4xx, connection trouble)."""
+
+
+class Permanent(Exception):
+    """Do not try again (5xx, refused address)."""
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()[:1000]
+
+
+class Connection:
+    """One SMTP conversation for a batch; reconnects when the server dropped us."""
+
+    def __init__(self, settings: dict[str, Any], timeout: float) -> None:
+        self.settings, self.timeout = settings, timeout
+        self.smtp: smtplib.SMTP | None = None
+
+    def open(self) -> smtplib.SMTP:
+        if self.smtp is not None:
+            return self.smtp
+        s = self.settings
+        try:
+            if s["security"] == "ssl":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s["host"], s["port"], timeout=self.timeout,
+                                                      context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s["host"], s["port"], timeout=self.timeout)
+            smtp.ehlo()
+            if s["security"] == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s["username"]:
+                smtp.login(s["username"], s["password"])
+        except smtplib.SMTPAuthenticationError as error:
+            raise Transient(f"login refused: {_answer(error.smtp_code, error.smtp_error)}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise Transient(f"cannot reach {s['host']}:{s['port']}: {error!r}") from None
+        self.smtp = smtp
+        return smtp
+
+    def send(self, sender: str, recipient: str, data: bytes) -> str:
+        smtp = self.open()
+        try:
+            code, text = smtp.mail(sender)
+            if code >= 300:
+                self._reset()
+                raise self._classify(code, text, "MAIL FROM")
+            code, text = smtp.rcpt(recipient)
+            if code >= 300:
+                self._reset()
+                raise self._classify(code, text, "RCPT TO")
+            code, text = smtp.data(data)
+            if code >= 300:
+                self._reset()
+                raise self._classify(code, text, "DATA")
+            return _answer(code, text)
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as error:
+            self.close()
+            if isinstance(error, smtplib.SMTPResponseException):
+                raise self._classify(error.smtp_code, error.smtp_error, "SMTP") from None
+            raise Transient(f"connection lost: {error!r}") from None
+
+    @staticmethod
+    def _classify(code: int, text: bytes | str, step: str) -> Exception:
+        answer = f"{step}: {_answer(code, text)}"
+        return Permanent(answer) if 500 <= code < 600 else Transient(answer)
+
+    def _reset(self) -> None:
+        try:
+            if self.smtp is not None:
+                self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            try:
+                smtp.close()
+            except OSError:
+                pass
+
+
+def claim(limit: int = BATCH) -> tuple[str, list[int]]:
+    """Claim up to `limit` due rows for this pass and commit; (token, their ids)."""
+    now = utcnow()
+    token = secrets.token_hex(16)
+    due = or_(
+        (MailMessage.status == QUEUED) & (MailMessage.next_attempt_at <= now),
+        (MailMessage.status == SENDING) & (MailMessage.claimed_until < now),
+    )
+    ids = list(db.session.scalars(
+        select(MailMessage.message_id).where(due).order_by(MailMessage.next_attempt_at, MailMessage.message_id)
+        .limit(limit).with_for_update(skip_locked=True)))
+    if ids:
+        db.session.execute(
+            update(MailMessage).where(MailMessage.message_id.in_(ids), due)
+            .values(status=SENDING, claim_token=token, claimed_until=now + LEASE)
+            .execution_options(synchronize_session=False))
+    db.session.commit()
+    if not ids:
+        return token, []
+    mine = list(db.session.scalars(select(MailMessage.message_id).where(MailMessage.claim_token == token)
+                                   .order_by(MailMessage.message_id)))
+    db.session.commit()
+    return token, mine
+
+
+def _finish(message_id: int, token: str, **values: Any) -> None:
+    """Write a result only where the claim is still ours."""
+    db.session.execute(
+        update(MailMessage).where(MailMessage.message_id == message_id, MailMessage.claim_token == token,
+                                  MailMessage.status == SENDING)
+        .values(claim_token=None, claimed_until=None, **values).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def run_once(app: Flask, *, limit: int = BATCH) -> int:
+    """One pass: claim due rows, render, deliver (or keep). Returns the rows handled."""
+    settings = app.config.get("SMTP")
+    timeout = float(app.config.get("MAIL_SMTP_TIMEOUT") or SMTP_TIMEOUT)
+    token, ids = claim(limit)
+    if not ids:
+        return 0
+    connection = Connection(settings, timeout) if settings else None
+    try:
+        for message_id in ids:
+            _deliver(message_id, token, connection)
+    finally:
+        if connection is not None:
+            connection.close()
+    return len(ids)
+
+
+def _deliver(message_id: int, token: str, connection: Connection | None) -> None:
+    row = db.session.get(MailMessage, message_id)
+    if row is None or row.claim_token != token:
+        return
+    attempts = row.attempts + 1
+    try:
+        if row.raw is None:
+            message = compose.render(row)
+            row.raw, row.subject = message.as_string(), str(message["Subject"])
+            db.session.commit()
+        raw = row.raw
+        reason = _skip_reason(row)
+        if reason:
+            _finish(message_id, token, status=SKIPPED, attempts=attempts, last_answer=f"not sent: {reason}")
+            return
+    except compose.Refused as error:
+        _finish(message_id, token, status=FAILED, attempts=attempts, last_answer=f"refused: {error}")
+        log.warning("mail %s refused: %s", message_id, error)
+        return
+    except Exception as error:  # a template error must not stop the other rows
+        db.session.rollback()
+        log.exception("mail %s: rendering failed", message_id)
+        _finish(message_id, token, status=FAILED, attempts=attempts, last_answer=f"rendering failed: {error!r}")
+        return
+    if connection is None:
+        _finish(message_id, token, status=KEPT, attempts=attempts, last_answer=KEPT_ANSWER)
+        return
+    sender = compose.sender_address().addr_spec
+    recipient, data = row.recipient, raw.encode("utf-8")
+    db.session.commit()  # no transaction held while talking SMTP
+    try:
+        answer = connection.send(sender, recipient, data)
+    except Permanent as error:
+        _finish(message_id, token, status=FAILED, attempts=attempts, last_answer=str(error))
+        log.warning("mail %s to %s failed: %s", message_id, recipient, error)
+        return
+    except Transient as error:
+        if attempts >= MAX_ATTEMPTS:
+            _finish(message_id, token, status=FAILED, attempts=attempts,
+                    last_answer=f"gave up after {attempts} attempts: {error}")
+        else:
+            _finish(message_id, token, status=QUEUED, attempts=attempts, last_answer=str(error),
+                    next_attempt_at=utcnow() + backoff(attempts))
+        log.warning("mail %s to %s: will retry (%s)", message_id, recipient, error)
+        return
+    _finish(message_id, token, status=SENT, attempts=attempts, last_answer=answer, sent_at=utcnow())
+    log.info("mail %s (%s) sent to %s: %s", message_id, row.kind, recipient, answer)
+
+
+def _skip_reason(row: MailMessage) -> str | None:
+    """Why a claimed row is no longer wanted (a reminder to an unsubscribed registration, or
+    what the kind's still_wanted hook says), or None."""
+    reg = db.session.get(Registration, row.registration_id)
+    if reg is None:
+        return "the registration no longer exists"
+    if kinds.get(row.kind).reminder and getattr(reg, "reminders_unsubscribed_at", None) is not None:
+        return "unsubscribed"
+    return kinds.skip_reason(current_app._get_current_object(), row, reg)  # type: ignore[attr-defined]
+
+
+class Sender:
+    """This app's background sender in this process."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._atexit = False
+
+    @property
+    def enabled(self) -> bool:
+        return not self.app.testing or bool(self.app.config.get("MAIL_SENDER_THREAD"))
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+
+    def ensure_started(self) -> None:
+        if self.running or not self.enabled:
+            return
+        with self._lock:
+            if self.running:
+                return
+            self._pid = os.getpid()
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
+            self._thread.start()
+            if not self._atexit:
+                atexit.register(self.stop)
+                self._atexit = True
+        log.info("mail sender started in process %s (%s)", self._pid,
+                 "SMTP " + self.app.config["SMTP"]["host"] if self.app.config.get("SMTP") else "kept: no SMTP")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        stop = self._stop
+        interval = float(self.app.config.get("MAIL_SENDER_INTERVAL") or IDLE)
+        with self.app.app_context():
+            while not stop.is_set():
+                handled = 0
+                try:
+                    handled = run_once(self.app)
+                except Exception:
+                    log.exception("mail sender pass failed; will retry")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+                if not handled:
+                    self._wake.wait(interval)
+                    self._wake.clear()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        thread = self._thread
+        if thread is None or self._pid != os.getpid():
+            return
+        self._stop.set()
+        self._wake.set()
+        thread.join(timeout)
+        self._thread = None
+
+
+def current(app: Flask) -> Sender:
+    return app.extensions[EXTENSION]
+
+
+def init_app(app: Flask) -> None:
+    sender = app.extensions[EXTENSION] = Sender(app)
+    app.before_request(sender.ensure_started)
+
+
+def shutdown(app: Flask) -> None:
+    sender = app.extensions.get(EXTENSION)
+    if sender is not None:
+        sender.stop()
+
