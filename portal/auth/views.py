@@ -10,6 +10,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from portal.auth import lockout
 from portal.auth.forms import LoginForm
 from portal.core import users
+from portal.core.models import Role, User
+from portal.core.permissions import Action, can
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.ratelimit import limiter
@@ -25,6 +27,16 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def _landing(user: User) -> str:
+    """Where login leads without a ?next: organizers and admins to their dashboard, speakers
+    to "My webinars" (SPEC §8)."""
+    if can(user, Action.CREATE):
+        return url_for("admin.dashboard")
+    if user.role == Role.speaker.value:
+        return url_for("console.mine")
+    return url_for("public.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,7 +61,7 @@ def login():
         user.last_login_at = utcnow()
         db.session.commit()
         flash(_("Welcome, %(name)s.", name=user.display_name), "success")
-        return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
+        return redirect(_safe_next(request.args.get("next")) or _landing(user))
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 

@@ -1,15 +1,21 @@
 """The console's one loader and its page context (views stay thin)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
 
 from portal import realtime
 from portal.console import fragments
-from portal.core.models import User, Webinar
-from portal.core.permissions import Action, require
-from portal.errors import N_, NotFound
+from portal.core.models import Role, Status, User, Webinar, WebinarSlot, WebinarSpeaker, WebinarType
+from portal.core.permissions import Action, can, require
+from portal.db_types import utcnow
+from portal.errors import N_, Forbidden, NotFound
 from portal.extensions import db
 from portal.room import chat, links
 from portal.room.models import ChatMessage
@@ -22,6 +28,74 @@ def console_or_404(user: Any, webinar_id: int) -> Webinar:
         raise NotFound(N_("This webinar does not exist."))
     require(user if isinstance(user, User) else None, Action.OPEN_CONSOLE, webinar)
     return webinar
+
+
+MY_WEBINARS_LIMIT = 200
+STAFF_ROLES = (Role.speaker.value, Role.organizer.value, Role.admin.value)
+# Live first, then what is coming, then drafts, then what has ended.
+_STATUS_ORDER = {Status.live.value: 0, Status.paused.value: 0, Status.scheduled.value: 1, Status.draft.value: 2,
+                 Status.finished.value: 3}
+
+
+@dataclass(frozen=True)
+class MyWebinar:
+    """One line of "My webinars": the webinar, its next start (None: evergreen or not set),
+    whether the user speaks at it."""
+
+    webinar: Webinar
+    next_start: datetime | None
+    speaking: bool
+
+
+def require_staff(user: Any) -> None:
+    """Only staff accounts (speakers, organizers, admins) have consoles."""
+    if not isinstance(user, User) or user.role not in STAFF_ROLES or user.is_disabled:
+        raise Forbidden(N_("Only speakers, organizers and admins have consoles."))
+
+
+def staff_nav() -> list[dict[str, str]]:
+    """The top bar's links for the signed-in user: only pages their role may open
+    ("Dashboard" for those who may create webinars, "My webinars" for every staff member)."""
+    user = current_user._get_current_object() if current_user else None  # type: ignore[attr-defined]
+    if not isinstance(user, User) or user.role not in STAFF_ROLES or user.is_disabled:
+        return []
+    links = []
+    if can(user, Action.CREATE) and "admin.dashboard" in current_app.view_functions:
+        links.append({"url": url_for("admin.dashboard"), "label": _("Dashboard"), "testid": "nav-dashboard"})
+    links.append({"url": url_for("console.mine"), "label": _("My webinars"), "testid": "nav-my-webinars"})
+    return links
+
+
+def my_webinars(user: User, *, now: datetime | None = None) -> list[MyWebinar]:
+    """The webinars whose console `user` may open (speaker: where they speak; organizer: also
+    their own; admin: all), archived ones left out, live first, then by next start."""
+    now = now or utcnow()
+    query = select(Webinar).where(Webinar.status != Status.archived.value)
+    spoken = select(WebinarSpeaker.webinar_id).where(WebinarSpeaker.user_id == user.user_id)
+    if user.role == Role.organizer.value:
+        query = query.where(or_(Webinar.owner_user_id == user.user_id, Webinar.webinar_id.in_(spoken)))
+    elif user.role != Role.admin.value:
+        query = query.where(Webinar.webinar_id.in_(spoken))
+    webinars = db.session.scalars(query.order_by(Webinar.webinar_id.desc()).limit(MY_WEBINARS_LIMIT)).all()
+    speaking = set(db.session.scalars(spoken))
+    items = [MyWebinar(w, next_start(w, now=now), w.webinar_id in speaking)
+             for w in webinars if can(user, Action.OPEN_CONSOLE, w)]
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    items.sort(key=lambda i: (_STATUS_ORDER.get(i.webinar.status, 4), i.next_start or far, i.webinar.title))
+    return items
+
+
+def next_start(webinar: Webinar, *, now: datetime) -> datetime | None:
+    """A live webinar's next start time (its main time or a later extra one not yet past);
+    the last one when all are past; None for evergreen (auto) webinars or no time set."""
+    if webinar.type == WebinarType.auto.value:
+        return None
+    times = [t for t in [webinar.scheduled_at, *db.session.scalars(
+        select(WebinarSlot.starts_at).where(WebinarSlot.webinar_id == webinar.webinar_id))] if t is not None]
+    if not times:
+        return None
+    coming = [t for t in times if t >= now]
+    return min(coming) if coming else max(times)
 
 
 def page_context(webinar: Webinar) -> dict[str, Any]:

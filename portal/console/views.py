@@ -20,6 +20,17 @@ realtime.route(bp, "/ws/console/<int:webinar_id>", endpoint="socket",
                admit=lambda webinar_id: sockets.admit(current_user._get_current_object(), webinar_id))
 
 
+@bp.get("/console/")
+@login_required
+def mine():
+    """ "My webinars": every console the signed-in staff member may open (SPEC §8)."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    service.require_staff(user)
+    response = make_response(render_template("console/mine.html", items=service.my_webinars(user)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/console/<int:webinar_id>")
 @login_required
 def page(webinar_id: int):
