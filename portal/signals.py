@@ -74,9 +74,12 @@ message_stored: Signal = _ns.signal("room.message-stored")
 #: After commit of a message hidden by a moderator: sender its message_id; kwargs app, webinar_id,
 #: actor_id (the moderator's user_id, for the audit record).
 message_hidden: Signal = _ns.signal("room.message-hidden")
-#: After commit of a mute, unmute or ban: sender the webinar_id (int); kwargs app, lead_id,
-#: banned (bool: the lead's sockets must close), action ("mute" | "unmute" | "ban") and
-#: actor_id (the moderator's user_id), both for the audit record.
+#: After commit of a hidden message a moderator showed again (hidden -> visible): sender its
+#: message_id; kwargs app, webinar_id, actor_id (for the audit record, action "unhide").
+message_unhidden: Signal = _ns.signal("room.message-unhidden")
+#: After commit of a mute, unmute, ban or unban: sender the webinar_id (int); kwargs app,
+#: lead_id, banned (bool: the lead's sockets must close), action ("mute" | "unmute" | "ban" |
+#: "unban") and actor_id (the moderator's user_id), both for the audit record.
 moderation_changed: Signal = _ns.signal("room.moderation-changed")
 
 # --- errors: refusals ----------------------------------------------------------------------------

@@ -7,8 +7,9 @@ through portal/signals.py, so no lower layer knows it:
 - moderator and status actions: a `before_commit` listener reads the after-commit signals
   queued in the committing transaction (`signals.pending`) — `event_committed` envelopes of
   `webinar_status_changed` / `webinar_cta_visibility_changed` (actor in `data.actor`),
-  `message_hidden` and `moderation_changed` (with `actor_id` / `action`) — and adds one row per
-  action to that same transaction: the action and its record commit together, or neither;
+  `message_hidden`, `message_unhidden` and `moderation_changed` (with `actor_id` / `action`) —
+  and adds one row per action to that same transaction: the action and its record commit
+  together, or neither;
 - join links (revoke, restore, re-issue) are admin actions: admin calls `record()` before its
   commit;
 - refusals: `signals.refusal_shown` (sent by portal.errors' handler and by the socket
@@ -125,9 +126,10 @@ def _forget(session: Session) -> None:
 
 def _action_of(signal: Any, sender: Any, kwargs: dict[str, Any]) -> dict[str, Any] | None:
     """The audit row of one queued signal, or None when it is not an audited action."""
-    if signal is signals.message_hidden:
-        return {"kind": "moderation", "action": "hide", "webinar_id": kwargs.get("webinar_id"),
-                "actor_user_id": kwargs.get("actor_id"), "detail": {"message_id": sender}}
+    if signal is signals.message_hidden or signal is signals.message_unhidden:
+        return {"kind": "moderation", "action": "hide" if signal is signals.message_hidden else "unhide",
+                "webinar_id": kwargs.get("webinar_id"), "actor_user_id": kwargs.get("actor_id"),
+                "detail": {"message_id": sender}}
     if signal is signals.moderation_changed:
         action = kwargs.get("action") or ("ban" if kwargs.get("banned") else "mute")
         return {"kind": "moderation", "action": action, "webinar_id": sender,

@@ -4,10 +4,11 @@ Pushed variants are rendered once per language (`data-lang`; console.js keeps th
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from portal.attendance import ledger
 from portal.attendance.models import Attendance
@@ -19,20 +20,49 @@ from portal.room import fragments as room_fragments
 from portal.room.models import ChatMessage
 
 CONSOLE_REGIONS = ("controls", "cta", "attendees")
-ATTENDEE_LIST_LIMIT = 100
+ATTENDEE_PAGE_SIZE = 50  # present attendees per page of the console's list
+BANNED_LIST_LIMIT = 100  # banned leads listed (newest first; a search finds the others)
+SEARCH_MAX = 100  # characters of a search kept
 
 
-def region(name: str, webinar: Webinar, *, oob: bool = False, lang: str | None = None) -> str:
-    """One console region (see CONSOLE_REGIONS)."""
-    return render_template(f"console/_{name}.html", **context(webinar), oob=oob, lang=lang)
+@dataclass(frozen=True)
+class AttendeeView:
+    """What the attendee region shows: a search (name or email) and a page of it. Pushes
+    render the plain first page; a console showing another view re-asks for its own."""
+
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, q: object = "", page: object = 1) -> AttendeeView:
+        try:
+            number = int(str(page or 1))
+        except ValueError:
+            number = 1
+        return cls(" ".join(str(q or "").split())[:SEARCH_MAX], max(number, 1))
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.q) or self.page > 1
 
 
-def context(webinar: Webinar) -> dict[str, Any]:
+def region(name: str, webinar: Webinar, *, oob: bool = False, lang: str | None = None,
+           view: AttendeeView | None = None) -> str:
+    """One console region (see CONSOLE_REGIONS); `view` only matters to the attendee list."""
+    return render_template(f"console/_{name}.html", **context(webinar, view=view), oob=oob, lang=lang)
+
+
+def context(webinar: Webinar, *, view: AttendeeView | None = None) -> dict[str, Any]:
+    view = view or AttendeeView()
+    present = present_attendees(webinar.webinar_id, q=view.q, page=view.page)
     return {
         "webinar": webinar,
         "status": webinar.status,
         "count": ledger.present_count(webinar.webinar_id),
-        "attendees": present_attendees(webinar.webinar_id),
+        "view": view,
+        "attendees": present.items,
+        "present": present,
+        "banned": banned_leads(webinar.webinar_id, q=view.q),
         "muted": muted_leads(webinar.webinar_id),
     }
 
@@ -53,20 +83,56 @@ def messages(webinar_id: int, found: list[ChatMessage]) -> str:
     return room_fragments.messages_oob(message_items(found, muted=muted_leads(webinar_id)))
 
 
-def present_attendees(webinar_id: int, *, limit: int = ATTENDEE_LIST_LIMIT) -> list[dict[str, Any]]:
-    """Leads with an open attendance row: name, since when, how many tabs."""
-    rows = db.session.execute(
-        select(Attendance.lead_id, Attendance.entered_at, User.display_name, User.email)
-        .join(User, User.user_id == Attendance.lead_id)
-        .where(Attendance.webinar_id == webinar_id, Attendance.left_at.is_(None))
-        .order_by(Attendance.entered_at)
+@dataclass(frozen=True)
+class AttendeePage:
+    items: list[dict[str, Any]]
+    total: int  # present leads matching the search
+    page: int
+    pages: int
+
+
+def _matching(query: Any, q: str) -> Any:
+    """Rows whose lead's name or email contains `q` (case-insensitive; % and _ are literal)."""
+    if not q:
+        return query
+    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return query.where(or_(func.lower(User.display_name).like(pattern, escape="\\"),
+                           func.lower(User.email).like(pattern, escape="\\")))
+
+
+def present_attendees(webinar_id: int, *, q: str = "", page: int = 1, size: int | None = None) -> AttendeePage:
+    """Leads with an open attendance row (name, since when, how many tabs), those matching
+    `q`, one page of them in the order they entered."""
+    size = size or ATTENDEE_PAGE_SIZE
+    open_rows = (Attendance.webinar_id == webinar_id, Attendance.left_at.is_(None))
+    total = db.session.scalar(_matching(
+        select(func.count(func.distinct(Attendance.lead_id))).select_from(Attendance)
+        .join(User, User.user_id == Attendance.lead_id).where(*open_rows), q)) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    since = func.min(Attendance.entered_at)
+    rows = db.session.execute(_matching(
+        select(Attendance.lead_id, since, func.count(), User.display_name, User.email)
+        .join(User, User.user_id == Attendance.lead_id).where(*open_rows), q)
+        .group_by(Attendance.lead_id, User.display_name, User.email)
+        .order_by(since, Attendance.lead_id).offset((page - 1) * size).limit(size)
     ).all()
-    leads: dict[int, dict[str, Any]] = {}
-    for lead_id, entered_at, name, email in rows:
-        item = leads.setdefault(lead_id, {"lead_id": lead_id, "name": name, "email": email,
-                                          "since": entered_at, "tabs": 0})
-        item["tabs"] += 1
-    return list(leads.values())[:limit]
+    items = [{"lead_id": lead_id, "name": name, "email": email, "since": entered_at, "tabs": tabs}
+             for lead_id, entered_at, tabs, name, email in rows]
+    return AttendeePage(items, total, page, pages)
+
+
+def banned_leads(webinar_id: int, *, q: str = "", limit: int = BANNED_LIST_LIMIT) -> list[dict[str, Any]]:
+    """Leads banned from this webinar (matching `q`), newest ban first, so they can be unbanned."""
+    banned_at = func.max(Registration.banned_at)
+    rows = db.session.execute(_matching(
+        select(Registration.lead_id, banned_at, User.display_name, User.email)
+        .join(User, User.user_id == Registration.lead_id)
+        .where(Registration.webinar_id == webinar_id, Registration.banned_at.is_not(None)), q)
+        .group_by(Registration.lead_id, User.display_name, User.email)
+        .order_by(banned_at.desc(), Registration.lead_id).limit(limit)
+    ).all()
+    return [{"lead_id": lead_id, "banned_at": at, "name": name, "email": email} for lead_id, at, name, email in rows]
 
 
 def muted_leads(webinar_id: int) -> set[int]:

@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     signals.connect(app, signals.attendance_changed, on_attendance_changed)
     signals.connect(app, signals.message_stored, on_message)
     signals.connect(app, signals.message_hidden, on_message)
+    signals.connect(app, signals.message_unhidden, on_message)
     signals.connect(app, signals.moderation_changed, on_moderation_changed)
 
 
@@ -48,7 +49,7 @@ def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:
 
 
 def on_message(message_id: int, **_: Any) -> None:
-    """A new or hidden message as the console shows it (moderation state and buttons)."""
+    """A new, hidden or un-hidden message as the console shows it (moderation state and buttons)."""
     with fresh_session():
         message = db.session.get(ChatMessage, message_id)
         if message is None:
@@ -59,7 +60,7 @@ def on_message(message_id: int, **_: Any) -> None:
 
 
 def on_moderation_changed(webinar_id: int, **_: Any) -> None:
-    """Mute, unmute, ban: the attendee list shows it."""
+    """Mute, unmute, ban, unban: the attendee list shows it."""
     _push(webinar_id, ("attendees",))
 
 

@@ -98,9 +98,10 @@ def next_start(webinar: Webinar, *, now: datetime) -> datetime | None:
     return min(coming) if coming else max(times)
 
 
-def page_context(webinar: Webinar) -> dict[str, Any]:
-    """Every console region, the chat (all messages, moderation state) and the socket URLs."""
-    context = fragments.context(webinar)
+def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None) -> dict[str, Any]:
+    """Every console region (the attendee list as `view` asks), the chat (all messages,
+    moderation state) and the socket URLs."""
+    context = fragments.context(webinar, view=view)
     context.update(
         messages=chat.messages_for(webinar.webinar_id, viewer_lead_id=None, staff=True),
         ws_url=realtime.url("console.socket", webinar_id=webinar.webinar_id),

@@ -35,7 +35,8 @@ def mine():
 @login_required
 def page(webinar_id: int):
     webinar = service.console_or_404(current_user, webinar_id)
-    response = make_response(render_template("console/page.html", **service.page_context(webinar)))
+    view = fragments.AttendeeView.from_args(request.args.get("q"), request.args.get("page"))
+    response = make_response(render_template("console/page.html", **service.page_context(webinar, view=view)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -72,20 +73,39 @@ def set_cta(webinar_id: int, choice: str):
     return _region(webinar, "cta")
 
 
-@bp.post("/console/<int:webinar_id>/messages/<int:message_id>/hide")
+@bp.get("/console/<int:webinar_id>/attendees")
 @login_required
-def hide_message(webinar_id: int, message_id: int):
+def attendees(webinar_id: int):
+    """htmx: the attendee region for a search (?q= name or email) and a page (?page=)."""
     webinar = service.console_or_404(current_user, webinar_id)
-    message = moderation.hide_message(webinar, message_id, actor=current_user)
+    view = fragments.AttendeeView.from_args(request.args.get("q"), request.args.get("page"))
+    if not is_htmx():
+        return redirect(url_for("console.page", webinar_id=webinar_id, q=view.q or None,
+                                page=view.page if view.page > 1 else None), code=303)
+    response = make_response(fragments.region("attendees", webinar, view=view))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/console/<int:webinar_id>/messages/<int:message_id>/<any(hide, unhide):verb>")
+@login_required
+def moderate_message(webinar_id: int, message_id: int, verb: str):
+    webinar = service.console_or_404(current_user, webinar_id)
+    if verb == "hide":
+        message = moderation.hide_message(webinar, message_id, actor=current_user)
+    else:
+        message = moderation.unhide_message(webinar, message_id, actor=current_user)
     return _after(webinar, fragments.messages(webinar_id, [message]))
 
 
-@bp.post("/console/<int:webinar_id>/leads/<int:lead_id>/<any(mute, unmute, ban):verb>")
+@bp.post("/console/<int:webinar_id>/leads/<int:lead_id>/<any(mute, unmute, ban, unban):verb>")
 @login_required
 def moderate_lead(webinar_id: int, lead_id: int, verb: str):
     webinar = service.console_or_404(current_user, webinar_id)
     if verb == "ban":
         moderation.ban(webinar, lead_id, actor=current_user)
+    elif verb == "unban":
+        moderation.unban(webinar, lead_id, actor=current_user)
     else:
         moderation.set_muted(webinar, lead_id, muted=verb == "mute", actor=current_user)
     return _region(webinar, "attendees")

@@ -7,6 +7,9 @@
 - ban: Registration.banned_at on every registration of the lead for this webinar: the join
   link stops working (same 404 as an unknown link), their open attendance rows close with
   reason `banned` (+ client_webinar_left), and their sockets are closed.
+- unhide: a hidden message is `visible` again; every room page shows it again.
+- unban: banned_at cleared on the lead's registrations of this webinar: their old join link
+  works again (nothing was deleted; attendance rows closed by the ban stay closed).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from portal.errors import NotFound
 from portal.extensions import db
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
-from portal.signals import after_commit, message_hidden, moderation_changed
+from portal.signals import after_commit, message_hidden, message_unhidden, moderation_changed
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +33,31 @@ log = logging.getLogger(__name__)
 def hide_message(webinar: Webinar, message_id: int, *, actor: User) -> ChatMessage:
     """Hide one message for everyone (idempotent)."""
     require(actor, Action.MODERATE, webinar)
-    message = db.session.get(ChatMessage, message_id)
-    if message is None or message.webinar_id != webinar.webinar_id:
-        raise NotFound("This message does not exist.")
+    message = _message(webinar, message_id)
     if message.moderation_status != "hidden":
         message.moderation_status = "hidden"
         after_commit(message_hidden, message.message_id, webinar_id=webinar.webinar_id, actor_id=actor.user_id)
         db.session.commit()
         log.info("message %s of webinar %s hidden by %s", message_id, webinar.webinar_id, actor.user_id)
+    return message
+
+
+def unhide_message(webinar: Webinar, message_id: int, *, actor: User) -> ChatMessage:
+    """Show a hidden message again (idempotent: a message that is not hidden stays as it is)."""
+    require(actor, Action.MODERATE, webinar)
+    message = _message(webinar, message_id)
+    if message.moderation_status == "hidden":
+        message.moderation_status = "visible"
+        after_commit(message_unhidden, message.message_id, webinar_id=webinar.webinar_id, actor_id=actor.user_id)
+        db.session.commit()
+        log.info("message %s of webinar %s shown again by %s", message_id, webinar.webinar_id, actor.user_id)
+    return message
+
+
+def _message(webinar: Webinar, message_id: int) -> ChatMessage:
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or message.webinar_id != webinar.webinar_id:
+        raise NotFound("This message does not exist.")
     return message
 
 
@@ -68,6 +88,22 @@ def ban(webinar: Webinar, lead_id: int, *, actor: User) -> list[Registration]:
                  actor_id=actor.user_id)
     db.session.commit()
     log.info("lead %s banned from webinar %s by %s", lead_id, webinar.webinar_id, actor.user_id)
+    return regs
+
+
+def unban(webinar: Webinar, lead_id: int, *, actor: User) -> list[Registration]:
+    """Lift a ban: the lead's registrations of this webinar open the room again with their old
+    link (idempotent: a lead who is not banned is left as is, and nothing is announced)."""
+    require(actor, Action.MODERATE, webinar)
+    regs = _registrations(webinar, lead_id)
+    banned = [reg for reg in regs if reg.banned_at is not None]
+    if banned:
+        for reg in banned:
+            reg.banned_at = None
+        after_commit(moderation_changed, webinar.webinar_id, lead_id=lead_id, banned=False, action="unban",
+                     actor_id=actor.user_id)
+        db.session.commit()
+        log.info("lead %s unbanned in webinar %s by %s", lead_id, webinar.webinar_id, actor.user_id)
     return regs
 
 

@@ -6,7 +6,8 @@ It writes no rows. Sources (portal/signals.py has the catalogue):
 - `event_committed` (Core): status and CTA visibility changes;
 - `attendance_changed` (attendance): the count and attendee list, bursts coalesced into one
   push per ROOM_ATTENDANCE_PUSH_INTERVAL seconds per webinar (a whole room entering at once);
-- `message_stored`, `message_hidden`, `moderation_changed` (room chat and moderation).
+- `message_stored`, `message_hidden`, `message_unhidden`, `moderation_changed` (room chat and
+  moderation).
 Receivers run after the commit, where the committing session may not run SQL: they read
 through `fresh_session()`.
 """
@@ -75,6 +76,7 @@ def init_app(app: Flask) -> None:
     signals.connect(app, signals.attendance_changed, on_attendance_changed)
     signals.connect(app, signals.message_stored, on_message_stored)
     signals.connect(app, signals.message_hidden, on_message_hidden)
+    signals.connect(app, signals.message_unhidden, on_message_stored)  # shown again: as if new
     signals.connect(app, signals.moderation_changed, on_moderation_changed)
 
 
@@ -107,7 +109,7 @@ def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:
 
 
 def on_message_stored(message_id: int, **_: Any) -> None:
-    """A new message reaches every room page when it is visible."""
+    """A new (or un-hidden) message reaches every room page when it is visible."""
     with fresh_session(), _rendering():
         message = db.session.get(ChatMessage, message_id)
         if message is None:

@@ -23,4 +23,15 @@
       }
     }
   });
+
+  // A pushed attendee list is the plain first page; a console showing a search or another
+  // page keeps its view and asks for it again instead (room.js already dropped the pushed
+  // variants of other languages).
+  document.addEventListener("htmx:oobBeforeSwap", function (ev) {
+    var target = ev.detail.target;
+    if (!target || target.id !== "console-attendees" || ev.detail.shouldSwap === false) return;
+    if (!target.hasAttribute("data-filtered") || !window.htmx) return;
+    ev.detail.shouldSwap = false;
+    window.htmx.ajax("GET", target.getAttribute("data-refresh-url"), { target: "#console-attendees", swap: "outerHTML" });
+  });
 })();

@@ -69,6 +69,17 @@
         existing.replaceWith(item);
         if (window.htmx) window.htmx.process(item);
         localiseChatTimes(item);
+      } else {
+        // An older message shown again (un-hidden) goes back to its place, not to the end.
+        var id = Number(item.getAttribute("data-message-id"));
+        var later = Array.prototype.find.call(list.children, function (el) {
+          return Number(el.getAttribute("data-message-id")) > id;
+        });
+        if (id && later) {
+          list.insertBefore(item, later);
+          if (window.htmx) window.htmx.process(item);
+          localiseChatTimes(item);
+        }
       }
     });
     list.setAttribute("data-stick", isNearBottom(list) ? "1" : "0");

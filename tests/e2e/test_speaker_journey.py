@@ -91,3 +91,90 @@ def test_a_speaker_logs_in_and_reaches_the_console_by_clicking(browser, live_ser
     page.locator(f".my-webinar[data-webinar-id='{webinar.webinar_id}'] [data-testid=open-console]").click()
     expect(page.locator("[data-testid=console-start]")).to_be_visible()
     context.close()
+
+
+def test_moderation_is_undone_and_the_attendee_list_searched_from_the_console(browser, live_server, make):
+    from portal.attendance import presence
+    from tests.e2e.test_live_journey import chat, register_in_browser
+    from tests.room.conftest import register
+
+    speaker = make.user(role="speaker", email="sam@example.com", display_name="Sam Speaker")
+    webinar = make.webinar(speakers=(speaker,), status="live", title="Moderation drill", slug="moderation-drill",
+                           stream_url="/static/demo/hls/index.m3u8")
+    errors: list[str] = []
+    ann_ctx, ann = register_in_browser(browser, live_server, webinar.slug, name="Ann Attendee",
+                                       email="ann@example.com", viewport=PHONE)
+    bob_ctx, bob = register_in_browser(browser, live_server, webinar.slug, name="Bob Builder",
+                                       email="bob@example.com", viewport=PHONE)
+    for page in (ann, bob):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        wait_socket(page)
+    crowd = [register(webinar, name=f"Guest {n:02d}") for n in range(1, 61)]
+    for guest in crowd:
+        presence.connected(guest.reg, connection_id=f"crowd-{guest.reg.lead_id}")
+
+    sam_ctx, sam = log_in(browser, live_server, "sam@example.com", viewport=LAPTOP)
+    sam.on("pageerror", lambda e: errors.append(str(e)))
+    sam.click("[data-testid=open-console]")
+    wait_socket(sam)
+    count = sam.locator("[data-testid=console-attendee-count]")
+    expect(count).to_have_attribute("data-count", "62")
+    expect(sam.locator("[data-testid=console-attendees-page]")).to_have_text("Page 1 of 2")
+    sam.click("[data-testid=console-attendees-next]")
+    expect(sam.locator("[data-testid=console-attendees-page]")).to_have_text("Page 2 of 2")
+    expect(sam.locator("[data-testid=console-attendee-list] .attendee")).to_have_count(12)
+
+    # A search finds anyone by name or email, and stays while the room changes around it.
+    sam.fill("[data-testid=console-attendee-search]", "ann@")
+    expect(sam.locator("[data-testid=console-attendee-list] .attendee")).to_have_count(1)
+    expect(sam.locator("[data-testid=console-attendee-list]")).to_contain_text("Ann Attendee")
+    late = register(webinar, name="Late Larry")
+    presence.connected(late.reg, connection_id="late")
+    expect(count).to_have_attribute("data-count", "63")
+    expect(sam.locator("[data-testid=console-attendee-list] .attendee")).to_have_count(1)
+    shoot(sam, "console-attendee-search-laptop")
+
+    # Hidden by mistake, shown again: every room gets it back, in its place.
+    chat(ann, "First question from Ann")
+    chat(bob, "A fair point from Bob")
+    chat(ann, "Second question from Ann")
+    bobs_in_ann = ann.locator(".chat-msg", has_text="A fair point from Bob")
+    expect(bobs_in_ann).to_be_visible()
+    sam.locator(".chat-msg", has_text="A fair point").locator("[data-testid=console-hide]").click()
+    expect(bobs_in_ann).to_have_count(0)
+    sam.locator(".chat-msg", has_text="A fair point").locator("[data-testid=console-unhide]").click()
+    expect(bobs_in_ann).to_be_visible()
+    texts = ann.locator(".chat-msg .chat-body").all_inner_texts()
+    assert texts[-3:] == ["First question from Ann", "A fair point from Bob", "Second question from Ann"], texts
+    expect(sam.locator(".chat-msg.mod-visible", has_text="A fair point")).to_be_visible()
+
+    # Banned, then unbanned: Bob's old link opens the room again.
+    sam.fill("[data-testid=console-attendee-search]", "bob")
+    expect(sam.locator("[data-testid=console-attendee-list] .attendee")).to_have_count(1)
+    sam.once("dialog", lambda dialog: dialog.accept())
+    sam.locator("[data-testid=console-attendee-list] .attendee", has_text="Bob Builder").locator(
+        "button", has_text="Ban").click()
+    expect(bob.locator("#realtime")).to_have_attribute("data-state", "closed")
+    banned = sam.locator("[data-testid=console-banned-list]")
+    expect(banned).to_contain_text("Bob Builder")
+    expect(sam.locator("[data-testid=console-attendee-list]")).to_have_count(0)  # the search keeps showing "bob"
+    shoot(sam, "console-banned-laptop")
+    assert bob.goto(bob.url).status == 404
+    sam.once("dialog", lambda dialog: dialog.accept())
+    banned.locator("[data-testid=console-unban]").click()
+    expect(banned).to_have_count(0)
+    assert bob.goto(bob.url).status == 200
+    expect(bob.locator("[data-testid=room-status]")).to_have_attribute("data-status", "live")
+    wait_socket(bob)
+    expect(sam.locator("[data-testid=console-attendee-list]")).to_contain_text("Bob Builder")
+
+    # The same console on a phone.
+    phone_ctx, phone = log_in(browser, live_server, "sam@example.com", viewport=PHONE)
+    phone.goto(f"{live_server.url}/console/{webinar.webinar_id}?q=guest")
+    wait_socket(phone)
+    expect(phone.locator("[data-testid=console-attendee-search]")).to_have_value("guest")
+    shoot(phone, "console-attendees-phone")
+    shoot(ann, "room-after-unhide-phone")
+    assert errors == []
+    for ctx in (ann_ctx, bob_ctx, sam_ctx, phone_ctx):
+        ctx.close()
