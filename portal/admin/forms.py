@@ -158,6 +158,9 @@ class WebinarForm(FlaskForm):
     chat_lobby_minutes = IntegerField(_l("Chat opens (minutes before start)"), default=15,
                                       validators=[InputRequired(), NumberRange(0, 24 * 60)])
     show_attendee_count = BooleanField(_l("Show the attendee count in the room"), default=True)
+    remind_24h = BooleanField(_l("Reminder 24 hours before"), default=True)
+    remind_1h = BooleanField(_l("Reminder 1 hour before"), default=True)
+    remind_live = BooleanField(_l("“We are live” when the speaker starts (auto: at the chosen start)"), default=True)
     recording_url = StringField(_l("Recording link"), validators=[Length(max=2000)])
     recording_duration_sec = SecondsField(_l("Recording length"))
     auto_schedule = FormField(ScheduleForm, label=_l("Evergreen schedule"))
@@ -176,7 +179,8 @@ class WebinarForm(FlaskForm):
         zone = ZoneInfo(webinar.timezone or "UTC")
         for name in ("title", "slug", "description", "type", "timezone", "duration_minutes", "stream_type",
                      "stream_url", "external_chat_ref", "cta_text", "cta_url", "cta_at_sec", "chat_lobby_minutes",
-                     "show_attendee_count", "recording_url", "recording_duration_sec"):
+                     "show_attendee_count", "recording_url", "recording_duration_sec",
+                     "remind_24h", "remind_1h", "remind_live"):
             getattr(self, name).data = getattr(webinar, name)
         if webinar.scheduled_at is not None:
             self.scheduled_at.data = webinar.scheduled_at.astimezone(zone).replace(tzinfo=None)
@@ -203,6 +207,9 @@ class WebinarForm(FlaskForm):
             cta_at_sec=self.cta_at_sec.data,
             chat_lobby_minutes=self.chat_lobby_minutes.data,
             show_attendee_count=bool(self.show_attendee_count.data),
+            remind_24h=bool(self.remind_24h.data),
+            remind_1h=bool(self.remind_1h.data),
+            remind_live=bool(self.remind_live.data),
             recording_url=self.recording_url.data or "",
             recording_duration_sec=self.recording_duration_sec.data,
             auto_schedule=self.auto_schedule.form.to_json() if self.type.data == WebinarType.auto.value else None,

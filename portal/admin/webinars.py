@@ -25,6 +25,7 @@ from portal.core.permissions import Action, Actor, require
 from portal.db_types import utcnow
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
+from portal.mail import reminders
 from portal.registration.models import Registration
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,12 @@ EDITABLE = (
     "title", "slug", "description", "type", "scheduled_at", "timezone", "duration_minutes",
     "stream_type", "stream_url", "external_chat_ref", "cta_text", "cta_url", "cta_at_sec",
     "chat_lobby_minutes", "show_attendee_count", "recording_url", "recording_duration_sec",
-    "auto_schedule", "owner_user_id",
+    "auto_schedule", "owner_user_id", "remind_24h", "remind_1h", "remind_live",
 )
 # Changing these moves the calendar entry, so attendees' calendars must update (.ics SEQUENCE).
 CALENDAR_FIELDS = ("scheduled_at", "duration_minutes")
+# Reminder switches: one turned off is honoured at send time (portal.mail.reminders.still_wanted).
+REMINDER_SWITCHES = ("remind_24h", "remind_1h", "remind_live")
 OPERATIONS = ("publish", "unpublish", "start", "pause", "stop", "archive")
 NOT_STARTED = (Status.draft.value, Status.scheduled.value)
 MAX_SLOTS = 50
@@ -67,6 +70,10 @@ class WebinarInput:
     recording_duration_sec: int | None = None
     auto_schedule: dict[str, Any] | None = None
     owner_user_id: int | None = None
+    # Reminder mails (portal.mail.reminders); auto webinars use remind_1h and remind_live.
+    remind_24h: bool = True
+    remind_1h: bool = True
+    remind_live: bool = True
 
 
 @dataclass
@@ -117,10 +124,18 @@ def update(webinar: Webinar, data: WebinarInput, *, actor: User) -> Webinar:
     moved = any(
         name in checked.values and checked.values[name] != getattr(webinar, name) for name in CALENDAR_FIELDS
     )
+    switched_on = any(checked.values.get(name) and not getattr(webinar, name) for name in REMINDER_SWITCHES)
     apply(webinar, checked.values)
     _sync_slots(webinar, checked.slots)
     if moved:
         webinar.calendar_sequence = (webinar.calendar_sequence or 0) + 1
+        if webinar.status != Status.draft.value:
+            # Same transaction: the notices, the new start's reminders, the old ones skipped.
+            db.session.flush()
+            reminders.rescheduled(webinar)
+    if switched_on and not moved and webinar.status == Status.scheduled.value:
+        db.session.flush()
+        reminders.requeue(webinar)  # a reminder turned on reaches those registered already
     db.session.commit()
     log.info("webinar %s edited by user %s (calendar moved: %s)", webinar.webinar_id, actor.user_id, moved)
     return webinar
@@ -166,6 +181,9 @@ def check(data: WebinarInput, *, webinar: Webinar | None, actor: User, now: date
         duration_minutes=data.duration_minutes,
         chat_lobby_minutes=data.chat_lobby_minutes,
         show_attendee_count=bool(data.show_attendee_count),
+        remind_24h=bool(data.remind_24h),
+        remind_1h=bool(data.remind_1h),
+        remind_live=bool(data.remind_live),
     )
     _check_slug(out, data, webinar=webinar, title=title)
     _check_type(out, data, webinar=webinar)

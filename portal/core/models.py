@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -154,6 +155,11 @@ class Webinar(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reminder mails (issue 10, portal.mail.reminders): live 24 h / 1 h before and "we are
+    # live"; auto 1 h before and at the chosen start (remind_1h, remind_live).
+    remind_24h: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    remind_1h: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    remind_live: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_user_id])
     slots: Mapped[list[WebinarSlot]] = relationship(

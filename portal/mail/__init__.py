@@ -38,6 +38,9 @@ def init_app(app: Flask) -> None:
     from portal.mail import sender
 
     sender.init_app(app)
+    from portal.mail import reminders
+
+    reminders.init_app(app)  # reminders, live/reschedule/cancel/thank-you notices, unsubscribe
 
 
 def shutdown(app: Flask) -> None:

@@ -38,6 +38,9 @@ class RegistrationForm(FlaskForm):
     )
     slot_id = StringField(_l("When"))
     source = HiddenField(_l("Source"), filters=[inputs.clean_source])  # a label, so none is made per request
+    # The browser's IANA zone, filled by static/js/registration.js; an unknown zone is dropped
+    # (None: mails show the webinar's zone), never refused.
+    timezone = HiddenField(_l("Time zone"), filters=[inputs.clean_timezone])
 
     webinar: Webinar | None = None
     now: datetime | None = None

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from portal.errors import Invalid
 
 NAME_MAX = 120
 SOURCE_MAX = 64
 EMAIL_MAX = 254
+ZONE_MAX = 64
 
 _WHITESPACE = re.compile(r"\s+")
 _SOURCE_UNSAFE = re.compile(r"[^A-Za-z0-9._\-:+]")
@@ -43,3 +45,17 @@ def clean_source(raw: str | None) -> str:
     """A short, harmless traffic source tag from ?utm_source= / ?ref= (or "" if none)."""
     text = unicodedata.normalize("NFKC", raw or "").strip()
     return _SOURCE_UNSAFE.sub("", text.replace(" ", "_"))[:SOURCE_MAX]
+
+
+def clean_timezone(raw: str | None) -> str | None:
+    """The IANA zone a browser reported (Intl...resolvedOptions().timeZone), or None when it is
+    missing or not a zone zoneinfo knows: mails then show the webinar's zone. Never refuses
+    a registration (the field is filled by a script, not typed)."""
+    name = (raw or "").strip()
+    if not name or len(name) > ZONE_MAX or name.startswith(("/", ".")) or ".." in name or "\\" in name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return name

@@ -46,6 +46,10 @@ class Registration(db.Model):
     # issue 10 (mail core): the language the registration page was shown in ("en" | "ru");
     # mails to this registrant are written in it. NULL (older rows): the portal's default.
     language: Mapped[str | None] = mapped_column(String(8))
+    # issue 10: the registering browser's IANA zone (None: the webinar's) for times in mails,
+    # and the one-click unsubscribe from reminder mails (portal.mail.reminders).
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    reminders_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     webinar: Mapped[Webinar] = relationship()
     lead: Mapped[User] = relationship()

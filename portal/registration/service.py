@@ -76,7 +76,7 @@ def is_open(webinar: Webinar) -> bool:
 
 def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | None = None,
              starts_at: datetime | None = None, source: str = "", token_seed: bytes | None = None,
-             language: str | None = None) -> Registered:
+             timezone: str | None = None, language: str | None = None) -> Registered:
     """Register `email` for `webinar` (and `slot` / auto `starts_at`) and commit.
 
     Creates the lead (role "lead", no password) when the email is new, then the registration
@@ -93,6 +93,7 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
     registration of this webinar (created=False, nothing written: the page says "already
     registered", which tells a stranger typing the address nothing about a ban).
     Raises Conflict when registration is closed and Invalid for unusable input.
+    `timezone`: the browser's IANA zone for times in mails (an unknown one is stored as None).
     `language`: the page's language ("en" | "ru"), kept for the mails to this registrant.
     """
     if not is_open(webinar):
@@ -104,6 +105,7 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
     if not email or len(email) > inputs.EMAIL_MAX or "@" not in email:
         raise Invalid("Please enter a valid email address.", details={"field": "email"})
     source = inputs.clean_source(source)
+    timezone = inputs.clean_timezone(timezone)
     webinar_id, webinar_type = webinar.webinar_id, webinar.type
     slot_id = slot.slot_id if slot is not None else None
 
@@ -134,7 +136,7 @@ def register(webinar: Webinar, *, name: str, email: str, slot: WebinarSlot | Non
                 token, token_hash = new_token()
             reg_id = db.session.execute(_INSERT_REGISTRATION, {
                 "webinar_id": webinar_id, "lead_id": lead_id, "webinar_type": webinar_type, "slot_id": slot_id,
-                "starts_at": starts_at, "source": source, "join_token_hash": token_hash,
+                "starts_at": starts_at, "source": source, "join_token_hash": token_hash, "timezone": timezone,
                 "language": language,
             }).scalar_one()
             events.emit(

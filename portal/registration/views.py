@@ -134,7 +134,7 @@ def register(slug: str):
     try:
         result = service.register(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
                                   starts_at=form.resolved.starts_at, source=form.source.data or "",
-                                  token_seed=remember.token_seed(),
+                                  token_seed=remember.token_seed(), timezone=form.timezone.data,
                                   language=str(get_locale() or "") or None)
     except Invalid as error:
         refusal_shown(error)  # the audit record

@@ -1,4 +1,4 @@
-// Registration pages: the "copy link" button (CSP allows only static scripts).
+// Registration pages: the "copy link" button and the browser's time zone (CSP allows only static scripts).
 (function () {
   "use strict";
 
@@ -17,6 +17,18 @@
       if (ok) { resolve(); } else { reject(new Error("copy refused")); }
     });
   }
+
+  // The browser's time zone goes with the registration, so mails show the visitor's times.
+  function fillZone(root) {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+    (root || document).querySelectorAll("input[data-browser-zone]").forEach(function (el) {
+      if (!el.value) el.value = zone;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { fillZone(document); });
+  document.addEventListener("htmx:afterSettle", function (ev) { fillZone(ev.target); });
+  document.addEventListener("submit", function () { fillZone(document); }, true);
 
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-copy-target]");
