@@ -82,6 +82,13 @@ message_unhidden: Signal = _ns.signal("room.message-unhidden")
 #: "unban") and actor_id (the moderator's user_id), both for the audit record.
 moderation_changed: Signal = _ns.signal("room.moderation-changed")
 
+# --- admin: the organizer's edits ----------------------------------------------------------------
+#: After commit of an organizer's edit of an existing webinar: sender the webinar_id (int);
+#: kwargs app, fields (tuple of the Webinar attributes whose value changed, e.g. "scheduled_at",
+#: "cta_text", "stream_url", "show_attendee_count"). Sent by portal.admin.webinars only; rooms
+#: and consoles re-render the regions those fields show (portal.room.push, portal.console.push).
+webinar_edited: Signal = _ns.signal("admin.webinar-edited")
+
 # --- errors: refusals ----------------------------------------------------------------------------
 #: In the request (or socket frame) that is answered with a refusal, after its transaction was
 #: rolled back: sender the PortalError; kwargs app, status (int), subject (dict of the ids the

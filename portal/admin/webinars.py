@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 
-from portal import timefmt
+from portal import signals, timefmt
 from portal.admin import slugs
 from portal.core import lifecycle
 from portal.core.guard import GUARDED, GuardedFieldWrite
@@ -95,8 +95,12 @@ def apply(webinar: Webinar, values: Mapping[str, Any]) -> None:
             raise GuardedFieldWrite(f"the organizer form may not write webinar.{name}")
         if name not in EDITABLE:
             raise ValueError(f"webinar.{name} is not editable from the organizer form")
+    changed = tuple(name for name, value in values.items()
+                    if webinar.webinar_id is not None and getattr(webinar, name) != value)
     for name, value in values.items():
         setattr(webinar, name, value)
+    if changed:  # open rooms and consoles show the edit once it is committed
+        signals.after_commit(signals.webinar_edited, webinar.webinar_id, fields=changed)
 
 
 def create(data: WebinarInput, *, actor: User) -> Webinar:

@@ -17,6 +17,8 @@ from portal.room.push import Debouncer, per_language
 
 EXTENSION = "portal.console.push"
 ON_STATUS = ("controls", "cta", "attendees")
+# An organizer's edit (webinar_edited): the console regions showing each edited field.
+ON_EDIT = {"scheduled_at": ("controls",), "timezone": ("controls",), "cta_text": ("cta",), "cta_url": ("cta",)}
 
 
 def init_app(app: Flask) -> None:
@@ -27,6 +29,7 @@ def init_app(app: Flask) -> None:
     signals.connect(app, signals.message_hidden, on_message)
     signals.connect(app, signals.message_unhidden, on_message)
     signals.connect(app, signals.moderation_changed, on_moderation_changed)
+    signals.connect(app, signals.webinar_edited, on_webinar_edited)
 
 
 def shutdown(app: Flask) -> None:
@@ -40,6 +43,13 @@ def on_event_committed(envelope: dict[str, Any], **_: Any) -> None:
         _push(envelope["webinar_id"], ON_STATUS)
     elif name == "webinar_cta_visibility_changed":
         _push(envelope["webinar_id"], ("cta",))
+
+
+def on_webinar_edited(webinar_id: int, *, fields: tuple[str, ...], **_: Any) -> None:
+    """The organizer saved a new time or CTA: the console's planned time and CTA preview."""
+    wanted = tuple(name for name in ON_STATUS if any(name in ON_EDIT.get(f, ()) for f in fields))
+    if wanted:
+        _push(webinar_id, wanted)
 
 
 def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:

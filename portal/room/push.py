@@ -7,7 +7,8 @@ It writes no rows. Sources (portal/signals.py has the catalogue):
 - `attendance_changed` (attendance): the count and attendee list, bursts coalesced into one
   push per ROOM_ATTENDANCE_PUSH_INTERVAL seconds per webinar (a whole room entering at once);
 - `message_stored`, `message_hidden`, `message_unhidden`, `moderation_changed` (room chat and
-  moderation).
+  moderation);
+- `webinar_edited` (admin): the regions an organizer's edit changed (ROOM_ON_EDIT).
 Receivers run after the commit, where the committing session may not run SQL: they read
 through `fresh_session()`.
 """
@@ -34,6 +35,18 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "portal.room.push"
 ROOM_ON_STATUS = ("status", "stage", "cta", "count", "compose")
+# An organizer's edit (webinar_edited): which room regions show each edited field.
+ROOM_ON_EDIT = {
+    "scheduled_at": ("status", "stage", "compose"),  # the countdown, the chat lobby's opening
+    "timezone": ("stage",),
+    "chat_lobby_minutes": ("compose",),
+    "external_chat_ref": ("compose",),
+    "stream_type": ("stage",),
+    "stream_url": ("stage",),
+    "cta_text": ("cta",),
+    "cta_url": ("cta",),
+    "show_attendee_count": ("count",),
+}
 
 
 class Debouncer:
@@ -78,6 +91,7 @@ def init_app(app: Flask) -> None:
     signals.connect(app, signals.message_hidden, on_message_hidden)
     signals.connect(app, signals.message_unhidden, on_message_stored)  # shown again: as if new
     signals.connect(app, signals.moderation_changed, on_moderation_changed)
+    signals.connect(app, signals.webinar_edited, on_webinar_edited)
 
 
 def shutdown(app: Flask) -> None:
@@ -100,6 +114,18 @@ def on_event_committed(envelope: dict[str, Any], **_: Any) -> None:
         webinar = db.session.get(Webinar, envelope["webinar_id"])
         if webinar is not None:
             push_regions(webinar, regions)
+
+
+def on_webinar_edited(webinar_id: int, *, fields: tuple[str, ...], **_: Any) -> None:
+    """The organizer saved a new time, CTA, stream or count switch: every open room gets the
+    regions showing them at once."""
+    wanted = tuple(name for name in ROOM_ON_STATUS if any(name in ROOM_ON_EDIT.get(f, ()) for f in fields))
+    if not wanted:
+        return
+    with realtime.ordered(room_channel(webinar_id)), fresh_session():
+        webinar = db.session.get(Webinar, webinar_id)
+        if webinar is not None:
+            push_regions(webinar, wanted)
 
 
 def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:

@@ -178,3 +178,72 @@ def test_moderation_is_undone_and_the_attendee_list_searched_from_the_console(br
     assert errors == []
     for ctx in (ann_ctx, bob_ctx, sam_ctx, phone_ctx):
         ctx.close()
+
+
+def test_an_organizers_edit_is_seen_live_in_open_rooms(browser, live_server, make):
+    from portal.core import lifecycle
+    from portal.core.models import Webinar
+    from portal.core.permissions import SYSTEM
+    from portal.extensions import db
+    from tests.e2e.test_live_journey import register_in_browser
+
+    owner = make.user(role="organizer", email="olga@example.com", display_name="Olga Organizer")
+    starts = (utcnow() + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    webinar = make.webinar(owner=owner, status="scheduled", title="Launch week live", slug="launch-week",
+                           timezone="UTC", scheduled_at=starts, stream_url="/static/demo/hls/index.m3u8",
+                           cta_text="Get the checklist", cta_url=f"{live_server.url}/")
+    errors: list[str] = []
+    rooms = []
+    people = (("Ann Attendee", "ann@example.com", PHONE), ("Bob Builder", "bob@example.com", LAPTOP))
+    for name, email, viewport in people:
+        ctx, page = register_in_browser(browser, live_server, webinar.slug, name=name, email=email, viewport=viewport)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        wait_socket(page)
+        rooms.append((ctx, page))
+    (ann_ctx, ann), (bob_ctx, bob) = rooms
+    expect(ann.locator("[data-countdown] [data-unit=h]")).to_have_text("00")
+    for _, page in rooms:  # gone if the page were reloaded
+        page.evaluate("window.__notReloaded = true")
+
+    olga_ctx, olga = log_in(browser, live_server, "olga@example.com", viewport=LAPTOP)
+    edit_url = f"{live_server.url}/admin/webinars/{webinar.webinar_id}/edit"
+
+    def save(**fields) -> None:
+        olga.goto(edit_url)
+        for name, value in fields.items():
+            olga.fill(f"[name={name}]", value)
+        olga.click("[data-testid=webinar-save]")
+        expect(olga.locator(".flash, [role=status], #flash").first).to_be_visible()
+
+    # A new time: the open rooms' countdowns move, nobody reloads.
+    later = starts + timedelta(hours=3)
+    save(scheduled_at=later.strftime("%Y-%m-%dT%H:%M"))
+    for page in (ann, bob):
+        expect(page.locator("[data-countdown]")).to_have_attribute("data-countdown", later.isoformat())
+        expect(page.locator("[data-countdown] [data-unit=h]")).to_have_text("03")
+    shoot(ann, "room-new-time-phone")
+    shoot(bob, "room-new-time-laptop")
+
+    # Live with the offer shown; the organizer rewrites the offer and hides the count.
+    w = db.session.get(Webinar, webinar.webinar_id)
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    lifecycle.core_webinar_set_cta_visibility(w, "visible", actor=SYSTEM)
+    cta = ann.locator("[data-testid=cta]")
+    expect(cta).to_contain_text("Get the checklist")
+    expect(ann.locator("[data-testid=attendee-count]")).to_be_visible()
+    olga.goto(edit_url)
+    olga.fill("[name=cta_text]", "Get the launch-week checklist")
+    olga.uncheck("[name=show_attendee_count]")
+    olga.click("[data-testid=webinar-save]")
+    for page in (ann, bob):
+        expect(page.locator("[data-testid=cta]")).to_contain_text("Get the launch-week checklist")
+        expect(page.locator("[data-testid=attendee-count]")).to_have_count(0)
+    ann.wait_for_timeout(600)  # the banner's entrance animation
+    shoot(ann, "room-edited-offer-phone")
+    shoot(bob, "room-edited-offer-laptop")
+    # The rooms were never reloaded.
+    for page in (ann, bob):
+        assert page.evaluate("window.__notReloaded === true")
+    assert errors == []
+    for ctx in (ann_ctx, bob_ctx, olga_ctx):
+        ctx.close()
