@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from portal import audit, realtime
+from portal import audit, mail, realtime
 from portal.attendance import ledger as attendance
 from portal.core.models import Webinar
 from portal.core.permissions import Action, Actor, require
@@ -15,7 +15,7 @@ from portal.db_types import utcnow
 from portal.errors import Conflict, NotFound
 from portal.extensions import db
 from portal.registration.models import Registration
-from portal.registration.tokens import new_token
+from portal.registration.tokens import rotate
 from portal.room.channels import room_channel
 from portal.room.sockets import LINK_REISSUED
 
@@ -62,15 +62,18 @@ def restore(reg: Registration, *, actor: Actor) -> Registration:
 
 
 
-def reissue(reg: Registration, *, actor: Actor) -> str:
+def reissue(reg: Registration, *, actor: Actor, email: bool = False) -> str:
     """A new join link for `reg` (returned once): the old token stops opening the room at once
-    and its open sockets close with LINK_REISSUED. A banned registrant gets none."""
+    and its open sockets close with LINK_REISSUED. A banned registrant gets none.
+    `email`: also mail the new link to the registrant ("resend link"), in the same transaction."""
     require(actor, Action.EDIT, reg.webinar)
     if reg.banned_at is not None:
         raise Conflict("This attendee is banned from the webinar, so a new link would not open the room.")
-    token, token_hash = new_token()
-    reg.join_token_hash = token_hash
-    _audit(reg, "reissue", actor)
+    token = rotate(reg)
+    _audit(reg, "resend" if email else "reissue", actor)
+    if email:
+        mail.queue(reg, "link_recovery", occurrence=f"resend-{reg.join_token_hash[:16]}",
+                   context={"join_token": token, "by_organizer": True})
     db.session.commit()
     log.info("registration %s: join link re-issued", reg.registration_id)
     realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=LINK_REISSUED)

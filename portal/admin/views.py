@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
-from portal.admin.pages import audit, dashboard, registrations, reports, speakers, users, webinars
+from portal.admin.pages import audit, dashboard, mail, registrations, reports, speakers, users, webinars
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.extensions import login_manager
@@ -32,6 +32,12 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/registrations/<int:registration_id>/revoke", "registration_revoke", registrations.revoke, ("POST",)),
     (W + "/registrations/<int:registration_id>/restore", "registration_restore", registrations.restore, ("POST",)),
     (W + "/registrations/<int:registration_id>/reissue", "registration_reissue", registrations.reissue, ("POST",)),
+    (W + "/registrations/<int:registration_id>/resend", "registration_resend", registrations.resend, ("POST",)),
+    (W + "/mail", "webinar_mail", mail.page, ("GET",)),
+    ("/mail", "mail", mail.page, ("GET",)),
+    ("/mail/<int:message_id>", "mail_message", mail.show, ("GET",)),
+    ("/mail/<int:message_id>/html", "mail_html", mail.html, ("GET",)),
+    ("/mail/<int:message_id>/part/<int:index>", "mail_part", mail.part, ("GET",)),
     (W + "/attendance", "attendance", reports.attendance, ("GET",)),
     (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
     (W + "/audit", "audit", audit.page, ("GET",)),

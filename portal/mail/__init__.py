@@ -33,9 +33,11 @@ def _on_event(envelope: dict[str, Any], *, private: dict[str, Any], **_: Any) ->
 
 
 def init_app(app: Flask) -> None:
-    """Queue the confirmation with each registration; start this app's sender."""
+    """Queue the confirmation with each registration; "Email me my link"; this app's sender."""
     signals.connect(app, signals.event_emitted, _on_event)
-    from portal.mail import sender
+    from portal.mail import recovery, sender
+
+    app.register_blueprint(recovery.bp)
 
     sender.init_app(app)
     from portal.mail import reminders

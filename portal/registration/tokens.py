@@ -28,6 +28,15 @@ def derived_token(seed: bytes, webinar_id: int, slot_id: int | None, email: str)
     return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode("ascii")
 
 
+def rotate(reg: Registration) -> str:
+    """Give `reg` a fresh join token (in the caller's transaction; not committed) and return
+    it: the old one stops opening the room once this commits. Used by the organizer's
+    re-issue and resend and by "Email me my link"."""
+    token, token_hash = new_token()
+    reg.join_token_hash = token_hash
+    return token
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

@@ -86,6 +86,7 @@ def _page(webinar: Webinar, form: RegistrationForm, *, now: datetime, status: in
             registered=registered,
             join_url=display.join_url(token) if token else None,
             message=message,
+            link_recovery=request.args.get("link"),
         ),
         status,
     )

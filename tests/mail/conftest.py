@@ -13,6 +13,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol  # noqa: N811
 
 from portal.extensions import db
+from tests.admin.conftest import as_user, staff  # noqa: F401 - fixtures
 from tests.registration.conftest import Visitor, _request_scoped_g  # noqa: F401 - the autouse fixture
 
 

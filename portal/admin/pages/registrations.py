@@ -56,6 +56,18 @@ def reissue(webinar_id: int, registration_id: int):
     return response
 
 
+def resend(webinar_id: int, registration_id: int):
+    """Rotate the join link and mail the new one to the registrant (the organizer never sees it)."""
+    webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
+    reg = registrations.get(webinar, registration_id)
+    registrations.reissue(reg, actor=actor(), email=True)
+    if not is_htmx():
+        return back(url_for("admin.registrations", webinar_id=webinar_id))
+    row = reports.registration_row(webinar, registration_id, now=utcnow())
+    return render_template("admin/registrations/_row.html", webinar=webinar, row=row, columns=exports.COLUMNS,
+                           action_form=ActionForm(), link_mailed=True)
+
+
 def export_csv(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     q = search.normalise(request.args.get("q"))

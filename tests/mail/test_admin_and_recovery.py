@@ -1,0 +1,124 @@
+"""The embedded default (no SMTP): mails kept and readable at /admin/mail; "Email me my link";
+the organizer's "resend link"."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.mail.models import KEPT, QUEUED, MailMessage
+from portal.registration.models import Registration
+from tests.conftest import csrf_token_from
+
+
+def rows(kind: str | None = None) -> list[MailMessage]:
+    db.session.expire_all()
+    query = select(MailMessage).order_by(MailMessage.message_id)
+    if kind:
+        query = query.where(MailMessage.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def test_without_smtp_every_mail_is_kept_and_readable_by_admins(app, make, visitor, deliver, as_user, staff):
+    webinar = make.webinar(owner=staff.owner, status="scheduled", title="Kept <b>mail</b>")
+    visitor.register(webinar.slug, name="Nina", email="nina@example.com")
+    assert deliver() == 1
+    [row] = rows()
+    assert row.status == KEPT and row.sent_at is None and "no PORTAL_SMTP_URL" in row.last_answer
+    admin = as_user(staff.admin)
+    listing = admin.get("/admin/mail").get_data(as_text=True)
+    assert "nina@example.com" in listing and 'data-status="kept"' in listing and "PORTAL_SMTP_URL" in listing
+    by_webinar = admin.get(f"/admin/webinars/{webinar.webinar_id}/mail")
+    assert by_webinar.status_code == 200 and "nina@example.com" in by_webinar.get_data(as_text=True)
+    assert by_webinar.headers["Cache-Control"] == "no-store"
+    other = make.webinar(owner=staff.owner, status="scheduled")
+    assert "nina@example.com" not in admin.get(f"/admin/mail?webinar_id={other.webinar_id}").get_data(as_text=True)
+    shown = admin.get(f"/admin/mail/{row.message_id}").get_data(as_text=True)
+    assert "Kept &lt;b&gt;mail&lt;/b&gt;" in shown  # the subject, escaped
+    assert re.search(r"/room/[A-Za-z0-9_\-]{20,}", shown)  # the text part with the link
+    assert "METHOD" not in shown and ".ics" in shown  # the attachment is listed
+    html = admin.get(f"/admin/mail/{row.message_id}/html")
+    assert html.status_code == 200 and "sandbox" in html.headers["Content-Security-Policy"]
+    assert "script-src" not in html.headers["Content-Security-Policy"]  # default-src 'none' covers it
+    assert "Join the webinar" in html.get_data(as_text=True)
+    # a lead or an anonymous visitor reads nothing
+    assert app.test_client().get(f"/admin/mail/{row.message_id}").status_code in (302, 401, 403)
+
+
+def test_an_organizer_sees_only_their_webinars_mail(app, make, visitor, deliver, as_user, staff):
+    webinar = make.webinar(owner=staff.owner, status="scheduled")
+    visitor.register(webinar.slug)
+    deliver()
+    [row] = rows()
+    stranger = as_user(staff.other)
+    assert stranger.get(f"/admin/mail/{row.message_id}").status_code in (403, 404)
+    assert stranger.get("/admin/mail").status_code == 403
+
+
+def _recover(client, slug: str, email: str):  # noqa: ANN001
+    token = csrf_token_from(client.get(f"/w/{slug}").get_data(as_text=True))
+    return client.post(f"/w/{slug}/link-recovery", data={"email": email, "csrf_token": token})
+
+
+def test_link_recovery_answers_the_same_and_mails_a_fresh_link_only_when_registered(app, make, visitor, deliver):
+    webinar = make.webinar(status="scheduled")
+    visitor.register(webinar.slug, email="ann@example.com")
+    page = visitor.client.get(f"/w/{webinar.slug}").get_data(as_text=True)
+    assert 'data-testid="link-recovery-form"' in page and 'name="email"' in page
+    old_hash = db.session.scalar(select(Registration.join_token_hash))
+    stranger = app.test_client()
+    unknown = _recover(stranger, webinar.slug, "nobody@example.com")
+    known = _recover(stranger, webinar.slug, "ANN@example.com")
+    assert unknown.status_code == known.status_code == 303
+    assert unknown.headers["Location"] == known.headers["Location"]
+    followed = stranger.get(known.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="link-recovery-sent"' in followed
+    [mail] = rows("link_recovery")
+    assert mail.recipient == "ann@example.com" and mail.status == QUEUED
+    new_token = mail.context["join_token"]
+    db.session.expire_all()
+    assert db.session.scalar(select(Registration.join_token_hash)) != old_hash
+    assert stranger.get(f"/room/{new_token}").status_code == 200
+    deliver()
+    assert "/room/" + new_token in rows("link_recovery")[0].raw
+    # bad input: a clear message, nothing written
+    bad = _recover(stranger, webinar.slug, "not-an-address")
+    assert "link=invalid" in bad.headers["Location"] and len(rows("link_recovery")) == 1
+
+
+def test_link_recovery_is_rate_limited_per_address(app, make, visitor):
+    webinar = make.webinar(status="scheduled")
+    visitor.register(webinar.slug, email="ann@example.com")
+    client = app.test_client()
+    answers = [_recover(client, webinar.slug, "ann@example.com").status_code for _ in range(4)]
+    assert answers == [303, 303, 303, 429]
+    assert len(rows("link_recovery")) == 3
+
+
+def test_the_duplicate_registration_page_offers_link_recovery(app, make, visitor):
+    webinar = make.webinar(status="scheduled")
+    visitor.register(webinar.slug, email="ann@example.com")
+    other = app.test_client()
+    token = csrf_token_from(other.get(f"/w/{webinar.slug}").get_data(as_text=True))
+    page = other.post(f"/w/{webinar.slug}/register",
+                      data={"name": "Ann", "email": "ann@example.com", "slot_id": "", "csrf_token": token})
+    assert 'data-testid="link-recovery-form"' in page.get_data(as_text=True)
+
+
+def test_resend_link_from_the_registrations_list(app, make, visitor, deliver, as_user, staff):
+    webinar = make.webinar(owner=staff.owner, status="scheduled")
+    visitor.register(webinar.slug, email="ann@example.com")
+    reg_id = db.session.scalar(select(Registration.registration_id))
+    owner = as_user(staff.owner)
+    listing = owner.get(f"/admin/webinars/{webinar.webinar_id}/registrations").get_data(as_text=True)
+    assert 'data-testid="registration-resend"' in listing
+    for _ in range(2):
+        answer = owner.post(f"/admin/webinars/{webinar.webinar_id}/registrations/{reg_id}/resend")
+        assert answer.status_code in (200, 303)
+    mails = rows("link_recovery")
+    assert len(mails) == 2 and len({m.occurrence for m in mails}) == 2  # a new occurrence each time
+    assert all(m.recipient == "ann@example.com" for m in mails)
+    assert app.test_client().get(f"/room/{mails[-1].context['join_token']}").status_code == 200
+    assert app.test_client().get(f"/room/{mails[0].context['join_token']}").status_code == 404
+
