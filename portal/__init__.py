@@ -32,6 +32,7 @@ from portal import (
     security,
     signals,
     templating,
+    webhooks,
 )
 from portal import config as portal_config
 from portal.autowebinar import state as autowebinar_state
@@ -64,7 +65,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public):
+    for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public,
+                   webhooks):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
@@ -81,6 +83,7 @@ def shutdown(app: Flask) -> None:
     console_push.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
+    webhooks.shutdown(app)
     mail.shutdown(app)
 
 

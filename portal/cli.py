@@ -1,4 +1,4 @@
-"""`flask --app wsgi portal ...`: seed-demo, create-user."""
+"""`flask --app wsgi portal ...`: seed-demo, create-user, dispatcher."""
 from __future__ import annotations
 
 import secrets
@@ -11,6 +11,7 @@ from portal.core import demo, users
 from portal.core.models import Role
 from portal.errors import PortalError
 from portal.extensions import db
+from portal.webhooks import dispatcher as webhooks_dispatcher
 
 portal_cli = AppGroup("portal", help="Webinar portal administration.")
 
@@ -73,6 +74,20 @@ def create_user(email: str, role: str, display_name: str | None, password: str |
         db.session.rollback()
         raise click.ClickException(error.message) from error  # English: a terminal has no request locale
     click.echo(f"Created {user.role} {user.email} (id {user.user_id}).")
+
+
+@portal_cli.command("dispatcher")
+@click.option("--workers", default=8, show_default=True, help="Concurrent deliveries.")
+@click.option("--once", is_flag=True, help="Fan out and attempt the deliveries due now, then exit.")
+def webhook_dispatcher(workers: int, once: bool) -> None:
+    """Deliver webhooks from the outbox (scale-out: run any number on PostgreSQL; the web
+    processes run one each in-process unless the app is told otherwise)."""
+    if once:
+        click.echo(f"{webhooks_dispatcher.deliver_due(limit=1000)} attempts")
+        return
+    worker = webhooks_dispatcher.Dispatcher(current_app._get_current_object(), workers=workers)  # type: ignore[attr-defined]
+    click.echo(f"webhook dispatcher running with {workers} workers (Ctrl-C stops)")
+    worker.run_forever()
 
 
 def init_app(app: Flask) -> None:

@@ -69,6 +69,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REALTIME_FANOUT": "prebuilt",  # "naive" (per-socket ws.send) exists only for bench/fanout.py
         "REALTIME_POLL_SECONDS": 4,  # polling interval of the fallback while the socket is down
         "REALTIME_GC_FREEZE": True,  # keep idle sockets out of full GC passes (gevent servers only)
+        # Webhooks (issue 11): in production, receivers on private, loopback or link-local
+        # addresses are refused unless this is set; development always allows them.
+        "WEBHOOK_ALLOW_PRIVATE": False,
         # Mail (issue 10, portal/mail): empty SMTP URL = nothing is sent, every message is kept
         # and readable at /admin/mail. smtp://user:pass@host:port, smtp+starttls://…, smtps://…
         "SMTP_URL": "",

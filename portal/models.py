@@ -6,9 +6,11 @@ from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, W
 from portal.mail.models import MailMessage
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
+from portal.webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 __all__ = [
     "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "MailMessage", "OutboxEvent",
     "Registration",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
+    "WebhookAttempt", "WebhookCursor", "WebhookDelivery", "WebhookEndpoint", "WebhookSecret",
 ]

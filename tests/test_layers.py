@@ -47,6 +47,9 @@ RANK = {
     "auth": 5,
     "public": 5,
     "api": 5,
+    # Outbound webhooks (issue 11): top level beside the organizer pages (its own /admin/webhooks
+    # blueprint); imports core only. The JSON API above it manages endpoints through it.
+    "webhooks": 5,
 }
 
 

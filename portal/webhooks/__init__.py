@@ -1,0 +1,28 @@
+"""Outbound webhooks (Standard Webhooks) from the event outbox (issue 11).
+
+- models: endpoints, secrets, deliveries (one per event and endpoint), attempts, the outbox
+  position of the fan-out;
+- endpoints: managing endpoints (admin pages here, /api/v1/webhooks in portal.api);
+- signing: `whsec_` secrets and `v1,` signatures; safety: which URLs may be called;
+- dispatcher: fan-out and at-least-once delivery, in process (a thread per app, started with
+  the first request, stopped by portal.shutdown) or `flask --app wsgi portal dispatcher`;
+- views: /admin/webhooks (endpoint list and form, delivery log, redeliver, replay since…,
+  rotate secret, dead letters).
+
+Top layer (beside console/admin): it imports core and foundation only; the API sits above it.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.webhooks import dispatcher, views
+
+
+def init_app(app: Flask) -> None:
+    worker = dispatcher.init_app(app)
+    app.before_request(worker.ensure_started)
+    app.register_blueprint(views.bp)
+
+
+def shutdown(app: Flask) -> None:
+    dispatcher.shutdown(app)
