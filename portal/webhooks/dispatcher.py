@@ -187,6 +187,12 @@ def claim(limit: int, *, exclude: frozenset[int] = frozenset()) -> list[Job]:
            .with_for_update(skip_locked=True, of=WebhookDelivery))
     if exclude:
         due = due.where(WebhookDelivery.endpoint_id.not_in(exclude))
+    # A plain read first: an idle dispatcher takes no row locks (nor SQLite's write lock).
+    anything = select(WebhookDelivery.delivery_id).where(WebhookDelivery.status == PENDING,
+                                                         WebhookDelivery.next_attempt_at <= now).limit(1)
+    if db.session.scalar(anything) is None:
+        db.session.rollback()
+        return []
     claimed = list(db.session.scalars(
         update(WebhookDelivery).where(WebhookDelivery.delivery_id.in_(due.scalar_subquery()))
         .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))

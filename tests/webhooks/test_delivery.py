@@ -9,10 +9,13 @@ from datetime import timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from portal.core.models import Status
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.webhooks import dispatcher, endpoints
 from portal.webhooks.models import DEAD, DELIVERED, PENDING
+from tests import factories
+from tests.conftest import csrf_token_from
 from tests.webhooks.helpers import attempts, deliveries, emit, endpoint, make_due
 from tests.webhooks.receiver import Answer, Receiver, free_port
 
@@ -213,3 +216,17 @@ def test_rotation_signs_with_both_secrets(app, owner, webinar, receiver):
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(latest.body, latest.headers)
     assert json.loads(latest.body)["event_id"] != json.loads(got.body)["event_id"]
+
+
+def test_a_registration_through_the_public_form_reaches_the_receiver(app, owner, client, receiver):
+    live = factories.webinar(owner=owner, status=Status.scheduled.value)
+    _, secret = endpoint(owner, receiver.url, events=["client_webinar_registered"])
+    page = client.get(f"/w/{live.slug}").get_data(as_text=True)
+    answer = client.post(f"/w/{live.slug}/register", data={
+        "name": "Ann Lee", "email": "ann@example.com", "csrf_token": csrf_token_from(page)})
+    assert answer.status_code in (200, 303)
+    assert dispatcher.deliver_due() == 1
+    [got] = receiver.received
+    payload = Webhook(secret).verify(got.body, got.headers)
+    assert payload["event"] == "client_webinar_registered" and payload["webinar_id"] == live.webinar_id
+    assert payload["data"]["email"] == "ann@example.com" and payload["lead_id"]
