@@ -144,6 +144,8 @@ def test_a_restart_while_mails_are_due_sends_each_once(app, app_config, make, br
         assert sender.run_once(other) == 2  # the dead process's lease expired: taken over
         assert sender.run_once(other) == 0
         shutdown(other)
+        db.session.remove()
+        db.engine.dispose()
     assert sorted(m["To"].addresses[0].addr_spec for m in smtp_server.sink.received) == [
         f"p{i}@example.com" for i in range(5)]
     assert {r.status for r in rows()} == {SENT}
