@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import (
     admin,
+    api,
     attendance,
     audit,
     auth,
@@ -66,7 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
     for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public,
-                   webhooks):
+                   webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)

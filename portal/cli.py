@@ -1,4 +1,4 @@
-"""`flask --app wsgi portal ...`: seed-demo, create-user, dispatcher."""
+"""`flask --app wsgi portal ...`: seed-demo, create-user, create-token, dispatcher."""
 from __future__ import annotations
 
 import secrets
@@ -6,9 +6,11 @@ import secrets
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
-from portal.core import demo, users
-from portal.core.models import Role
+from portal.core import demo, tokens, users
+from portal.core.models import Role, User
+from portal.core.permissions import SYSTEM
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.webhooks import dispatcher as webhooks_dispatcher
@@ -74,6 +76,26 @@ def create_user(email: str, role: str, display_name: str | None, password: str |
         db.session.rollback()
         raise click.ClickException(error.message) from error  # English: a terminal has no request locale
     click.echo(f"Created {user.role} {user.email} (id {user.user_id}).")
+
+
+@portal_cli.command("create-token")
+@click.option("--email", required=True, help="The staff account the token acts as.")
+@click.option("--scopes", required=True, help="Comma-separated: read, control, webhooks.")
+@click.option("--name", default="API token", show_default=True, help="Shown in the token list.")
+def create_token(email: str, scopes: str, name: str) -> None:
+    """Issue an API token; the token alone is printed on the last line (shown only once)."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No account with the email {email}.")
+    try:
+        token, secret = tokens.issue(user, name=name, scopes=scopes, actor=SYSTEM)
+        db.session.commit()
+    except PortalError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    click.echo(f"Token {token.prefix}… for {user.email} ({user.role}), scopes: {token.scopes.replace(' ', ', ')}.")
+    click.echo("Store it now; it is not shown again:")
+    click.echo(secret)
 
 
 @portal_cli.command("dispatcher")

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from portal import signals
 from portal.extensions import db
@@ -97,8 +98,27 @@ def wants_json() -> bool:
     return best == "application/json" and not is_htmx()
 
 
+PROBLEM_TYPE = "urn:webinar-portal:problem:"  # + code (portal.api documents every code)
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+
+
+def problem(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    """An RFC 9457 problem details answer (the JSON API's errors): `detail` is the translated
+    message, `code` the portal's error code, `details` become extension members."""
+    body: dict[str, Any] = {"type": PROBLEM_TYPE + code, "title": HTTP_STATUS_CODES.get(status, "Error"),
+                            "status": status, "detail": message, "code": code}
+    body.update({k: v for k, v in (details or {}).items() if k not in PROBLEM_MEMBERS})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
 def render_error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
-    """Render one error the way the caller asked: JSON, HTMX fragment or full page."""
+    """Render one error the way the caller asked: problem details under /api/, JSON, HTMX
+    fragment or full page."""
+    if request.path.startswith("/api/"):
+        return problem(status, code, message, details)
     if wants_json():
         body: dict[str, Any] = {"error": {"code": code, "message": message}}
         if details:
@@ -152,7 +172,9 @@ def render_unavailable() -> Response:
     JSON, an HTMX fragment, or a page that retries by itself."""
     retry = RETRY_AFTER_UNAVAILABLE
     message = _("The service is briefly unavailable. Please try again in a few seconds.")
-    if wants_json():
+    if request.path.startswith("/api/"):
+        response = problem(503, "unavailable", message, {"retry_after": retry})
+    elif wants_json():
         response = jsonify({"error": {"code": "unavailable", "message": message, "details": {"retry_after": retry}}})
     elif is_htmx():
         response = with_headers(make_response(render_template("errors/_unavailable.html", message=message,

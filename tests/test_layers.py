@@ -46,10 +46,12 @@ RANK = {
     "admin": 5,
     "auth": 5,
     "public": 5,
-    "api": 5,
     # Outbound webhooks (issue 11): top level beside the organizer pages (its own /admin/webhooks
     # blueprint); imports core only. The JSON API above it manages endpoints through it.
     "webhooks": 5,
+    # The JSON API (issue 11): the top layer; it calls core's hooks and tokens, reads
+    # registrations and attendance, and manages endpoints through webhooks (never the reverse).
+    "api": 6,
 }
 
 

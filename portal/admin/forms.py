@@ -249,3 +249,15 @@ class SpeakerForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that posts nothing but its CSRF token."""
+
+
+API_SCOPES = options([("read", _l("read: webinars, registrations, attendance, events")),
+                      ("control", _l("control: start/stop and the call-to-action")),
+                      ("webhooks", _l("webhooks: manage webhook endpoints"))])
+
+
+class TokenForm(FlaskForm):
+    """A new API token (/admin/tokens): a name to tell it apart and its scopes."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    scopes = MultiCheckboxField(_l("Scopes"), choices=API_SCOPES, default=["read"])

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
-from portal.admin.pages import audit, dashboard, mail, registrations, reports, speakers, users, webinars
+from portal.admin.pages import audit, dashboard, mail, registrations, reports, speakers, tokens, users, webinars
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.extensions import login_manager
@@ -47,6 +47,9 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     ("/users/<int:user_id>/disable", "user_disable", users.disable, ("POST",)),
     ("/users/<int:user_id>/enable", "user_enable", users.enable, ("POST",)),
     ("/users/<int:user_id>/password", "user_password", users.reset_password, ("POST",)),
+    ("/tokens", "tokens", tokens.index, ("GET",)),
+    ("/tokens", "token_create", tokens.create, ("POST",)),
+    ("/tokens/<int:token_id>/revoke", "token_revoke", tokens.revoke, ("POST",)),
 )
 for rule, endpoint, view, methods in ROUTES:
     bp.add_url_rule(rule, endpoint, view, methods=list(methods))

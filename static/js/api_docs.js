@@ -1,0 +1,13 @@
+// /api/v1/docs: Swagger UI (vendored, static/vendor/swagger-ui-*) renders the OpenAPI document.
+// A file of its own, not an inline script: the CSP allows scripts from 'self' only.
+document.addEventListener("DOMContentLoaded", function () {
+  var root = document.getElementById("swagger-ui");
+  root.textContent = "";
+  window.SwaggerUIBundle({
+    url: root.dataset.specUrl,
+    domNode: root,
+    deepLinking: true,
+    tryItOutEnabled: false,
+    validatorUrl: null  // no call to an outside validator
+  });
+});
