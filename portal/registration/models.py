@@ -50,6 +50,8 @@ class Registration(db.Model):
     # and the one-click unsubscribe from reminder mails (portal.mail.reminders).
     timezone: Mapped[str | None] = mapped_column(String(64))
     reminders_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # issue 12: the registrant cancelled their seat (kept for reports; no access, no reminders).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     webinar: Mapped[Webinar] = relationship()
     lead: Mapped[User] = relationship()
@@ -57,4 +59,4 @@ class Registration(db.Model):
 
     @property
     def has_access(self) -> bool:
-        return self.revoked_at is None and self.banned_at is None
+        return self.revoked_at is None and self.banned_at is None and self.cancelled_at is None

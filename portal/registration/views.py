@@ -185,7 +185,7 @@ def confirmation(slug: str):
     entry = _entry(webinar, reg, token)
     return _private(make_response(render_template(
         "registration/confirmation.html", webinar=webinar, reg=reg, entry=entry, join_url=entry.url,
-        google_url=calendar.google_link(entry), now=utcnow(),
+        google_url=calendar.google_link(entry), now=utcnow(), token=token,
     )))
 
 

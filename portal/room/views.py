@@ -2,15 +2,15 @@
 /ws/room/<token> and the polling fallback /room/<token>/state."""
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from portal import csp, ratelimit, realtime
 from portal.attendance import presence
-from portal.errors import PortalError, refusal_shown
+from portal.errors import NotFound, PortalError, refusal_shown
 from portal.extensions import db
 from portal.htmx import redirect_to
 from portal.realtime import catchup, polling
-from portal.room import chat, cta, fragments, pages, sockets
+from portal.room import chat, cta, fragments, pages, seat, sockets
 from portal.room.access import registration_or_404
 from portal.room.channels import room_channel
 
@@ -71,3 +71,31 @@ def cta_click(token: str):
     """Record the click, then send the viewer on to the offer (303; htmx: HX-Redirect)."""
     reg = registration_or_404(token)
     return redirect_to(cta.click(reg))
+
+
+@bp.route("/room/<token>/cancel", methods=["GET", "POST"])
+def cancel_seat(token: str):
+    """Cancel my seat: GET asks (the confirm step), POST cancels; then the cancelled page."""
+    if request.method == "GET":
+        reg = registration_or_404(token)
+        return _private(render_template("room/cancel.html", webinar=reg.webinar, reg=reg, token=token))
+    try:
+        reg = registration_or_404(token)
+    except NotFound:
+        reg = seat.cancelled_or_404(token)  # a repeated POST (double click, back button)
+    seat.cancel(reg)
+    return _private(render_template("room/cancelled.html", webinar=reg.webinar, token=token))
+
+
+@bp.post("/room/<token>/keep")
+def keep_seat(token: str):
+    """Changed my mind: the cancelled seat back, with the same link."""
+    seat.keep(seat.cancelled_or_404(token))
+    return redirect(url_for("room.page", token=token), code=303)
+
+
+def _private(html: str):
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

@@ -247,3 +247,30 @@ def test_an_organizers_edit_is_seen_live_in_open_rooms(browser, live_server, mak
     assert errors == []
     for ctx in (ann_ctx, bob_ctx, olga_ctx):
         ctx.close()
+
+
+@pytest.mark.parametrize("width", ["phone", "laptop"])
+def test_an_attendee_cancels_their_seat_and_takes_it_back(browser, live_server, make, width):
+    from tests.e2e.test_live_journey import register_in_browser
+
+    webinar = make.webinar(status="scheduled", title="Tax basics for freelancers", slug=f"tax-basics-{width}")
+    viewport = PHONE if width == "phone" else LAPTOP
+    ctx, room = register_in_browser(browser, live_server, webinar.slug, name="Cora Cancel",
+                                    email=f"cora-{width}@example.com", viewport=viewport)
+    room_url = room.url
+    room.click("[data-testid=cancel-seat-link]")
+    expect(room.locator("[data-testid=cancel-seat]")).to_be_visible()
+    shoot(room, f"seat-cancel-confirm-{width}")
+    room.click("[data-testid=cancel-seat-confirm]")
+    expect(room.locator("[data-testid=seat-cancelled]")).to_be_visible()
+    shoot(room, f"seat-cancelled-{width}")
+    assert room.request.get(room_url).status == 404
+    # Changed my mind: the same link again.
+    room.click("[data-testid=keep-seat]")
+    expect(room.locator("[data-testid=room-status]")).to_have_attribute("data-status", "scheduled")
+    assert room.url == room_url
+    # The confirmation page offers the same way out.
+    room.goto(f"{live_server.url}/w/{webinar.slug}/registered")
+    room.click("[data-testid=cancel-seat-link]")
+    expect(room.locator("[data-testid=cancel-seat]")).to_be_visible()
+    ctx.close()
