@@ -31,6 +31,7 @@ import secrets
 import smtplib
 import ssl
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -53,6 +54,7 @@ MAX_ATTEMPTS = 12  # ~ a day of back-off, then failed
 BACKOFF_BASE = 30.0  # seconds after the first failure
 BACKOFF_CAP = 3 * 3600.0
 IDLE = 1.0  # seconds between passes that found nothing
+IDLE_CHECK = 5.0  # a conversation unused this long is checked (NOOP) before the next message
 KEPT_ANSWER = "kept: no PORTAL_SMTP_URL, nothing was sent (read it at /admin/mail)"
 
 
@@ -82,6 +84,7 @@ class Connection:
     def __init__(self, settings: dict[str, Any], timeout: float) -> None:
         self.settings, self.timeout = settings, timeout
         self.smtp: smtplib.SMTP | None = None
+        self.used_at = 0.0
 
     def open(self) -> smtplib.SMTP:
         if self.smtp is not None:
@@ -107,7 +110,15 @@ class Connection:
         return smtp
 
     def send(self, sender: str, recipient: str, data: bytes) -> str:
+        reused = self.smtp is not None and time.monotonic() - self.used_at > IDLE_CHECK
         smtp = self.open()
+        self.used_at = time.monotonic()
+        if reused:
+            try:
+                smtp.noop()  # the server may have closed an idle conversation: open a new one
+            except (smtplib.SMTPException, OSError):
+                self.close()
+                smtp = self.open()
         try:
             code, text = smtp.mail(sender)
             if code >= 300:
@@ -187,19 +198,27 @@ def _finish(message_id: int, token: str, **values: Any) -> None:
     db.session.commit()
 
 
-def run_once(app: Flask, *, limit: int = BATCH) -> int:
-    """One pass: claim due rows, render, deliver (or keep). Returns the rows handled."""
+def connection_for(app: Flask) -> Connection | None:
+    """An SMTP conversation for `app` (opened on first use), None when no SMTP is configured."""
     settings = app.config.get("SMTP")
-    timeout = float(app.config.get("MAIL_SMTP_TIMEOUT") or SMTP_TIMEOUT)
+    return Connection(settings, float(app.config.get("MAIL_SMTP_TIMEOUT") or SMTP_TIMEOUT)) if settings else None
+
+
+def run_once(app: Flask, *, limit: int = BATCH, connection: Connection | None = None) -> int:
+    """One pass: claim due rows, render, deliver (or keep). Returns the rows handled.
+    `connection`: an open conversation to reuse across passes (the thread's, kept while busy);
+    without one, a conversation for this pass only."""
     token, ids = claim(limit)
     if not ids:
         return 0
-    connection = Connection(settings, timeout) if settings else None
+    own = connection is None
+    if own:
+        connection = connection_for(app)
     try:
         for message_id in ids:
             _deliver(message_id, token, connection)
     finally:
-        if connection is not None:
+        if own and connection is not None:
             connection.close()
     return len(ids)
 
@@ -306,19 +325,24 @@ class Sender:
     def _run(self) -> None:
         stop = self._stop
         interval = float(self.app.config.get("MAIL_SENDER_INTERVAL") or IDLE)
+        connection = connection_for(self.app)  # kept open while there is mail, closed when idle
         with self.app.app_context():
             while not stop.is_set():
                 handled = 0
                 try:
-                    handled = run_once(self.app)
+                    handled = run_once(self.app, connection=connection)
                 except Exception:
                     log.exception("mail sender pass failed; will retry")
                     db.session.rollback()
                 finally:
                     db.session.remove()
                 if not handled:
+                    if connection is not None:
+                        connection.close()
                     self._wake.wait(interval)
                     self._wake.clear()
+            if connection is not None:
+                connection.close()
 
     def stop(self, timeout: float = 5.0) -> None:
         thread = self._thread
