@@ -55,6 +55,11 @@ def seed_demo(base_url: str, reset_passwords: bool, allow_production: bool) -> N
         click.echo("  (`flask portal seed-demo --reset-passwords` sets a new password on existing demo users)")
     click.echo(f"  Home:             {base}/")
     click.echo(f"  Log in:           {base}/login")
+    smtp = current_app.config.get("SMTP")
+    if smtp:
+        click.echo(f"  Mail:             sent through {smtp['host']}:{smtp['port']}; log at {base}/admin/mail")
+    else:
+        click.echo(f"  Mail:             no PORTAL_SMTP_URL: nothing is sent, every mail is kept at {base}/admin/mail")
     for slug, webinar_id in result.webinars.items():
         click.echo(f"  {slug + ':':17} {base}/w/{slug}   console: {base}/console/{webinar_id}")
     click.echo("")

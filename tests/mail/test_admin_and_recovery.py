@@ -122,3 +122,15 @@ def test_resend_link_from_the_registrations_list(app, make, visitor, deliver, as
     assert app.test_client().get(f"/room/{mails[-1].context['join_token']}").status_code == 200
     assert app.test_client().get(f"/room/{mails[0].context['join_token']}").status_code == 404
 
+
+
+def test_seed_demo_says_where_the_mail_goes(app, runner):
+    result = runner.invoke(args=["portal", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "no PORTAL_SMTP_URL: nothing is sent, every mail is kept at" in result.output
+    assert "/admin/mail" in result.output
+
+
+def test_the_admin_menu_leads_admins_to_the_mail_log(app, as_user, staff):
+    assert 'href="/admin/mail"' in as_user(staff.admin).get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/mail"' not in as_user(staff.owner).get("/admin/").get_data(as_text=True)
