@@ -70,6 +70,12 @@ class WebhookBody(Strict):
 
 
 # --- answers --------------------------------------------------------------------------------
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A list page: `data` (items of `item`) and the signed cursor of the next page (or null)."""
+    return Schema.from_dict({"data": fields.List(fields.Nested(item), required=True),
+                             "next_cursor": fields.String(required=True, allow_none=True)}, name=name)
+
+
 class WebinarSchema(Schema):
     class Meta:
         title = "Webinar"
@@ -91,9 +97,7 @@ class WebinarSchema(Schema):
     owner_user_id = fields.Integer(required=True)
 
 
-class WebinarPage(Schema):
-    data = fields.List(fields.Nested(WebinarSchema), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+WebinarPage = page_of(WebinarSchema, "WebinarPage")
 
 
 class ChangeSchema(Schema):
@@ -124,9 +128,7 @@ class RegistrationSchema(Schema):
     revoked_at = fields.DateTime(required=True, allow_none=True)
 
 
-class RegistrationPage(Schema):
-    data = fields.List(fields.Nested(RegistrationSchema), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+RegistrationPage = page_of(RegistrationSchema, "RegistrationPage")
 
 
 class AttendanceSchema(Schema):
@@ -143,9 +145,7 @@ class AttendanceSchema(Schema):
     leave_reason = fields.String(required=True, allow_none=True)
 
 
-class AttendancePage(Schema):
-    data = fields.List(fields.Nested(AttendanceSchema), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+AttendancePage = page_of(AttendanceSchema, "AttendancePage")
 
 
 class EventSchema(Schema):

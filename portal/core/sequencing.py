@@ -15,7 +15,9 @@ number k has already been able to see every number below k.
 The cost: event-writing transactions commit one after another for the short span between
 the stamp and the COMMIT (the counter UPDATE and one executemany UPDATE of the stamped rows by
 primary key). Everything else of the transaction is flushed before the counter is locked, so
-no other lock is taken after it and it cannot join a deadlock. On SQLite writers are serialised anyway, so
+no other lock is taken after it and it cannot join a deadlock. (A `before_commit` listener
+installed after this one — the audit's — writes after the stamp; its rows reference the
+webinar the transaction already changed, so they wait for no one either.) On SQLite writers are serialised anyway, so
 it costs one UPDATE. Transactions without events never touch the counter.
 
 Rows stay NULL only inside their writing transaction (emit() may flush them earlier), and the
