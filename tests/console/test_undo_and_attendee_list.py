@@ -142,7 +142,7 @@ def test_the_attendee_list_pages_and_searches_beyond_the_first_hundred(app, live
     # Search by name or email reaches people past the first hundred.
     found = client.get(f"{path}/attendees?q=guest+11", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert _names(found) == [f"Guest {n:03d}" for n in range(110, 120)]
-    assert "10 match" in found
+    assert "10 people match" in found
     email = people[116].reg.lead.email
     by_email = client.get(f"{path}/attendees", query_string={"q": email.upper()},
                           headers={"HX-Request": "true"}).get_data(as_text=True)
