@@ -1,0 +1,69 @@
+"""In Chromium: register, the confirmation arrives at the SMTP server with a link that opens the
+room; "Email me my link" answers the same for a stranger's address and mails a fresh link; the
+HTML mail at phone and laptop widths (screenshots under tests/e2e/screenshots/)."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from portal.db_types import utcnow
+
+
+@pytest.fixture
+def app_config(app_config, smtp_app_config):  # noqa: ANN001
+    return smtp_app_config
+
+
+@pytest.mark.e2e
+def test_confirmation_mail_and_link_recovery_in_a_browser(app, make, browser, live_server, smtp_server, deliver,
+                                                         screenshot):
+    from playwright.sync_api import expect
+
+    webinar = make.webinar(status="scheduled", title="Launching your first webinar", timezone="Europe/Berlin",
+                           scheduled_at=(utcnow() + timedelta(days=2)).replace(second=0, microsecond=0))
+    slug = webinar.slug
+    context = browser.new_context(viewport={"width": 390, "height": 844}, timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/w/{slug}")
+        form = page.get_by_test_id("register-form")
+        form.locator("[name=name]").fill("Ann Lee")
+        form.locator("[name=email]").fill("ann@example.com")
+        form.locator("button[type=submit]").click()
+        expect(page.get_by_test_id("join-link")).to_be_visible()
+        assert deliver() == 1
+        [mail] = smtp_server.sink.received
+        html = mail.get_body(("html",)).get_content()
+        link = re.search(r'href="(http://127\.0\.0\.1:\d+/room/[A-Za-z0-9_\-]+)"', html).group(1)
+        assert "(Asia/Tokyo)" in html  # the browser's zone, captured at registration
+        assert {p.get_content_type() for p in mail.walk()} >= {"text/calendar", "application/ics"}
+        for width in (390, 1280):
+            shot = context.new_page()
+            shot.set_viewport_size({"width": width, "height": 900})
+            shot.set_content(html)
+            screenshot(shot, f"mail-confirmation-{width}")
+            shot.close()
+        page.goto(link)
+        assert "/room/" in page.url and page.get_by_test_id("join-link").count() == 0
+
+        # "Email me my link": a stranger's address and the registered one get the same answer
+        answers = []
+        for address in ("nobody@example.com", "ann@example.com"):
+            page.goto(f"{live_server.url}/w/{slug}")
+            recovery = page.get_by_test_id("link-recovery-form")
+            recovery.locator("[name=email]").fill(address)
+            recovery.get_by_role("button").click()
+            expect(page.get_by_test_id("link-recovery-sent")).to_be_visible()
+            answers.append((page.url, page.get_by_test_id("link-recovery-sent").inner_text()))
+        assert answers[0] == answers[1]
+        assert deliver() == 1
+        fresh = smtp_server.sink.received[-1]
+        assert fresh["To"].addresses[0].addr_spec == "ann@example.com"
+        new_link = re.search(r"http://127\.0\.0\.1:\d+/room/[A-Za-z0-9_\-]+", fresh.get_body(("plain",)).get_content())
+        assert new_link.group(0) != link
+        assert page.goto(new_link.group(0)).status == 200
+        assert page.goto(link).status == 404  # the old link stopped working
+    finally:
+        context.close()
