@@ -62,6 +62,13 @@ event_emitted: Signal = _ns.signal("core.event-emitted")
 #: their sockets on those webinars. Sent by portal.core.users only.
 sessions_ended: Signal = _ns.signal("core.sessions-ended")
 
+# --- registration: join links ------------------------------------------------------------------
+#: After commit of a transaction that rotated a registrant's join token outside the organizer's
+#: pages ("Email me my link"): sender the registration_id (int); kwargs app, webinar_id,
+#: lead_id. The room closes the old link's open sockets (LINK_REISSUED). Sent by
+#: portal.mail.recovery only (the organizer's re-issue closes them itself).
+join_link_rotated: Signal = _ns.signal("registration.join-link-rotated")
+
 # --- attendance ----------------------------------------------------------------------------
 #: After commit of a transaction that opened or closed attendance rows: sender the
 #: webinar_id (int), once per webinar and transaction; kwargs app. Sent by

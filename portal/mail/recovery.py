@@ -4,7 +4,8 @@ The answer is the same whether or not the address is registered (a redirect to t
 registration page saying a link is on its way if it is), so nobody learns who registered.
 Rate limited per client and per address. For a registered address (not revoked, not banned)
 the join token is rotated and the new link is mailed to that address only, in one
-transaction; the old link stops opening the room.
+transaction; the old link stops opening the room and its open sockets close
+(`signals.join_link_rotated`, heard by the room).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import logging
 from flask import Blueprint, current_app, redirect, request, url_for
 from sqlalchemy import select
 
+from portal import signals
 from portal.core.models import User, Webinar
 from portal.core.permissions import Action, can
 from portal.core.users import normalise_email
@@ -55,6 +57,8 @@ def link_recovery(slug: str):
     for reg in regs:
         token = tokens.rotate(reg)
         queue(reg, "link_recovery", occurrence=f"recovery-{reg.join_token_hash[:16]}", context={"join_token": token})
+        signals.after_commit(signals.join_link_rotated, reg.registration_id, webinar_id=reg.webinar_id,
+                             lead_id=reg.lead_id)
     db.session.commit()
     if regs:
         current_app.extensions["portal.mail.sender"].wake()

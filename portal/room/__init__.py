@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portal import realtime, signals
 from portal.room import kinds, push, sockets
+from portal.room.channels import room_channel
 from portal.room.views import bp
 
 
@@ -13,3 +15,9 @@ def init_app(app: Flask) -> None:
     kinds.init_app(app)
     sockets.init_app(app)
     push.init_app(app)
+    signals.connect(app, signals.join_link_rotated, _close_old_link)
+
+
+def _close_old_link(registration_id: int, *, webinar_id: int, lead_id: int, **_: object) -> None:
+    """A join token was rotated ("Email me my link"): the old link's sockets close at once."""
+    realtime.disconnect(room_channel(webinar_id), member=lead_id, reason=sockets.LINK_REISSUED)

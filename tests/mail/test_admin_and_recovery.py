@@ -134,3 +134,27 @@ def test_seed_demo_says_where_the_mail_goes(app, runner):
 def test_the_admin_menu_leads_admins_to_the_mail_log(app, as_user, staff):
     assert 'href="/admin/mail"' in as_user(staff.admin).get("/admin/").get_data(as_text=True)
     assert 'href="/admin/mail"' not in as_user(staff.owner).get("/admin/").get_data(as_text=True)
+
+
+def test_link_recovery_closes_the_old_links_room_sockets(app, make, live_server):
+    from portal.room.sockets import LINK_REISSUED
+    from tests.realtime.conftest import _open_clients, connect, recv_close, recv_until
+    from tests.room.conftest import register
+
+    webinar = make.webinar(status="live")
+    attendee = register(webinar)
+    ws = connect(live_server, f"/ws/room/{attendee.token}")
+    try:
+        ws.send('{"type": "hello", "last_message_id": 0}')
+        recv_until(ws, lambda m: "room-status" in m)
+        email = attendee.reg.lead.email
+        assert _recover(app.test_client(), webinar.slug, email).status_code == 303
+        assert recv_close(ws) == (1008, LINK_REISSUED)
+    finally:
+        while _open_clients:
+            client = _open_clients.pop()
+            try:
+                client.close(timeout=1)
+            except Exception:  # noqa: BLE001 - already closed by the server
+                pass
+            client.shutdown()
