@@ -14,7 +14,6 @@ Create Date: 2026-12-01 03:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'd2b3c4e5f601'
 down_revision = 'c9a1d2e3f405'
