@@ -104,7 +104,7 @@ def create_token(email: str, scopes: str, name: str) -> None:
 
 
 @portal_cli.command("dispatcher")
-@click.option("--workers", default=8, show_default=True, help="Concurrent deliveries.")
+@click.option("--workers", default=16, show_default=True, help="Concurrent deliveries.")
 @click.option("--once", is_flag=True, help="Fan out and attempt the deliveries due now, then exit.")
 def webhook_dispatcher(workers: int, once: bool) -> None:
     """Deliver webhooks from the outbox (scale-out: run any number on PostgreSQL; the web

@@ -78,8 +78,9 @@ MAX_DELAY = 6 * 3600.0
 GIVE_UP_AFTER = timedelta(days=3)
 DISABLE_AFTER = timedelta(days=5)
 FANOUT_BATCH = 500
-WORKERS = 8  # concurrent attempts per dispatcher
-PER_ENDPOINT = 4  # at most this many attempts in flight per endpoint and dispatcher (a slow one cannot take all)
+WORKERS = 16  # concurrent attempts per dispatcher
+RECORD_BATCH = 200  # outcomes recorded per transaction
+PER_ENDPOINT = 8  # at most this many attempts in flight per endpoint and dispatcher (a slow one cannot take all)
 POLL_SECONDS = 0.5
 EXCERPT = 500  # characters of the answer kept
 READ_LIMIT = 64 * 1024  # bytes of an answer read at most
@@ -277,10 +278,19 @@ def attempt(job: Job, *, client: httpx.Client, timeout: float = TIMEOUT_SECONDS)
 
 def record(job: Job, outcome: Outcome, *, rng: random.Random | None = None) -> str:
     """Store the attempt and decide: delivered, retry later, or dead. Commits; returns the status."""
-    now = utcnow()
+    return record_many([(job, outcome)], rng=rng)[0]
+
+
+def record_many(results: list[tuple[Job, Outcome]], *, rng: random.Random | None = None) -> list[str]:
+    """Record several attempts in one transaction (one commit, one fsync on SQLite)."""
+    statuses = [_apply(job, outcome, utcnow(), rng) for job, outcome in results]
+    db.session.commit()
+    return statuses
+
+
+def _apply(job: Job, outcome: Outcome, now: datetime, rng: random.Random | None) -> str:
     delivery = db.session.get(WebhookDelivery, job.delivery_id, populate_existing=True)
     if delivery is None:  # endpoint deleted meanwhile
-        db.session.rollback()
         return DEAD
     endpoint = delivery.endpoint
     db.session.add(WebhookAttempt(delivery_id=delivery.delivery_id, attempted_at=outcome.attempted_at or now,
@@ -312,9 +322,8 @@ def record(job: Job, outcome: Outcome, *, rng: random.Random | None = None) -> s
         else:
             delivery.status = PENDING
             delivery.next_attempt_at = now + timedelta(seconds=delay)
-    status = delivery.status
-    db.session.commit()
-    return status
+    db.session.flush()
+    return delivery.status
 
 
 def deliver_due(*, limit: int = 50, client: httpx.Client | None = None, timeout: float = TIMEOUT_SECONDS) -> int:
@@ -334,6 +343,9 @@ def deliver_due(*, limit: int = 50, client: httpx.Client | None = None, timeout:
 
 
 def _client() -> httpx.Client:
+    http_log = logging.getLogger("httpx")
+    if http_log.level == logging.NOTSET:  # one INFO line per request otherwise: the log says what matters
+        http_log.setLevel(logging.WARNING)
     return httpx.Client(follow_redirects=False, trust_env=False, timeout=TIMEOUT_SECONDS,
                         limits=httpx.Limits(max_connections=WORKERS * 4, max_keepalive_connections=WORKERS * 2))
 
@@ -352,6 +364,8 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._results: queue.Queue[tuple[Job, Outcome]] = queue.Queue()
+        self._draining = threading.Event()
         self._inflight: dict[int, int] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -386,6 +400,8 @@ class Dispatcher:
             self._pid = os.getpid()
             self._stop = threading.Event()
             self._jobs = queue.Queue()
+            self._results = queue.Queue()
+            self._draining = threading.Event()
             self._inflight = {}
             self._client = _client()
             self._threads = [threading.Thread(target=self._loop, name="webhook-dispatcher", daemon=True)]
@@ -399,17 +415,22 @@ class Dispatcher:
         log.info("webhook dispatcher started (%s workers)", self.workers)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop claiming, let the attempts in flight end (their claims lapse if they do not)."""
+        """Stop claiming, let the attempts in flight end and record them (a claim that is not
+        recorded lapses: the delivery is attempted again later, same webhook-id)."""
         if not self._threads or self._pid != os.getpid():
             return
-        self._stop.set()
-        self._wake.set()
+        self._draining.set()
         for _ in range(self.workers):
             self._jobs.put(None)
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
+        loop, workers = self._threads[0], self._threads[1:]
+        for thread in workers:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
+        self._stop.set()
+        self._wake.set()
+        if loop is not threading.current_thread():
+            loop.join(max(0.1, deadline - time.monotonic()))
         self._threads = []
         self._client.close()
 
@@ -441,15 +462,35 @@ class Dispatcher:
                 if not busy:
                     self._wake.wait(self.poll)
                     self._wake.clear()
+            self._guarded_record()  # the attempts that ended while stopping
             db.session.remove()
 
+    def _guarded_record(self) -> int:
+        results: list[tuple[Job, Outcome]] = []
+        while len(results) < RECORD_BATCH:
+            try:
+                results.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        if results:
+            try:
+                record_many(results)
+            except Exception:
+                db.session.rollback()
+                log.exception("recording %s webhook attempts failed; their claims will lapse", len(results))
+        return len(results)
+
     def tick(self) -> bool:
-        """Fan out, then claim as many deliveries as there are idle workers. True if it did work."""
+        """Record the attempts that ended, fan out, then claim enough deliveries to keep the
+        workers busy. True if it did work."""
+        recorded = self._guarded_record()
+        if self._draining.is_set():
+            return bool(recorded)
         read = fan_out()
         with self._lock:
-            free = self.workers - sum(self._inflight.values()) - self._jobs.qsize()
+            free = 2 * self.workers - sum(self._inflight.values())
             full = frozenset(e for e, n in self._inflight.items() if n >= PER_ENDPOINT)
-        jobs = claim(min(free, self.workers), exclude=full) if free > 0 else []
+        jobs = claim(free, exclude=full) if free > 0 else []
         picked: list[Job] = []
         extra: list[int] = []
         with self._lock:
@@ -464,30 +505,29 @@ class Dispatcher:
             release(extra)
         for job in picked:
             self._jobs.put(job)
-        return bool(read or jobs)
+        return bool(recorded or read or jobs)
 
     def _work(self) -> None:
-        with self.app.app_context():
+        """Attempt claimed deliveries (no database work: the loop records the outcomes in batches)."""
+        with self.app.app_context():  # the URL check reads the config
             while True:
                 job = self._jobs.get()
                 if job is None:
                     break
                 try:
                     outcome = attempt(job, client=self._client, timeout=self.timeout)
-                    record(job, outcome)
-                except Exception:
-                    db.session.rollback()
-                    log.exception("webhook delivery %s failed to record; its claim will lapse", job.delivery_id)
-                finally:
-                    db.session.close()
-                    with self._lock:
-                        left = self._inflight.get(job.endpoint_id, 1) - 1
-                        if left > 0:
-                            self._inflight[job.endpoint_id] = left
-                        else:
-                            self._inflight.pop(job.endpoint_id, None)
-                    self._wake.set()
-            db.session.remove()
+                except Exception as error:  # never lose the outcome of a claim
+                    log.exception("webhook delivery %s failed", job.delivery_id)
+                    outcome = Outcome(error=f"{type(error).__name__}: {error}"[:300], attempted_at=utcnow(),
+                                      timestamp=int(time.time()))
+                self._results.put((job, outcome))
+                with self._lock:
+                    left = self._inflight.get(job.endpoint_id, 1) - 1
+                    if left > 0:
+                        self._inflight[job.endpoint_id] = left
+                    else:
+                        self._inflight.pop(job.endpoint_id, None)
+                self._wake.set()
 
 
 def init_app(app: Flask) -> Dispatcher:
