@@ -32,6 +32,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import random
 import re
 import resource
 import secrets
@@ -50,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CTA_MARKER = b'id="room-cta"'
 LIVE_MARKER = b'data-status="live"'  # the status region's push when the room goes live
 ENTER_FRAME = json.dumps({"type": "enter"}).encode()  # what room.js sends when it sees "live"
+ENTER_SPREAD = 3.0  # seconds: room.js sends it after a random delay of up to this (ENTER_SPREAD_MS)
 USER_AGENT = "portal-bench-fanout"
 PASSWORD = "bench-speaker-password"
 
@@ -335,9 +337,19 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
         arrivals.append([])
         went_live.append(None)
     ready.put((len(buffers), failed))
+    entering: list[tuple[float, socket.socket]] = []  # (due, socket): room.js's spread "enter" frames
+    rng = random.Random(os.getpid())
     while not stop.is_set():
-        events = selector.select(timeout=0.1)
+        events = selector.select(timeout=0.05 if entering else 0.1)
         now = time.monotonic()
+        if entering:
+            due = [e for e in entering if e[0] <= now]
+            entering = [e for e in entering if e[0] > now]
+            for _, sock in due:
+                try:
+                    sock.sendall(_masked(ENTER_FRAME))
+                except OSError:
+                    pass
         recording = go.is_set()
         watching = live is not None and live.is_set()
         for key, _ in events:
@@ -357,11 +369,8 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
             for opcode, payload in frames:
                 if opcode == 1 and watching and went_live[i] is None and LIVE_MARKER in payload:
                     went_live[i] = now
-                    try:
-                        if enter_frames:
-                            key.fileobj.sendall(_masked(ENTER_FRAME))
-                    except OSError:
-                        pass
+                    if enter_frames:
+                        entering.append((now + rng.random() * ENTER_SPREAD, key.fileobj))
                 if opcode == 1 and recording and CTA_MARKER in payload:
                     arrivals[i].append(now)
                 elif opcode == 9:  # ping: answer with a masked pong (zero mask key)

@@ -78,8 +78,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def shutdown(app: Flask) -> None:
-    """Stop what an app runs in the background: pending pushes, the heartbeat flusher (after
-    a last flush), the realtime hub, the mail sender."""
+    """Stop what an app runs in the background: go-live batches and the lease keeper, pending
+    pushes, the heartbeat flusher (after a last flush), the realtime hub, the webhook
+    dispatcher, the mail sender."""
+    attendance.shutdown(app)
     room_push.shutdown(app)
     console_push.shutdown(app)
     autowebinar_state.current(app).stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -158,12 +159,24 @@ def app_config(_schema: str) -> dict:
     }
 
 
+def _sockets_finished(app: Flask, timeout: float = 10.0) -> None:
+    """Wait until the server has finished with the test's sockets (their presence written,
+    their sessions returned): a socket thread still running would hold locks and connections
+    into the next test (a TRUNCATE deadlock, a connection collected while open)."""
+    realtime = app.extensions.get("portal.realtime")
+    hub = realtime._hub if realtime is not None else None
+    deadline = time.monotonic() + timeout
+    while hub is not None and hub.open_sockets and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def app(app_config: dict) -> Iterator[Flask]:
     app = create_app(app_config)
     with app.app_context():
         _wipe()
         yield app
+        _sockets_finished(app)
         shutdown(app)
         db.session.remove()
         db.engine.dispose()

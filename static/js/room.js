@@ -142,11 +142,16 @@
     }
   }
 
+  var ENTER_SPREAD_MS = 3000;
   var lastStatus = null;
   function statusChanged(status) {
     // Connections that waited in the lobby are entered by the server at go-live when they sit
-    // in the same process; this frame covers the others (the server makes it idempotent).
-    if (status === "live" && lastStatus && lastStatus !== "live") send({ type: "enter" });
+    // in the same process; this frame covers the others (the server makes it idempotent). It
+    // is spread over ENTER_SPREAD_MS so a full lobby does not answer the go-live broadcast
+    // with thousands of frames in the same instant (the broadcast is still being written).
+    if (status === "live" && lastStatus && lastStatus !== "live") {
+      setTimeout(function () { send({ type: "enter" }); }, Math.random() * ENTER_SPREAD_MS);
+    }
     lastStatus = status;
     var room = document.getElementById("room");
     if (room) room.setAttribute("data-status", status);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -19,13 +20,15 @@ from tests.conftest import scratch_postgres_database
 from tests.realtime.conftest import app_on, make_registration
 
 GAP = 250  # more than chat.HISTORY, and more than one catch-up chunk
+OLD = chat.COMMIT_WINDOW * 2  # what a page saw long ago: no longer re-read on PostgreSQL
 
 
-def _post(webinar, author, n: int) -> list[int]:
+def _post(webinar, author, n: int, *, ago: timedelta = timedelta(0)) -> list[int]:
+    """n messages, written `ago` (older than chat.COMMIT_WINDOW: outside PostgreSQL's re-read)."""
     ids = []
     for i in range(n):
         message = ChatMessage(webinar_id=webinar.webinar_id, author_id=author.user_id, message_body=f"m{i}",
-                              moderation_status="visible", created_at=utcnow())
+                              moderation_status="visible", created_at=utcnow() - ago)
         db.session.add(message)
         db.session.flush()
         ids.append(message.message_id)
@@ -46,7 +49,7 @@ def test_a_snapshot_after_a_long_gap_has_every_message_in_order(app, make, audie
     webinar = make.webinar(status="live", speakers=(speaker,))
     reg, _ = make_registration(webinar)
     author = factories.lead()
-    seen = _post(webinar, author, 5)
+    seen = _post(webinar, author, 5, ago=OLD)
     missed = _post(webinar, author, GAP)
     with app.test_request_context("/"):
         if audience == "room":
@@ -59,7 +62,7 @@ def test_a_snapshot_after_a_long_gap_has_every_message_in_order(app, make, audie
 def test_catch_up_reads_in_bounded_chunks(app, make):
     webinar = make.webinar(status="live")
     author = factories.lead()
-    ids = _post(webinar, author, 45)
+    ids = _post(webinar, author, 5, ago=OLD) + _post(webinar, author, 40)
     chunks = list(chat.messages_after(webinar.webinar_id, viewer_lead_id=None, after_id=ids[4], chunk=10))
     assert [len(c) for c in chunks] == [10, 10, 10, 10]
     assert [m.message_id for c in chunks for m in c] == ids[5:]
