@@ -20,8 +20,8 @@ def test_404_as_page_fragment_and_json(client):
     fragment = client.get("/no/such/page", headers={"HX-Request": "true"})
     assert fragment.status_code == 404 and "<html" not in fragment.get_data(as_text=True)
     assert fragment.headers["HX-Retarget"] == "#flash"
-    api = client.get("/api/v1/nothing")
-    assert api.status_code == 404 and api.json["error"]["code"] == "not_found"
+    api = client.get("/api/v1/nothing")  # the JSON API answers RFC 9457 problems (tests/api)
+    assert api.status_code == 404 and api.mimetype == "application/problem+json" and api.json["code"] == "not_found"
     accept = client.get("/no/such/page", headers={"Accept": "application/json"})
     assert accept.json["error"]["message"] == "Page not found"
 
