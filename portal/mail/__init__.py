@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
 
 
 def shutdown(app: Flask) -> None:
-    from portal.mail import sender
+    from portal.mail import reminders, sender
 
+    reminders.settle(app)  # mails being queued in the background, then the sender
     sender.shutdown(app)

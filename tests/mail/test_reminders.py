@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from portal.admin import webinars as admin_webinars
@@ -138,6 +139,7 @@ def test_we_are_live_goes_only_to_registrants_not_in_the_room(app, make, smtp_se
     outside = register(webinar, "outside@example.com")
     deliver_at(utcnow())  # the confirmations
     lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
+    reminders.settle(current_app)  # "we are live" is queued after the commit, in the background
     live = rows("live_now")
     assert {r.registration_id for r in live} == {inside.registration_id, outside.registration_id}
     # the attendee in the room (an open attendance row) when the mail is due
@@ -153,6 +155,7 @@ def test_we_are_live_goes_only_to_registrants_not_in_the_room(app, make, smtp_se
     # pausing and resuming is not a second go-live
     lifecycle.pause(webinar, actor=SYSTEM)
     lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
+    reminders.settle(current_app)  # "we are live" is queued after the commit, in the background
     assert len(rows("live_now")) == 2
 
 
@@ -253,7 +256,9 @@ def test_thank_you_after_the_end_with_the_replay_hook(app, make, smtp_server, de
     register(webinar, "a@example.com")
     reminders.register_replay(app, lambda w: f"https://replays.example.com/{w.slug}")
     lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)
+    reminders.settle(current_app)  # "we are live" is queued after the commit, in the background
     lifecycle.core_webinar_set_status(webinar, "stop", actor=SYSTEM)
+    reminders.settle(current_app)  # queued after the commit, in the background
     [row] = rows("thank_you")
     assert row.context["replay_url"] == f"https://replays.example.com/{webinar.slug}"
     deliver_at(utcnow() + timedelta(minutes=5))
