@@ -55,7 +55,7 @@ from portal.registration.models import Registration
 
 log = logging.getLogger(__name__)
 
-BATCH = 100  # ledger rows per transaction when a whole room is queued at once (then a yield)
+BATCH = 500  # ledger rows per transaction when a whole room is queued at once
 REMIND_24H, REMIND_1H, STARTING_NOW, LIVE_NOW, THANK_YOU = (
     "remind_24h", "remind_1h", "starting_now", "live_now", "thank_you")
 RESCHEDULED, CANCELLED = "rescheduled", "cancelled"
@@ -201,7 +201,6 @@ def went_live(webinar: Webinar, *, now: datetime, commit_every: int | None = Non
         count += 1
         if commit_every and count % commit_every == 0:
             db.session.commit()  # short write transactions: the room keeps its database
-            time.sleep(0)  # under gevent: the worker serves its requests between batches
     log.info("webinar %s live: %d 'we are live' mails queued", webinar.webinar_id, count)
     return count
 
@@ -217,7 +216,6 @@ def completed(webinar: Webinar, *, now: datetime, commit_every: int | None = Non
             count += 1
             if commit_every and count % commit_every == 0:
                 db.session.commit()
-                time.sleep(0)
     log.info("webinar %s completed: %d thank-you mails queued", webinar.webinar_id, count)
     return count
 
