@@ -23,7 +23,7 @@ from typing import Any
 from blinker import Namespace, Signal
 from flask import Flask, current_app
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.extensions import db
 
@@ -106,6 +106,7 @@ webinar_edited: Signal = _ns.signal("admin.webinar-edited")
 refusal_shown: Signal = _ns.signal("errors.refusal-shown")
 
 _PENDING = "portal.signals.pending"
+_MARKS = "portal.signals.savepoints"
 
 
 def after_commit(signal: Signal, sender: Any, *, once: bool = False, **kwargs: Any) -> None:
@@ -145,15 +146,36 @@ def _announce(session: Session) -> None:
             log.exception("a receiver of %s failed for %r", signal.name, sender)
 
 
-def _discard(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint begins: remember how many signals were queued before it."""
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, ()))
+
+
+def _discard(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rollback drops what its transaction queued: a savepoint only its own signals (the
+    outer transaction may still commit the rest), the outermost transaction everything."""
+    marks = session.info.get(_MARKS, {})
+    if previous_transaction.nested:
+        mark = marks.pop(previous_transaction, None)
+        if mark is not None and _PENDING in session.info:
+            del session.info[_PENDING][mark:]
+    elif previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        marks.clear()
+
+
+def _forget_marks(session: Session) -> None:
+    session.info.pop(_MARKS, None)
 
 
 def init_app(app: Flask) -> None:
     """Send the queued signals after each commit (the listeners are per process, set once)."""
     if not sa_event.contains(Session, "after_commit", _announce):
         sa_event.listen(Session, "after_commit", _announce)
-        sa_event.listen(Session, "after_rollback", _discard)
+        sa_event.listen(Session, "after_commit", _forget_marks)
+        sa_event.listen(Session, "after_transaction_create", _mark_savepoint)
+        sa_event.listen(Session, "after_soft_rollback", _discard)
 
 
 def connect(app: Flask, signal: Signal, receiver: Any) -> None:

@@ -103,3 +103,20 @@ def test_unknown_event_name_is_refused(make):
     webinar = make.webinar()
     with pytest.raises(ValueError):
         events.emit("webinar_exploded", webinar_id=webinar.webinar_id)
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_signals(make, received):
+    """A savepoint that rolls back (one bad item of a batch) must not silence the events the
+    outer transaction goes on to commit."""
+    webinar = make.webinar()
+    received.clear()
+    events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"n": 1})
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"n": 2})
+        raise RuntimeError("this item fails")
+    with db.session.begin_nested():
+        events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"n": 3})
+    db.session.commit()
+    assert [e["data"]["n"] for e in received] == [1, 3]
+    stored = db.session.scalars(select(OutboxEvent.data).where(OutboxEvent.event == "webinar_completed")).all()
+    assert sorted(d["n"] for d in stored) == [1, 3]
