@@ -40,8 +40,19 @@ RANK = {
     # Mail (issue 10): hears core/registration through portal/signals.py (event_emitted) and
     # reads registrations; room, console and admin queue mail and show the log.
     "mail": 2.5,
+    # Recordings and players (issue 12/13): the media a webinar plays (upload or link, duration
+    # read from the file, HLS / YouTube / Vimeo); imports core only.
+    "media": 2.7,
     "room": 3,
+    # Interaction (issue 13): each hears the room's sockets through realtime handlers and pushes
+    # on the room channel; none imports another.
+    "qa": 3.3,
+    "polls": 3.3,
+    "reactions": 3.3,
+    "health": 3.3,
     "autowebinar": 4,
+    # Replay as it happened (issue 13): reads chat, Q&A, polls and CTA of a finished run.
+    "replay": 4.5,
     "console": 5,
     "admin": 5,
     "auth": 5,

@@ -1,0 +1,24 @@
+"""issue 12/13 (recordings, players, replay): reserved.
+
+Nothing yet: the revision holds its place in the chain so the work in flight on several
+branches lands without a second head.
+
+Revision ID: d2b3c4e5f60d
+Revises: d2b3c4e5f60c
+Create Date: 2026-12-01 05:20:00
+
+"""
+
+# revision identifiers, used by Alembic.
+revision = 'd2b3c4e5f60d'
+down_revision = 'd2b3c4e5f60c'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
