@@ -26,6 +26,7 @@ from portal import (
     mail,
     models,  # noqa: F401 - every table, for the metadata and Alembic
     public,
+    qa,
     ratelimit,
     realtime,
     registration,
@@ -39,6 +40,7 @@ from portal import config as portal_config
 from portal.autowebinar import state as autowebinar_state
 from portal.console import push as console_push
 from portal.extensions import csrf, db, login_manager, migrate, sock
+from portal.qa import push as qa_push
 from portal.realtime import runtime as realtime_runtime
 from portal.room import push as room_push
 
@@ -66,7 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public,
+    for domain in (core, audit, registration, attendance, mail, room, qa, autowebinar, console, admin, auth, public,
                    webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)
@@ -84,6 +86,7 @@ def shutdown(app: Flask) -> None:
     attendance.shutdown(app)
     room_push.shutdown(app)
     console_push.shutdown(app)
+    qa_push.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
     webhooks.shutdown(app)

@@ -89,6 +89,15 @@ message_unhidden: Signal = _ns.signal("room.message-unhidden")
 #: "unban") and actor_id (the moderator's user_id), both for the audit record.
 moderation_changed: Signal = _ns.signal("room.moderation-changed")
 
+# --- qa: questions (issue 13) ---------------------------------------------------------------------
+#: After commit of a question asked, voted on, moderated or answered, or of a webinar's Q&A
+#: setting: sender the webinar_id (int); kwargs app, question_id (int | None), author_id
+#: (int | None: the asker, whose own view changed), public (bool: the list every attendee sees
+#: changed), action ("ask" | "vote" | "approve" | "hide" | "unhide" | "answering" | "answered"
+#: | "reopen" | "answer" | "settings") and actor_id (the host's user_id, or None). Sent by
+#: portal.qa.questions only; portal.qa.push renders the room's and console's Q&A regions.
+question_changed: Signal = _ns.signal("qa.question-changed")
+
 # --- admin: the organizer's edits ----------------------------------------------------------------
 #: After commit of an organizer's edit of an existing webinar: sender the webinar_id (int);
 #: kwargs app, fields (tuple of the Webinar attributes whose value changed, e.g. "scheduled_at",

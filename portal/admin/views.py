@@ -8,7 +8,18 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
-from portal.admin.pages import audit, dashboard, mail, registrations, reports, speakers, tokens, users, webinars
+from portal.admin.pages import (
+    audit,
+    dashboard,
+    mail,
+    questions,
+    registrations,
+    reports,
+    speakers,
+    tokens,
+    users,
+    webinars,
+)
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.extensions import login_manager
@@ -41,6 +52,8 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/attendance", "attendance", reports.attendance, ("GET",)),
     (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
     (W + "/audit", "audit", audit.page, ("GET",)),
+    (W + "/questions", "questions", questions.page, ("GET",)),
+    (W + "/questions.csv", "questions_csv", questions.export_csv, ("GET",)),
     ("/users", "users", users.index, ("GET",)),
     ("/users/new", "user_new", users.new, ("GET", "POST")),
     ("/users/<int:user_id>/role", "user_role", users.set_role, ("POST",)),

@@ -14,6 +14,7 @@ from portal.attendance import ledger
 from portal.attendance.models import Attendance
 from portal.core.models import User, Webinar
 from portal.extensions import db
+from portal.qa import fragments as qa_fragments
 from portal.registration.models import Registration
 from portal.room import chat
 from portal.room import fragments as room_fragments
@@ -143,7 +144,8 @@ def muted_leads(webinar_id: int) -> set[int]:
 
 
 def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0) -> str:
-    """Catch-up for one staff member: every console region (oob) + every chat message after the id."""
+    """Catch-up for one staff member: every console region (oob), every chat message after the
+    id and the Q&A queue."""
     since = max(int(since_message_id or 0), 0)
     parts = [region(name, webinar, oob=True) for name in CONSOLE_REGIONS]
     # Every message since the console's last one, however many, read in bounded chunks.
@@ -151,4 +153,5 @@ def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0) -> str:
     items = "".join(message_items(chunk, muted=muted) for chunk in
                     chat.messages_after(webinar.webinar_id, viewer_lead_id=None, after_id=since, staff=True))
     parts.append(messages_oob(items))
+    parts.append(qa_fragments.console_region(webinar, oob=True))
     return "".join(parts)

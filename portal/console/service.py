@@ -17,6 +17,7 @@ from portal.core.permissions import Action, can, require
 from portal.db_types import utcnow
 from portal.errors import N_, Forbidden, NotFound
 from portal.extensions import db
+from portal.qa import fragments as qa_fragments
 from portal.room import chat, links
 from portal.room.models import ChatMessage
 
@@ -100,7 +101,7 @@ def next_start(webinar: Webinar, *, now: datetime) -> datetime | None:
 
 def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None) -> dict[str, Any]:
     """Every console region (the attendee list as `view` asks), the chat (all messages,
-    moderation state) and the socket URLs."""
+    moderation state), the Q&A queue and the socket URLs."""
     context = fragments.context(webinar, view=view)
     context.update(
         messages=chat.messages_for(webinar.webinar_id, viewer_lead_id=None, staff=True),
@@ -108,6 +109,7 @@ def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None
         state_url=url_for("console.state", webinar_id=webinar.webinar_id),
         speakers=[s.display_name for s in webinar.speakers],
         chat_link=links.safe_link(webinar.external_chat_ref),
+        qa=qa_fragments.console_context(webinar),
     )
     return context
 

@@ -5,6 +5,8 @@ writers and readers, frames, the pinger, the GC policy. Domains plug in; this pa
 none of them (tests/test_layers.py checks it):
 
 - ``publish(channel, html)``: an oob fragment to every socket of the channel, every process.
+- ``publish_to(channel, html, member=)``: the same, to one member's sockets only (an
+  attendee's own view: their question answered).
 - ``ordered(channel)``: a block that reads the database and then publishes what it read; its
   publish keeps its place in commit order (see `ordered`).
 - ``disconnect(channel, *, member, reason)``: close a member's sockets (ban, revoke).
@@ -35,7 +37,7 @@ from portal.realtime.sockets import route, url
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Admission", "SocketContext", "cap_member", "disconnect", "init_app", "ordered", "publish",
+__all__ = ["Admission", "SocketContext", "cap_member", "disconnect", "init_app", "ordered", "publish", "publish_to",
            "register_handler", "route", "url"]
 
 # The numbers reserved by the `ordered` blocks around the current code: channel -> seq.
@@ -61,6 +63,16 @@ def publish(channel: str, html: str) -> None:
     up on reconnect and by polling), so a broker failure is logged, never raised into the
     request that already committed. An empty fragment is not sent.
     """
+    _publish(channel, html, member=None)
+
+
+def publish_to(channel: str, html: str, *, member: int) -> None:
+    """Send `html` to `member`'s sockets of `channel` only (in every process, in the channel's
+    order); best effort like `publish`. Their pages' polling and catch-up read the same view."""
+    _publish(channel, html, member=member)
+
+
+def _publish(channel: str, html: str, *, member: int | None) -> None:
     reserved = _reserved.get()
     seq = reserved.pop(channel, None) if reserved else None
     if not html:
@@ -68,7 +80,10 @@ def publish(channel: str, html: str) -> None:
             reserved[channel] = seq  # type: ignore[index]  # still ours: the block releases it
         return
     try:
-        current_hub().publish(channel, html, seq=seq)
+        if member is None:
+            current_hub().publish(channel, html, seq=seq)
+        else:
+            current_hub().publish_to(channel, html, member=member, seq=seq)
     except Exception:
         log.exception("realtime publish to %s failed", channel)
 

@@ -36,6 +36,7 @@ _HTML = b"H"
 _DISCONNECT = b"D"
 _RESYNC = b"R"
 _SKIP = b"N"  # a reserved number that carries nothing (its publisher had nothing to say)
+_MEMBER_HTML = b"M"  # a fragment for one member's sockets only: {"member", "html"}
 
 #: Seconds a message that arrived ahead of its turn waits for the missing ones.
 REORDER_WINDOW = 0.5
@@ -141,6 +142,12 @@ class Hub:
         """Send a fragment to every socket of `channel`, in every process (`seq`: a number
         taken with `reserve`, else the next one)."""
         self._send(channel, _HTML, html.encode("utf-8"), seq)
+
+    def publish_to(self, channel: str, html: str, *, member: int, seq: int | None = None) -> None:
+        """Send a fragment to `member`'s sockets of `channel` only, in every process (in the
+        channel's order; the channel's version moves, so its pollers re-read)."""
+        body = json.dumps({"member": int(member), "html": html})
+        self._send(channel, _MEMBER_HTML, body.encode("utf-8"), seq)
 
     def disconnect(self, channel: str, *, member: int, reason: str) -> None:
         """Close `member`'s sockets in `channel`, in every process."""
@@ -317,6 +324,8 @@ class Hub:
         subscribers = tuple(self._channels.get(channel, ()))  # sockets may join or leave while we write
         if kind == _HTML:
             self._fanout(channel, body, subscribers)
+        elif kind == _MEMBER_HTML:
+            self._to_member(body, subscribers)
         elif kind == _DISCONNECT:
             self._disconnect(body, subscribers)
         elif kind == _CAPPED:
@@ -350,6 +359,14 @@ class Hub:
         if stats_log.isEnabledFor(logging.DEBUG):
             stats_log.debug("fanout %s mode=%s n=%d loop_us=%.1f", channel, self.fanout, len(subscribers),
                             elapsed * 1e6)
+
+    def _to_member(self, body: bytes, subscribers: tuple[Subscriber, ...]) -> None:
+        order = json.loads(body)
+        frame = None
+        for subscriber in subscribers:
+            if subscriber.member == order["member"]:
+                frame = frame or frames.text_frame(order["html"].encode("utf-8"))
+                subscriber.offer(frame)
 
     def _disconnect(self, body: bytes, subscribers: tuple[Subscriber, ...]) -> None:
         order = json.loads(body)

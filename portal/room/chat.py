@@ -78,6 +78,11 @@ def chat_state(webinar: Webinar, *, now=None) -> str:
     """'open', 'not_yet' (before the lobby opens), 'closed' or 'external'."""
     if not webinar.has_internal_chat:
         return "external"
+    return room_phase(webinar, now=now)
+
+
+def room_phase(webinar: Webinar, *, now=None) -> str:
+    """'open' (live, paused, or a live webinar's lobby), 'not_yet' (before the lobby) or 'closed'."""
     now = now or utcnow()
     status = webinar.status
     if status in (Status.live.value, Status.paused.value):
@@ -112,18 +117,14 @@ def post(reg: Registration, body: object, *, client_id: str | None = None) -> Ch
     returned and nothing is written (a retry).
     """
     webinar = reg.webinar
-    if not reg.has_access:
-        raise Forbidden("You can no longer take part in this webinar.")
+    require_access(reg)
     if client_id is not None and (stored := _by_client_id(reg, client_id)) is not None:
         return stored
-    require(reg, Action.CHAT, webinar)
-    if reg.lead is not None and reg.lead.is_staff:
-        raise Forbidden("Team members post from the speaker console, not through a join link.")
+    require_writer(reg, Action.CHAT)
     _require_open(webinar)
     text = validate(body)
-    limiter().hit(f"chat:{webinar.webinar_id}:{reg.lead_id}", limit=MAX_PER_WINDOW, window=WINDOW,
-                  message=N_("You are sending messages too fast. Wait a few seconds and try again."))
-    status = "shadowed" if reg.chat_muted_at is not None else "visible"
+    rate_limit(reg, "chat")
+    status = stored_status(reg)
     try:
         return _store(webinar, author_id=reg.lead_id, text=text, status=status, client_id=client_id)
     except IntegrityError:  # the same message, posted concurrently (socket and HTTP): stored once
@@ -132,6 +133,33 @@ def post(reg: Registration, body: object, *, client_id: str | None = None) -> Ch
         if stored is None:
             raise
         return stored
+
+
+# The room's rules for anything an attendee writes (chat messages here, questions in portal.qa).
+
+def require_access(reg: Registration) -> None:
+    """A revoked, cancelled or banned link writes nothing."""
+    if not reg.has_access:
+        raise Forbidden("You can no longer take part in this webinar.")
+
+
+def require_writer(reg: Registration, action: Action) -> None:
+    """The attendee may `action` in this webinar, through a join link that is not a staff account's."""
+    require_access(reg)
+    require(reg, action, reg.webinar)
+    if reg.lead is not None and reg.lead.is_staff:
+        raise Forbidden("Team members post from the speaker console, not through a join link.")
+
+
+def rate_limit(reg: Registration, scope: str) -> None:
+    """MAX_PER_WINDOW posts per WINDOW seconds per attendee and `scope` ("chat", "qa")."""
+    limiter().hit(f"{scope}:{reg.webinar_id}:{reg.lead_id}", limit=MAX_PER_WINDOW, window=WINDOW,
+                  message=N_("You are sending messages too fast. Wait a few seconds and try again."))
+
+
+def stored_status(reg: Registration) -> str:
+    """How a new post of this attendee is stored: `shadowed` while they are muted."""
+    return "shadowed" if reg.chat_muted_at is not None else "visible"
 
 
 def _by_client_id(reg: Registration, client_id: str) -> ChatMessage | None:

@@ -18,7 +18,7 @@ from portal.attendance import ledger as attendance
 from portal.core.models import CtaVisibility, Status, Webinar
 from portal.db_types import utcnow
 from portal.registration.models import Registration
-from portal.room import chat, links
+from portal.room import chat, links, panels
 from portal.room.kinds import ROOM_REGIONS, kind_of
 from portal.room.models import ChatMessage
 
@@ -90,7 +90,8 @@ def messages_oob(items: str, *, removed: list[int] = ()) -> str:
 
 
 def snapshot(reg: Registration, webinar: Webinar, *, since_message_id: int = 0) -> str:
-    """Catch-up for one attendee: every room region (oob) + every chat message after the id."""
+    """Catch-up for one attendee: every room region (oob), every chat message after the id and
+    the registered panels' regions."""
     since = max(int(since_message_id or 0), 0)
     count = attendance.present_count(webinar.webinar_id)
     parts = [room_region(name, webinar, count=count, oob=True, reg=reg) for name in room_regions(webinar)]
@@ -101,4 +102,6 @@ def snapshot(reg: Registration, webinar: Webinar, *, since_message_id: int = 0) 
                         chat.messages_after(webinar.webinar_id, viewer_lead_id=lead_id, after_id=since))
         removed = chat.hidden_ids(webinar.webinar_id, up_to=since) if since else []
         parts.append(messages_oob(items, removed=removed))
+    if reg is not None:
+        parts.append(panels.snapshot(reg, webinar))
     return "".join(parts)

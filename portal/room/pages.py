@@ -7,13 +7,13 @@ from flask import url_for
 
 from portal import realtime
 from portal.registration.models import Registration
-from portal.room import chat, fragments
+from portal.room import chat, fragments, panels
 from portal.room.kinds import kind_of
 
 
 def room_page_context(reg: Registration, *, token: str) -> dict[str, Any]:
     """Template context of /room/<token>: every region, the chat history, the socket URLs,
-    and what the webinar's type adds (its stage, e.g. the auto player)."""
+    what the webinar's type adds (its stage, e.g. the auto player) and the registered panels."""
     webinar = reg.webinar
     kind = kind_of(webinar)
     context = fragments.room_context(webinar, reg=reg, token=token, page=True)
@@ -26,6 +26,7 @@ def room_page_context(reg: Registration, *, token: str) -> dict[str, Any]:
         ws_url=realtime.url("room.socket", token=token),
         state_url=url_for("room.state", token=token),
         stage_template=kind.stage_template,
+        room_panels=panels.page_panels(reg, webinar, token=token),
     )
     if kind.page_context is not None:
         context.update(kind.page_context(reg, webinar))

@@ -86,3 +86,17 @@ def test_naive_mode_sends_per_socket_text(monkeypatch):
     hub.publish("room:1", "plain")
     assert s.frames == [b"plain"] and hub.stats.encodings == 0
     hub.close()
+
+
+def test_a_member_addressed_fragment_reaches_that_member_only(hub):
+    asker, other_tab, neighbour = FakeSocket(member=7), FakeSocket(member=7), FakeSocket(member=8)
+    elsewhere = FakeSocket(member=7)
+    for s in (asker, other_tab, neighbour):
+        hub.join("room:1", s)
+    hub.join("room:2", elsewhere)
+    before = hub.version("room:1")
+    hub.publish_to("room:1", "<div id='qa-list'>mine</div>", member=7)
+    assert [frames.parse_frames(s.frames[0])[0] for s in (asker, other_tab)] == \
+        [[(frames.OPCODE_TEXT, b"<div id='qa-list'>mine</div>")]] * 2
+    assert neighbour.frames == [] and elsewhere.frames == []
+    assert hub.version("room:1") != before  # pollers of the channel re-read

@@ -11,6 +11,7 @@ from portal.core.models import WebinarType
 from portal.core.permissions import Action
 from portal.db_types import utcnow
 from portal.htmx import targets
+from portal.qa import reports as qa_reports
 
 
 def attendance(webinar_id: int):
@@ -23,7 +24,8 @@ def attendance(webinar_id: int):
     progress = reports.progress_distribution(webinar) if webinar.type == WebinarType.auto.value else None
     return render_template("admin/attendance/page.html", webinar=webinar, attendees=attendees, overview=overview,
                            chart=charts.timeline(overview.points), reasons=reports.leave_reasons(webinar),
-                           progress=progress, section="webinars", tab="attendance")
+                           progress=progress, qa_counts=qa_reports.counts(webinar.webinar_id),
+                           section="webinars", tab="attendance")
 
 
 def analytics_page(webinar_id: int):

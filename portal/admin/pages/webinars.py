@@ -17,6 +17,7 @@ from portal.db_types import utcnow
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
 from portal.htmx import is_htmx, page_or_fragment
+from portal.qa import questions as qa_questions
 
 
 def index():
@@ -88,7 +89,7 @@ def edit(webinar_id: int):
             return redirect(url_for("admin.webinar", webinar_id=webinar.webinar_id), code=303)
     status = 409 if form_error else 422 if form.errors else 200
     return render_template("admin/webinars/form.html", form=form, webinar=webinar, form_error=form_error,
-                           section="webinars", tab="edit"), status
+                           qa_moderated=qa_questions.is_moderated(webinar), section="webinars", tab="edit"), status
 
 
 def change_status(webinar_id: int):
