@@ -1,0 +1,120 @@
+"""The Q&A journey in Chromium, attendees and speaker side by side: ask (held for approval),
+approve, upvote, "answering now", answered — each seen live on the other pages. Screenshots
+of the room and the console at 390 and 1280 px go to /work/shots/qa/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.extensions import db
+from portal.qa.models import QaSettings
+from tests.e2e.test_live_journey import register_in_browser, wait_socket
+from tests.e2e.test_speaker_journey import LAPTOP, PHONE, log_in
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
+]
+
+SHOTS = Path("/work/shots/qa")
+expect.set_options(timeout=15_000)
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def app_config(app_config: dict) -> dict:
+    app_config["REALTIME_POLL_SECONDS"] = 1
+    return app_config
+
+
+def item(page, text: str):
+    return page.locator("[data-testid=qa-list] [data-testid=qa-item]", has_text=text)
+
+
+def ask(page, text: str) -> None:
+    page.fill("[data-testid=qa-form] textarea[name=body]", text)
+    page.click("[data-testid=qa-send]")
+    expect(page.locator("[data-testid=qa-form] textarea[name=body]")).to_have_value("")
+
+
+def test_ask_approve_upvote_answer_live(browser, live_server, make):
+    speaker = make.user(role="speaker", email="sam@example.com", display_name="Sam Speaker")
+    webinar = make.webinar(speakers=(speaker,), status="live", title="Pricing Q&A", slug="pricing-qa",
+                           stream_url="/static/demo/hls/index.m3u8")
+    db.session.add(QaSettings(webinar_id=webinar.webinar_id, moderated=True))
+    db.session.commit()
+    errors: list[str] = []
+    ann_ctx, ann = register_in_browser(browser, live_server, webinar.slug, name="Ann Attendee",
+                                       email="ann@example.com", viewport=PHONE)
+    bob_ctx, bob = register_in_browser(browser, live_server, webinar.slug, name="Bob Builder",
+                                       email="bob@example.com", viewport=LAPTOP)
+    sam_ctx, sam = log_in(browser, live_server, "sam@example.com", viewport=LAPTOP)
+    for page in (ann, bob, sam):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    sam.click("[data-testid=open-console]")
+    queue = sam.locator("[data-testid=console-qa]")
+    expect(queue).to_be_visible()
+    for page in (ann, bob, sam):
+        wait_socket(page)
+
+    # Ann asks; the webinar is moderated: she sees it waiting, the host sees it, Bob does not.
+    ask(ann, "Is there a student discount?")
+    expect(ann.locator("[data-testid=qa-waiting-item]")).to_have_text("Is there a student discount?")
+    held = queue.locator("[data-testid=console-qa-item]", has_text="student discount")
+    expect(held.locator("[data-testid=console-qa-approve]")).to_be_visible()
+    expect(sam.locator("[data-testid=console-qa-pending]")).to_contain_text("1")
+    expect(item(bob, "student discount")).to_have_count(0)
+
+    # Approved: it reaches both rooms live; Ann's "waiting" line goes away.
+    held.locator("[data-testid=console-qa-approve]").click()
+    expect(item(bob, "student discount")).to_be_visible()
+    expect(item(ann, "student discount")).to_be_visible()
+    expect(ann.locator("[data-testid=qa-waiting-item]")).to_have_count(0)
+
+    # A second question, approved too; Bob upvotes it: it moves up for everyone.
+    ask(ann, "Can I pay yearly?")
+    queue.locator("[data-testid=console-qa-item]", has_text="pay yearly").locator(
+        "[data-testid=console-qa-approve]").click()
+    expect(bob.locator("[data-testid=qa-list] [data-testid=qa-item]")).to_have_count(2)
+    upvote = item(bob, "pay yearly").locator("[data-testid=qa-upvote]")
+    upvote.click()
+    expect(upvote).to_have_attribute("aria-pressed", "true")
+    expect(item(ann, "pay yearly").locator(".qa-votes")).to_have_text("1")
+    expect(ann.locator("[data-testid=qa-list] [data-testid=qa-item]").first).to_contain_text("pay yearly")
+    expect(queue.locator("[data-testid=console-qa-item]", has_text="pay yearly")).to_contain_text("1")
+    shoot(bob, "room-1280")
+    shoot(ann, "room-390")
+
+    # Toggle: the vote is withdrawn, then given again.
+    upvote.click()
+    expect(upvote).to_have_attribute("aria-pressed", "false")
+    expect(item(ann, "pay yearly").locator(".qa-votes")).to_have_text("0")
+    upvote.click()
+    expect(item(ann, "pay yearly").locator(".qa-votes")).to_have_text("1")
+
+    # "Answering now" is highlighted in every room; then answered.
+    queue.locator("[data-testid=console-qa-item]", has_text="pay yearly").locator(
+        "[data-testid=console-qa-answering]").click()
+    for page in (ann, bob):
+        expect(item(page, "pay yearly").locator("[data-testid=qa-answering]")).to_be_visible()
+        expect(item(page, "pay yearly")).to_have_class("qa-item qa-answering")
+    shoot(ann, "room-answering-390")
+    shoot(sam, "console-1280")
+    sam.set_viewport_size(PHONE)
+    shoot(sam, "console-390")
+    sam.set_viewport_size(LAPTOP)
+    queue.locator("[data-testid=console-qa-item]", has_text="pay yearly").locator(
+        "[data-testid=console-qa-answered]").click()
+    for page in (ann, bob):
+        expect(item(page, "pay yearly").locator("[data-testid=qa-answered]")).to_be_visible()
+    expect(item(bob, "pay yearly").locator("[data-testid=qa-answering]")).to_have_count(0)
+    shoot(bob, "room-answered-1280")
+    assert errors == []
+    for context in (ann_ctx, bob_ctx, sam_ctx):
+        context.close()
