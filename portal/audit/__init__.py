@@ -7,7 +7,8 @@ through portal/signals.py, so no lower layer knows it:
 - moderator and status actions: a `before_commit` listener reads the after-commit signals
   queued in the committing transaction (`signals.pending`) — `event_committed` envelopes of
   `webinar_status_changed` / `webinar_cta_visibility_changed` (actor in `data.actor`),
-  `message_hidden`, `message_unhidden` and `moderation_changed` (with `actor_id` / `action`) —
+  `message_hidden`, `message_unhidden`, `moderation_changed` (with `actor_id` / `action`) and
+  a host's `question_changed` (Q&A: action "question_<verb>") —
   and adds one row per action to that same transaction: the action and its record commit
   together, or neither;
 - join links (revoke, restore, re-issue) are admin actions: admin calls `record()` before its
@@ -134,6 +135,10 @@ def _action_of(signal: Any, sender: Any, kwargs: dict[str, Any]) -> dict[str, An
         action = kwargs.get("action") or ("ban" if kwargs.get("banned") else "mute")
         return {"kind": "moderation", "action": action, "webinar_id": sender,
                 "actor_user_id": kwargs.get("actor_id"), "lead_id": kwargs.get("lead_id")}
+    if signal is signals.question_changed and kwargs.get("actor_id") is not None:  # a host's Q&A action
+        return {"kind": "moderation", "action": f"question_{kwargs.get('action')}", "webinar_id": sender,
+                "actor_user_id": kwargs.get("actor_id"), "lead_id": kwargs.get("author_id"),
+                "detail": {"question_id": kwargs.get("question_id")}}
     if signal is not signals.event_committed or not isinstance(sender, dict):
         return None
     data = sender.get("data") or {}

@@ -182,3 +182,23 @@ def test_question_ids_are_per_webinar(app, client, cast):
     ask(client, alice, "mine")
     db.session.expire_all()
     assert db.session.scalar(db.select(Question.webinar_id)) == w.webinar_id
+
+
+def test_host_actions_are_in_the_audit_record(app, client, cast):
+    from portal.audit.models import AuditEntry
+    from tests.qa.conftest import hx_post, logged_in
+
+    w = cast["webinar"]
+    alice = register(w)
+    ask(client, alice, "audited?")
+    [q] = stored()
+    host = logged_in(app, cast["speaker"])
+    console = f"/console/{w.webinar_id}"
+    hx_post(host, console, f"{console}/qa/{q.question_id}/hide")
+    hx_post(host, console, f"{console}/qa/settings", {"moderated": "1"})
+    rows = db.session.scalars(db.select(AuditEntry).where(AuditEntry.kind == "moderation")
+                              .order_by(AuditEntry.audit_id)).all()
+    assert [(r.action, r.actor_user_id, r.webinar_id) for r in rows] == [
+        ("question_hide", cast["speaker"].user_id, w.webinar_id),
+        ("question_settings", cast["speaker"].user_id, w.webinar_id)]
+    assert rows[0].lead_id == alice.reg.lead_id and rows[0].detail == {"question_id": q.question_id}

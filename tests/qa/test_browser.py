@@ -118,3 +118,39 @@ def test_ask_approve_upvote_answer_live(browser, live_server, make):
     assert errors == []
     for context in (ann_ctx, bob_ctx, sam_ctx):
         context.close()
+
+
+def test_a_page_without_its_socket_asks_votes_and_sees_answers_by_polling(browser, live_server, make):
+    """The socket is cut for Bob: his vote goes over HTTP, the list reaches him by polling (ETag)."""
+    speaker = make.user(role="speaker", email="sam@example.com", display_name="Sam Speaker")
+    webinar = make.webinar(speakers=(speaker,), status="live", title="Polling Q&A", slug="polling-qa",
+                           stream_url="/static/demo/hls/index.m3u8")
+    errors: list[str] = []
+    ann_ctx, ann = register_in_browser(browser, live_server, webinar.slug, name="Ann Attendee",
+                                       email="ann@example.com", viewport=LAPTOP)
+    bob_ctx, bob = register_in_browser(browser, live_server, webinar.slug, name="Bob Builder",
+                                       email="bob@example.com", viewport=PHONE, cut_socket=True)
+    for page in (ann, bob):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    wait_socket(ann)
+    expect(bob.locator("#realtime")).to_have_attribute("data-state", "polling")
+
+    ask(ann, "Does it work offline?")
+    expect(item(bob, "offline")).to_be_visible()  # by polling
+    upvote = item(bob, "offline").locator("[data-testid=qa-upvote]")
+    upvote.click()  # over HTTP
+    expect(upvote).to_have_attribute("aria-pressed", "true")
+    expect(item(ann, "offline").locator(".qa-votes")).to_have_text("1")  # pushed to Ann's socket
+    ask(bob, "And on a train?")
+    expect(item(ann, "train")).to_be_visible()
+    expect(item(bob, "train")).to_be_visible()
+    # A refusal is shown next to the form and nothing is added.
+    bob.fill("[data-testid=qa-form] textarea[name=body]", "   ")
+    bob.evaluate("document.querySelector('#qa-body').removeAttribute('required')")
+    bob.click("[data-testid=qa-send]")
+    expect(bob.locator("#qa-feedback")).to_have_text("Type a message first.")
+    expect(bob.locator("[data-testid=qa-list] [data-testid=qa-item]")).to_have_count(2)
+    shoot(bob, "room-polling-390")
+    assert errors == []
+    for context in (ann_ctx, bob_ctx):
+        context.close()
