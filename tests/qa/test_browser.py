@@ -154,3 +154,49 @@ def test_a_page_without_its_socket_asks_votes_and_sees_answers_by_polling(browse
     assert errors == []
     for context in (ann_ctx, bob_ctx):
         context.close()
+
+
+def test_auto_webinar_questions_go_to_the_hosts_and_the_answer_to_the_asker(browser, live_server, make):
+    from portal.autowebinar import schedule
+    from portal.db_types import utcnow
+    from portal.registration import service
+
+    speaker = make.user(role="speaker", email="sam@example.com", display_name="Sam Speaker")
+    webinar = make.webinar(type="auto", status="live", speakers=(speaker,), title="Evergreen tour",
+                           slug="evergreen-qa", recording_url="/static/demo/auto.mp4", recording_duration_sec=90)
+    now = schedule.resolve_start(webinar, "now", now=utcnow())
+    tokens = [service.register(webinar, name=name, email=f"{name.lower()}@example.com", starts_at=now).token
+              for name in ("Ann", "Bob")]
+    errors: list[str] = []
+    pages, contexts = [], []
+    for token, viewport in zip(tokens, (PHONE, LAPTOP), strict=True):
+        context = browser.new_context(viewport=viewport, locale="en-US")
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{live_server.url}/room/{token}")
+        wait_socket(page)
+        pages.append(page)
+        contexts.append(context)
+    ann, bob = pages
+    sam_ctx, sam = log_in(browser, live_server, "sam@example.com", viewport=LAPTOP)
+    sam.click("[data-testid=open-console]")
+    wait_socket(sam)
+
+    ask(ann, "Can I get the slides?")
+    expect(item(ann, "slides")).to_be_visible()
+    asked = sam.locator("[data-testid=console-qa-item]", has_text="slides")
+    expect(asked).to_be_visible()
+    asked.locator("summary").click()
+    asked.locator("[data-testid=console-qa-answer-body]").fill("Yes, they come by email after the tour.")
+    asked.locator("[data-testid=console-qa-answer-send]").click()
+    expect(item(ann, "slides").locator("[data-testid=qa-answer]")).to_contain_text("they come by email")
+    expect(bob.locator("[data-testid=qa-list] [data-testid=qa-item]")).to_have_count(0)
+    shoot(ann, "auto-room-390")
+    shoot(bob, "auto-room-other-viewer-1280")
+    shoot(sam, "auto-console-1280")
+    bob.reload()
+    wait_socket(bob)
+    expect(bob.locator("[data-testid=qa-list] [data-testid=qa-item]")).to_have_count(0)
+    assert errors == []
+    for context in (*contexts, sam_ctx):
+        context.close()
