@@ -14,7 +14,7 @@ from portal.qa.questions import is_public
 
 LIST_LIMIT = 100  # questions a room list shows (the most voted)
 CONSOLE_LIMIT = 200  # questions the console's queue shows
-PRIVATE_AUTHORS_LIMIT = 50  # askers re-sent their own view after a list push (hidden / muted ones)
+PRIVATE_AUTHORS_LIMIT = 20  # askers re-sent their own view after a list push (hidden / muted ones)
 REPORT_CHUNK = 500
 
 
