@@ -115,6 +115,13 @@ def test_ask_approve_upvote_answer_live(browser, live_server, make):
         expect(item(page, "pay yearly").locator("[data-testid=qa-answered]")).to_be_visible()
     expect(item(bob, "pay yearly").locator("[data-testid=qa-answering]")).to_have_count(0)
     shoot(bob, "room-answered-1280")
+    # The switch in a pushed queue still works: approval off, a new question shows at once.
+    toggle = sam.locator("[data-testid=console-qa-moderation]")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    ask(ann, "Straight in?")
+    expect(item(bob, "Straight in?")).to_be_visible()
     assert errors == []
     for context in (ann_ctx, bob_ctx, sam_ctx):
         context.close()
