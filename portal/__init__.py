@@ -25,6 +25,7 @@ from portal import (
     i18n,
     mail,
     models,  # noqa: F401 - every table, for the metadata and Alembic
+    polls,
     public,
     ratelimit,
     realtime,
@@ -66,7 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public,
+    for domain in (core, audit, registration, attendance, mail, room, polls, autowebinar, console, admin, auth, public,
                    webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)
@@ -84,6 +85,7 @@ def shutdown(app: Flask) -> None:
     attendance.shutdown(app)
     room_push.shutdown(app)
     console_push.shutdown(app)
+    polls.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
     webhooks.shutdown(app)

@@ -89,6 +89,16 @@ message_unhidden: Signal = _ns.signal("room.message-unhidden")
 #: "unban") and actor_id (the moderator's user_id), both for the audit record.
 moderation_changed: Signal = _ns.signal("room.moderation-changed")
 
+# --- polls ------------------------------------------------------------------------------------
+#: After commit of a poll created, opened, closed or deleted: sender its poll_id (int); kwargs
+#: app, webinar_id, change ("created" | "opened" | "closed" | "deleted"). Sent by
+#: portal.polls.service only; the room and console show it (portal.polls.push).
+poll_changed: Signal = _ns.signal("polls.poll-changed")
+#: After commit of an attendee's answer (new or changed): sender the poll_id (int); kwargs app,
+#: webinar_id, cohort (str: "" live, an auto webinar's cohort). Sent by portal.polls.service
+#: only; results pushes are coalesced (portal.polls.push).
+poll_answered: Signal = _ns.signal("polls.poll-answered")
+
 # --- admin: the organizer's edits ----------------------------------------------------------------
 #: After commit of an organizer's edit of an existing webinar: sender the webinar_id (int);
 #: kwargs app, fields (tuple of the Webinar attributes whose value changed, e.g. "scheduled_at",

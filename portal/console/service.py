@@ -17,6 +17,7 @@ from portal.core.permissions import Action, can, require
 from portal.db_types import utcnow
 from portal.errors import N_, Forbidden, NotFound
 from portal.extensions import db
+from portal.polls import fragments as poll_fragments
 from portal.room import chat, links
 from portal.room.models import ChatMessage
 
@@ -109,6 +110,7 @@ def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None
         speakers=[s.display_name for s in webinar.speakers],
         chat_link=links.safe_link(webinar.external_chat_ref),
     )
+    context.update(poll_fragments.console_context(webinar))
     return context
 
 

@@ -18,7 +18,7 @@ from portal.attendance import ledger as attendance
 from portal.core.models import CtaVisibility, Status, Webinar
 from portal.db_types import utcnow
 from portal.registration.models import Registration
-from portal.room import chat, links
+from portal.room import chat, links, panels
 from portal.room.kinds import ROOM_REGIONS, kind_of
 from portal.room.models import ChatMessage
 
@@ -101,4 +101,5 @@ def snapshot(reg: Registration, webinar: Webinar, *, since_message_id: int = 0) 
                         chat.messages_after(webinar.webinar_id, viewer_lead_id=lead_id, after_id=since))
         removed = chat.hidden_ids(webinar.webinar_id, up_to=since) if since else []
         parts.append(messages_oob(items, removed=removed))
+    parts.extend(panel.snapshot(reg, webinar) for panel in panels.registered())
     return "".join(parts)

@@ -7,7 +7,7 @@ from flask import url_for
 
 from portal import realtime
 from portal.registration.models import Registration
-from portal.room import chat, fragments
+from portal.room import chat, fragments, panels
 from portal.room.kinds import kind_of
 
 
@@ -29,4 +29,8 @@ def room_page_context(reg: Registration, *, token: str) -> dict[str, Any]:
     )
     if kind.page_context is not None:
         context.update(kind.page_context(reg, webinar))
+    shown = panels.registered()
+    for panel in shown:
+        context.update(panel.page_context(reg, webinar))
+    context["panel_templates"] = [panel.template for panel in shown]
     return context

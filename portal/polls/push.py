@@ -1,0 +1,106 @@
+"""Pushes of polls to the room and console channels, after the commits portal.polls.service
+announces (portal/signals.py):
+
+- `poll_changed` (created, opened, closed, deleted): the room's and the console's poll
+  regions, rendered once per language;
+- `poll_answered`: results, coalesced per poll — at most one push per `interval` seconds per
+  poll and process however many answer, carrying every cohort that changed, rendered once and
+  shared by every socket. Watch-now cohorts (one viewer each) are not pushed: the voter's own
+  answer returns their results.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask
+
+from portal import realtime, signals
+from portal.core.models import Webinar
+from portal.dbsession import fresh_session
+from portal.extensions import db
+from portal.polls import fragments
+from portal.polls.models import Poll
+from portal.polls.timing import Viewer
+from portal.room.channels import console_channel, room_channel
+from portal.room.push import Debouncer, per_language
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "portal.polls.push"
+RESULTS_INTERVAL = 0.5  # seconds: at most two results frames per poll and second
+SOLO_COHORT = "watch:"  # a watch-now session's cohort: its only viewer gets their results directly
+
+
+class ResultsPusher:
+    """poll_id -> the cohorts answered since its last push; one debounced flush per poll."""
+
+    def __init__(self, interval: float = RESULTS_INTERVAL) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._dirty: dict[int, tuple[int, set[str]]] = {}
+        self._debouncer = Debouncer()
+
+    def answered(self, app: Flask, poll_id: int, *, webinar_id: int, cohort: str) -> None:
+        with self._lock:
+            self._dirty.setdefault(poll_id, (webinar_id, set()))[1].add(cohort)
+        self._debouncer.call_soon(app, poll_id, self._flush, delay=self.interval)
+
+    def _flush(self, app: Flask, poll_id: int) -> None:
+        with self._lock:
+            webinar_id, cohorts = self._dirty.pop(poll_id, (0, set()))
+        if webinar_id:
+            push_results(app, poll_id, webinar_id=webinar_id, cohorts=cohorts)
+
+    def shutdown(self) -> None:
+        self._debouncer.cancel_all()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = ResultsPusher()
+    signals.connect(app, signals.poll_changed, on_poll_changed)
+    signals.connect(app, signals.poll_answered, on_poll_answered)
+
+
+def shutdown(app: Flask) -> None:
+    app.extensions[EXTENSION].shutdown()
+
+
+def on_poll_changed(poll_id: int, *, webinar_id: int, change: str, **_: Any) -> None:
+    """A poll was prepared, opened, closed or deleted: both regions, in commit order."""
+    with realtime.ordered(console_channel(webinar_id)), fresh_session():
+        webinar = db.session.get(Webinar, webinar_id)
+        if webinar is not None:
+            realtime.publish(console_channel(webinar_id), per_language(
+                lambda lang: fragments.console_region(webinar, oob=True, lang=lang)))
+    if change == "created":  # a draft: attendees see nothing of it
+        return
+    with realtime.ordered(room_channel(webinar_id)), fresh_session():
+        webinar = db.session.get(Webinar, webinar_id)
+        if webinar is not None:
+            realtime.publish(room_channel(webinar_id), per_language(
+                lambda lang: fragments.room_region(webinar, oob=True, lang=lang)))
+
+
+def on_poll_answered(poll_id: int, *, app: Flask, webinar_id: int, cohort: str, **_: Any) -> None:
+    app.extensions[EXTENSION].answered(app, poll_id, webinar_id=webinar_id, cohort=cohort)
+
+
+def push_results(app: Flask, poll_id: int, *, webinar_id: int, cohorts: set[str]) -> None:
+    """The poll's results now: to the console (all cohorts) and, where attendees may see
+    them, to the room (each changed cohort's own)."""
+    with fresh_session(app):
+        poll = db.session.get(Poll, poll_id)
+        if poll is None:
+            return
+        with realtime.ordered(console_channel(webinar_id)):
+            realtime.publish(console_channel(webinar_id),
+                             per_language(lambda lang: fragments.console_results(poll, lang=lang)))
+        shown = sorted(c for c in cohorts if not c.startswith(SOLO_COHORT))
+        # A viewer known to no one: results shown to everyone (not only past a timed window).
+        if not shown or not fragments.public_results(poll, Viewer()):
+            return
+        with realtime.ordered(room_channel(webinar_id)):
+            realtime.publish(room_channel(webinar_id), per_language(
+                lambda lang: "".join(fragments.room_results(poll, c, lang=lang) for c in shown)))
