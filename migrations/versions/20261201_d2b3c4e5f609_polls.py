@@ -16,7 +16,6 @@ Create Date: 2026-12-01 05:20:00
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'd2b3c4e5f609'
 down_revision = 'd2b3c4e5f608'

@@ -17,10 +17,10 @@ def viewer(reg: Registration, webinar: Webinar, now: datetime) -> Viewer:
     state = store.load(reg.lead_id, reg.webinar_id)
     if state.started_at is None:
         return Viewer(cohort=_cohort(reg, state.session_id), position=None)
-    position = state.last_position_sec
-    if position is None:
-        position = progress.live_point(state.started_at, current().cache.remember_facts(webinar).duration_sec, now=now)
-    return Viewer(cohort=_cohort(reg, state.session_id, state.started_at), position=float(position))
+    last = state.last_position_sec
+    position = float(last) if last is not None else progress.live_point(
+        state.started_at, current().cache.remember_facts(webinar).duration_sec, now=now)
+    return Viewer(cohort=_cohort(reg, state.session_id, state.started_at), position=position)
 
 
 def _cohort(reg: Registration, session_id: str | None, started_at: datetime | None = None) -> str:

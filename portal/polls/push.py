@@ -70,17 +70,17 @@ def shutdown(app: Flask) -> None:
 def on_poll_changed(poll_id: int, *, webinar_id: int, change: str, **_: Any) -> None:
     """A poll was prepared, opened, closed or deleted: both regions, in commit order."""
     with realtime.ordered(console_channel(webinar_id)), fresh_session():
-        webinar = db.session.get(Webinar, webinar_id)
-        if webinar is not None:
+        if (webinar := db.session.get(Webinar, webinar_id)) is not None:
+            shown = webinar
             realtime.publish(console_channel(webinar_id), per_language(
-                lambda lang: fragments.console_region(webinar, oob=True, lang=lang)))
+                lambda lang: fragments.console_region(shown, oob=True, lang=lang)))
     if change == "created":  # a draft: attendees see nothing of it
         return
     with realtime.ordered(room_channel(webinar_id)), fresh_session():
-        webinar = db.session.get(Webinar, webinar_id)
-        if webinar is not None:
+        if (webinar := db.session.get(Webinar, webinar_id)) is not None:
+            room = webinar
             realtime.publish(room_channel(webinar_id), per_language(
-                lambda lang: fragments.room_region(webinar, oob=True, lang=lang)))
+                lambda lang: fragments.room_region(room, oob=True, lang=lang)))
 
 
 def on_poll_answered(poll_id: int, *, app: Flask, webinar_id: int, cohort: str, **_: Any) -> None:

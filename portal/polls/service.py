@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.core.models import Status, User, Webinar, WebinarType
@@ -59,7 +59,7 @@ def create(webinar: Webinar, *, actor: User, question: object, options: object, 
     labels = option_labels(options)
     if results_mode not in (ResultsMode.live.value, ResultsMode.after_close.value):
         raise Invalid("Choose when attendees see the results.")
-    if db.session.scalar(select(func.count()).where(Poll.webinar_id == webinar.webinar_id)) >= MAX_POLLS:
+    if (db.session.scalar(select(func.count()).where(Poll.webinar_id == webinar.webinar_id)) or 0) >= MAX_POLLS:
         raise Conflict("A webinar has at most %(n)s polls.", n=MAX_POLLS)
     at_sec, duration = _timing(webinar, at, open_sec)
     poll = Poll(webinar_id=webinar.webinar_id, question=text, multiple=bool(multiple), results_mode=results_mode,
@@ -164,8 +164,8 @@ def _hosted(poll: Poll, actor: User) -> Webinar:
 def _move(poll: Poll, to: PollStatus, what: str, **stamps: datetime) -> Poll:
     # Conditional, so two hosts clicking at once change it once (the loser gets a no-op).
     moved = db.session.execute(
-        Poll.__table__.update().where(Poll.poll_id == poll.poll_id, Poll.status == poll.status)
-        .values(status=to.value, **stamps)).rowcount
+        update(Poll).where(Poll.poll_id == poll.poll_id, Poll.status == poll.status)
+        .values(status=to.value, **stamps).execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     if not moved:
         db.session.rollback()
         raise Conflict("Someone else changed this poll; the page shows it as it is now.")

@@ -50,7 +50,7 @@ def console_action(webinar_id: int, poll_id: int, action: str):
 
 
 def _staff() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    return current_user._get_current_object()
 
 
 def _hosted_or_404(webinar_id: int) -> Webinar:
