@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
-from portal.admin.pages import audit, dashboard, mail, registrations, reports, speakers, tokens, users, webinars
+from portal.admin.pages import audit, dashboard, mail, polls, registrations, reports, speakers, tokens, users, webinars
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.extensions import login_manager
@@ -41,6 +41,8 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/attendance", "attendance", reports.attendance, ("GET",)),
     (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
     (W + "/audit", "audit", audit.page, ("GET",)),
+    (W + "/polls", "polls", polls.page, ("GET",)),
+    (W + "/polls.csv", "polls_csv", polls.export_csv, ("GET",)),
     ("/users", "users", users.index, ("GET",)),
     ("/users/new", "user_new", users.new, ("GET", "POST")),
     ("/users/<int:user_id>/role", "user_role", users.set_role, ("POST",)),

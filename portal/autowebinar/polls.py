@@ -6,7 +6,7 @@ from datetime import datetime
 from portal.autowebinar import progress, schedule, store
 from portal.autowebinar.state import current
 from portal.core.models import Webinar
-from portal.polls.timing import Viewer
+from portal.polls.timing import WATCH_NOW, Viewer
 from portal.registration.models import Registration
 
 
@@ -25,6 +25,6 @@ def viewer(reg: Registration, webinar: Webinar, now: datetime) -> Viewer:
 
 def _cohort(reg: Registration, session_id: str | None, started_at: datetime | None = None) -> str:
     if schedule.is_watch_now_start(reg.starts_at):
-        return f"watch:{session_id or reg.registration_id}"
+        return f"{WATCH_NOW}{session_id or reg.registration_id}"
     start = reg.starts_at or started_at
     return store.encode(start) if start is not None else ""

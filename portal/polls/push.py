@@ -22,7 +22,7 @@ from portal.dbsession import fresh_session
 from portal.extensions import db
 from portal.polls import fragments
 from portal.polls.models import Poll
-from portal.polls.timing import Viewer
+from portal.polls.timing import WATCH_NOW, Viewer
 from portal.room.channels import console_channel, room_channel
 from portal.room.push import Debouncer, per_language
 
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "portal.polls.push"
 RESULTS_INTERVAL = 0.5  # seconds: at most two results frames per poll and second
-SOLO_COHORT = "watch:"  # a watch-now session's cohort: its only viewer gets their results directly
 
 
 class ResultsPusher:
@@ -97,7 +96,8 @@ def push_results(app: Flask, poll_id: int, *, webinar_id: int, cohorts: set[str]
         with realtime.ordered(console_channel(webinar_id)):
             realtime.publish(console_channel(webinar_id),
                              per_language(lambda lang: fragments.console_results(poll, lang=lang)))
-        shown = sorted(c for c in cohorts if not c.startswith(SOLO_COHORT))
+        # A watch-now cohort is one viewer, who got the results with their answer.
+        shown = sorted(c for c in cohorts if not c.startswith(WATCH_NOW))
         # A viewer known to no one: results shown to everyone (not only past a timed window).
         if not shown or not fragments.public_results(poll, Viewer()):
             return

@@ -27,11 +27,15 @@ class Results:
     rows: list[Row]
 
 
-def results(poll: Poll, *, cohort: str | None = ALL) -> Results:
-    """The answers to `poll` (in `cohort`, or all cohorts), per option in the poll's order."""
+def results(poll: Poll, *, cohort: str | None = ALL, cohort_prefix: str | None = None) -> Results:
+    """The answers to `poll` (in `cohort`, in the cohorts starting with `cohort_prefix`, or in
+    all cohorts), per option in the poll's order."""
     where = [PollVote.poll_id == poll.poll_id]
     if cohort is not None:
         where.append(PollVote.cohort == cohort)
+    if cohort_prefix is not None:
+        where.append(PollVote.cohort.startswith(cohort_prefix, autoescape=True))
+        cohort = cohort_prefix
     counts = dict(db.session.execute(
         select(PollVote.option_id, func.count()).where(*where).group_by(PollVote.option_id)).all())
     voters = db.session.scalar(select(func.count(func.distinct(PollVote.lead_id))).where(*where)) or 0

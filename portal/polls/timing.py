@@ -17,6 +17,7 @@ from portal.registration.models import Registration
 
 EXTENSION = "portal.polls.timing"
 LIVE_COHORT = ""
+WATCH_NOW = "watch:"  # + session: a watch-now viewer's own cohort (auto webinars)
 
 
 @dataclass(frozen=True)
