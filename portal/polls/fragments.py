@@ -87,8 +87,8 @@ def console_context(webinar: Webinar) -> dict[str, Any]:
                             "option": service.OPTION_MAX}}
 
 
-def console_region(webinar: Webinar, *, oob: bool = False, lang: str | None = None, error: str = "") -> str:
-    return render_template("polls/_console.html", **console_context(webinar), oob=oob, lang=lang, poll_error=error)
+def console_region(webinar: Webinar, *, oob: bool = False, lang: str | None = None) -> str:
+    return render_template("polls/_console.html", **console_context(webinar), oob=oob, lang=lang)
 
 
 def console_results(poll: Poll, *, lang: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from flask import Flask
@@ -33,12 +34,16 @@ RESULTS_INTERVAL = 0.5  # seconds: at most two results frames per poll and secon
 
 
 class ResultsPusher:
-    """poll_id -> the cohorts answered since its last push; one debounced flush per poll."""
+    """poll_id -> the cohorts answered since its last push; one debounced flush per poll, and
+    never two pushes of a poll closer than `interval` (a flush waits for its turn before it
+    reads, so a slow render cannot bring the next push nearer)."""
 
     def __init__(self, interval: float = RESULTS_INTERVAL) -> None:
         self.interval = interval
         self._lock = threading.Lock()
         self._dirty: dict[int, tuple[int, set[str]]] = {}
+        self._pushed: dict[int, float] = {}  # poll_id -> monotonic time of its last push
+        self._turns: dict[int, threading.Lock] = {}  # one flush of a poll at a time
         self._debouncer = Debouncer()
 
     def answered(self, app: Flask, poll_id: int, *, webinar_id: int, cohort: str) -> None:
@@ -48,9 +53,16 @@ class ResultsPusher:
 
     def _flush(self, app: Flask, poll_id: int) -> None:
         with self._lock:
-            webinar_id, cohorts = self._dirty.pop(poll_id, (0, set()))
-        if webinar_id:
-            push_results(app, poll_id, webinar_id=webinar_id, cohorts=cohorts)
+            turn = self._turns.setdefault(poll_id, threading.Lock())
+        with turn:
+            wait = self._pushed.get(poll_id, 0.0) + self.interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            with self._lock:
+                webinar_id, cohorts = self._dirty.pop(poll_id, (0, set()))
+            if webinar_id:
+                push_results(app, poll_id, webinar_id=webinar_id, cohorts=cohorts)
+                self._pushed[poll_id] = time.monotonic()
 
     def shutdown(self) -> None:
         self._debouncer.cancel_all()
