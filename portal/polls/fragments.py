@@ -72,6 +72,11 @@ def voter_poll(reg: Registration, poll: Poll) -> str:
     return render_template("polls/_poll.html", poll=poll, **context, oob=True, lang=None)
 
 
+def refusal(poll_id: int, message: str) -> str:
+    """Why an answer was refused, in place of the poll's feedback line (oob)."""
+    return render_template("polls/_feedback.html", poll_id=poll_id, message=message, error=True, oob=True)
+
+
 def room_results(poll: Poll, cohort: str, *, lang: str) -> str:
     """One cohort's results of a poll, as the room swaps them."""
     return render_template("polls/_results.html", r=tally.results(poll, cohort=cohort if poll.timed else None),

@@ -1,14 +1,14 @@
 """Poll URLs: an attendee's answer (/room/<token>/polls/<id>) and the console's actions
-(/console/<webinar_id>/polls...). Refusals are PortalErrors: the error handlers show them
-(HTMX: in the page's #flash) and the audit records them."""
+(/console/<webinar_id>/polls...). Refusals are PortalErrors: an answer's under the poll, the
+console's by the error handlers (HTMX: in the page's #flash); the audit records them."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, make_response, request
 from flask_login import current_user, login_required
 
 from portal.core.models import User, Webinar
 from portal.core.permissions import Action, require
-from portal.errors import NotFound
+from portal.errors import NotFound, PortalError, refusal_shown
 from portal.extensions import db
 from portal.polls import fragments, service
 from portal.polls.models import Poll
@@ -21,7 +21,12 @@ bp = Blueprint("polls", __name__)
 def answer(token: str, poll_id: int):
     """Fields: option (once per chosen option). Answers the voter's own poll (oob)."""
     reg = registration_or_404(token)
-    poll = service.answer(reg, poll_id, request.form.getlist("option"))
+    try:
+        poll = service.answer(reg, poll_id, request.form.getlist("option"))
+    except PortalError as error:  # shown under the poll's options, like a form's field error
+        db.session.rollback()
+        refusal_shown(error)  # the audit record
+        return make_response(fragments.refusal(poll_id, error.translated()), error.status_code)
     return fragments.voter_poll(reg, poll)
 
 

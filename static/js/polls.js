@@ -18,6 +18,16 @@
     window.htmx.ajax("POST", base + "/polls/" + form.getAttribute("data-poll-vote"), { source: form, swap: "none" });
   });
 
+  // A refused answer (4xx) answers with the poll's feedback line, meant to be shown there.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var xhr = ev.detail.xhr;
+    var path = (ev.detail.pathInfo && ev.detail.pathInfo.requestPath) || "";
+    if (xhr && xhr.status >= 400 && xhr.status < 500 && /\/polls\/\d+$/.test(path)) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+
   // Timed polls (auto webinars): visible from data-poll-at to data-poll-until seconds of the
   // recording, and after that while they show results; the server decides what is answerable.
   function video() {

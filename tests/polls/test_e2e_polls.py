@@ -68,6 +68,8 @@ def test_a_poll_opened_answered_by_two_closed_and_seen_by_both(browser, live_ser
         expect(page.locator("[data-testid=poll]")).to_be_visible()
         expect(page.locator("[data-testid=poll-option]")).to_have_count(3)
 
+    ann.locator("[data-testid=poll-submit]").click()  # nothing chosen: told why, under the poll
+    expect(ann.locator(".poll-feedback-error")).to_contain_text("Choose an option first.")
     ann.locator("[data-testid=poll-option]", has_text="Pro").click()
     ann.locator("[data-testid=poll-submit]").click()
     expect(ann.locator(".poll-feedback")).to_contain_text("Your answer is saved")

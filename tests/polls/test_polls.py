@@ -170,7 +170,9 @@ def refused(client, attendee, poll_id, options, *, status, message, pushes):
     pushes.clear()
     response = vote(client, attendee, poll_id, *options)
     assert response.status_code == status
-    assert message in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert message in html
+    assert f'id="poll-feedback-{poll_id}"' in html and "poll-feedback-error" in html  # under the poll
     assert votes() == before
     assert not pushes.sent
 
