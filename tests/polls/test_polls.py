@@ -267,3 +267,13 @@ def test_the_catch_up_snapshot_shows_the_viewers_own_answer(client, cast, inline
     state = client.get(f"{a.url}/state").get_data(as_text=True)
     assert 'id="room-polls"' in state and 'hx-swap-oob="true"' in state
     assert f'value="{opt(poll, 2)}" checked' in state and "Change my answer" in state
+
+
+def test_the_consoles_catch_up_has_the_polls(app, cast, inline_results):
+    poll = make_poll(cast)
+    service.answer(register(cast["webinar"]).reg, poll.poll_id, [opt(poll, 1)])
+    from portal.console import fragments as console
+
+    with app.test_request_context("/"):
+        html = console.snapshot(cast["speaker"], cast["webinar"])
+    assert 'id="console-polls"' in html and 'hx-swap-oob="true"' in html and "1 answer" in html

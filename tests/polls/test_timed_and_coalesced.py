@@ -110,3 +110,25 @@ def test_many_answers_make_one_results_push_per_interval(app, make, pushes):
     room = pushes.to(room_channel(webinar.webinar_id))
     assert 1 <= len(room) <= int(elapsed / pusher.interval) + 2
     assert "50% · 15" in room[-1] and "30 answers" in room[-1]  # the last push has every answer
+
+
+def test_the_auto_room_page_carries_the_timed_poll_and_the_report_counts_per_cohort(app, auto, make, client):
+    from tests.polls.conftest import logged_in
+
+    poll = timed_poll(auto)
+    start = (utcnow() - timedelta(hours=1)).replace(second=0, microsecond=0)
+    done = registration.register(auto["webinar"], name="Page", email="page@example.com", starts_at=start)
+    page = client.get(f"/room/{done.token}").get_data(as_text=True)
+    # Shown by the page's script from 2:00 to 3:00 of the recording; answerable by the server's rule.
+    assert f'id="poll-{poll.poll_id}"' in page and 'data-poll-at="120" data-poll-until="180" hidden' in page
+    assert "js/polls.js" in page
+    reg = viewer(auto["webinar"], start=start, position=130)
+    service.answer(reg, poll.poll_id, [poll.options[1].option_id])
+    solo = viewer(auto["webinar"], start=None, position=140)
+    service.answer(solo, poll.poll_id, [poll.options[0].option_id])
+
+    report = logged_in(app, make.user(role="admin")).get(
+        f"/admin/webinars/{auto['webinar'].webinar_id}/polls").get_data(as_text=True)
+    assert "Per cohort" in report and "Watch now (each viewer on their own)" in report
+    assert f'datetime="{start.isoformat()}"' in report  # the scheduled cohort, by its start
+    assert report.count("100% · 1") == 2 and "2 answers" in report
