@@ -132,3 +132,39 @@ def test_the_auto_room_page_carries_the_timed_poll_and_the_report_counts_per_coh
     assert "Per cohort" in report and "Watch now (each viewer on their own)" in report
     assert f'datetime="{start.isoformat()}"' in report  # the scheduled cohort, by its start
     assert report.count("100% · 1") == 2 and "2 answers" in report
+
+
+def test_a_slow_render_does_not_bring_the_next_push_nearer(app, make, monkeypatch):
+    """Answers keep coming while a push renders slowly: two pushes of a poll stay `interval` apart."""
+    from portal import realtime
+
+    pusher = app.extensions[push.EXTENSION]
+    pusher.interval = 0.3
+    published: list[float] = []
+    real_publish, real_push = realtime.publish, push.push_results
+
+    def record(channel: str, html: str) -> None:
+        if channel.startswith("room:") and "poll-results" in html:
+            published.append(time.monotonic())
+        real_publish(channel, html)
+
+    calls = []
+
+    def slow_push(*args, **kwargs) -> None:
+        calls.append(1)
+        if len(calls) % 2:  # every other render is slow (a loaded machine), the next one quick
+            time.sleep(0.25)
+        real_push(*args, **kwargs)
+
+    monkeypatch.setattr(realtime, "publish", record)
+    monkeypatch.setattr(push, "push_results", slow_push)
+    speaker = make.user(role="speaker")
+    webinar = make.webinar(status="live", speakers=(speaker,))
+    poll = service.open_poll(service.create(webinar, actor=speaker, question="Q", options=["a", "b"]), actor=speaker)
+    people = [register(webinar).reg for _ in range(20)]
+    for reg in people:
+        service.answer(reg, poll.poll_id, [poll.options[0].option_id])
+        time.sleep(0.06)
+    time.sleep(1.2)
+    gaps = [b - a for a, b in zip(published, published[1:], strict=False)]
+    assert len(published) >= 2 and min(gaps) >= pusher.interval - 0.02, gaps
