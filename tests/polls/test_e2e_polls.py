@@ -1,6 +1,7 @@
 """The polls journey in Chromium: the speaker prepares and opens a poll from the console, two
 attendees answer (one on the socket, one whose sockets are cut: polling), the live results
-reach both, the speaker closes it and both see the final results. Screenshots at 390 and 1280
+reach both, the speaker closes it and both see the final results; the organizer reaches the
+report and its CSV by clicking. Screenshots at 390 and 1280
 wide go to /work/shots/polls/."""
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_live_journey import login, register_in_browser, settle, wait_socket
+from tests.factories import PASSWORD
 
 pytestmark = [
     pytest.mark.e2e,
@@ -37,7 +39,9 @@ def app_config(app_config: dict) -> dict:
 @pytest.fixture
 def webinar(make, live_server):
     speaker = make.user(role="speaker", email="sam@example.com", display_name="Sam Speaker")
+    owner = make.user(role="organizer", email="olga@example.com", display_name="Olga Organizer")
     return make.webinar(status="live", title="Pricing for indie makers", slug="pricing-indie", speakers=(speaker,),
+                        owner=owner,
                         stream_url="/static/demo/hls/index.m3u8", cta_url=f"{live_server.url}/")
 
 
@@ -97,7 +101,25 @@ def test_a_poll_opened_answered_by_two_closed_and_seen_by_both(browser, live_ser
     sam.set_viewport_size(PHONE)
     shoot(sam, "console-closed-390")
 
+    # The organizer finds the answers from the webinar's pages, by clicking.
+    olga_ctx = browser.new_context(viewport=LAPTOP, locale="en-US")
+    olga = olga_ctx.new_page()
+    olga.goto(f"{live_server.url}/login")
+    olga.fill("input[name=email]", "olga@example.com")
+    olga.fill("input[name=password]", PASSWORD)
+    olga.click("button[type=submit]:has-text('Log in')")
+    olga.click("[data-testid=nav-dashboard]")
+    olga.click(".admin-nav a:has-text('Webinars')")
+    olga.click("a:has-text('Pricing for indie makers')")
+    olga.click("nav.tabs a:has-text('Polls')")
+    report = olga.locator("[data-testid=polls-report]")
+    expect(report).to_contain_text("Which plan would you pick?")
+    expect(report).to_contain_text("2 answers")
+    expect(report.locator("[data-testid=polls-csv]")).to_be_visible()
+    shoot(olga, "report-1280")
+    olga.set_viewport_size(PHONE)
+    shoot(olga, "report-390")
     assert not errors, errors
-    for context in (ann_ctx, bob_ctx, sam_ctx):
+    for context in (ann_ctx, bob_ctx, sam_ctx, olga_ctx):
         context.close()
     settle()
