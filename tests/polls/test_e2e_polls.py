@@ -1,8 +1,7 @@
 """The polls journey in Chromium: the speaker prepares and opens a poll from the console, two
 attendees answer (one on the socket, one whose sockets are cut: polling), the live results
 reach both, the speaker closes it and both see the final results; the organizer reaches the
-report and its CSV by clicking. Screenshots at 390 and 1280
-wide go to /work/shots/polls/."""
+report and its CSV by clicking. Screenshots at 390 and 1280 wide go to /work/shots/polls/."""
 from __future__ import annotations
 
 from pathlib import Path
