@@ -25,6 +25,7 @@ from portal import (
     i18n,
     mail,
     models,  # noqa: F401 - every table, for the metadata and Alembic
+    polls,
     public,
     qa,
     ratelimit,
@@ -68,8 +69,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, room, qa, autowebinar, console, admin, auth, public,
-                   webhooks, api):
+    for domain in (core, audit, registration, attendance, mail, room, qa, polls, autowebinar, console, admin, auth,
+                   public, webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
@@ -87,6 +88,7 @@ def shutdown(app: Flask) -> None:
     room_push.shutdown(app)
     console_push.shutdown(app)
     qa_push.shutdown(app)
+    polls.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
     webhooks.shutdown(app)

@@ -4,6 +4,7 @@ from portal.audit.models import AuditEntry
 from portal.auth.models import LoginFailure
 from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarSpeaker
 from portal.mail.models import MailMessage
+from portal.polls.models import Poll, PollOption, PollVote
 from portal.qa.models import QaSettings, Question, QuestionVote
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
@@ -11,7 +12,7 @@ from portal.webhooks.models import WebhookAttempt, WebhookCursor, WebhookDeliver
 
 __all__ = [
     "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "MailMessage", "OutboxEvent",
-    "QaSettings", "Question", "QuestionVote", "Registration",
+    "Poll", "PollOption", "PollVote", "QaSettings", "Question", "QuestionVote", "Registration",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
     "WebhookAttempt", "WebhookCursor", "WebhookDelivery", "WebhookEndpoint", "WebhookSecret",
 ]

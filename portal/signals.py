@@ -97,6 +97,15 @@ moderation_changed: Signal = _ns.signal("room.moderation-changed")
 #: | "reopen" | "answer" | "settings") and actor_id (the host's user_id, or None). Sent by
 #: portal.qa.questions only; portal.qa.push renders the room's and console's Q&A regions.
 question_changed: Signal = _ns.signal("qa.question-changed")
+# --- polls ------------------------------------------------------------------------------------
+#: After commit of a poll created, opened, closed or deleted: sender its poll_id (int); kwargs
+#: app, webinar_id, change ("created" | "opened" | "closed" | "deleted"). Sent by
+#: portal.polls.service only; the room and console show it (portal.polls.push).
+poll_changed: Signal = _ns.signal("polls.poll-changed")
+#: After commit of an attendee's answer (new or changed): sender the poll_id (int); kwargs app,
+#: webinar_id, cohort (str: "" live, an auto webinar's cohort). Sent by portal.polls.service
+#: only; results pushes are coalesced (portal.polls.push).
+poll_answered: Signal = _ns.signal("polls.poll-answered")
 
 # --- admin: the organizer's edits ----------------------------------------------------------------
 #: After commit of an organizer's edit of an existing webinar: sender the webinar_id (int);

@@ -10,9 +10,10 @@ from datetime import datetime
 
 from flask import Flask
 
-from portal.autowebinar import heartbeats, room, runtime, schedule
+from portal.autowebinar import heartbeats, polls, room, runtime, schedule
 from portal.autowebinar.views import bp
 from portal.core.models import Webinar, WebinarType
+from portal.polls import timing
 from portal.registration import choices
 from portal.room import kinds
 
@@ -39,4 +40,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     heartbeats.init_app(app)
     kinds.register(app, WebinarType.auto.value, AUTO_ROOM)
+    timing.register(app, WebinarType.auto.value, polls.viewer)  # timed polls, results per cohort
     choices.register_starts(app, WebinarType.auto.value, choices.Starts(offered=_offered, resolve=_resolve))

@@ -14,6 +14,7 @@ from portal.attendance import ledger
 from portal.attendance.models import Attendance
 from portal.core.models import User, Webinar
 from portal.extensions import db
+from portal.polls import fragments as poll_fragments
 from portal.qa import fragments as qa_fragments
 from portal.registration.models import Registration
 from portal.room import chat
@@ -154,4 +155,5 @@ def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0) -> str:
                     chat.messages_after(webinar.webinar_id, viewer_lead_id=None, after_id=since, staff=True))
     parts.append(messages_oob(items))
     parts.append(qa_fragments.console_region(webinar, oob=True))
+    parts.append(poll_fragments.console_region(webinar, oob=True))
     return "".join(parts)

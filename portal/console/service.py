@@ -17,6 +17,7 @@ from portal.core.permissions import Action, can, require
 from portal.db_types import utcnow
 from portal.errors import N_, Forbidden, NotFound
 from portal.extensions import db
+from portal.polls import fragments as poll_fragments
 from portal.qa import fragments as qa_fragments
 from portal.room import chat, links
 from portal.room.models import ChatMessage
@@ -111,6 +112,7 @@ def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None
         chat_link=links.safe_link(webinar.external_chat_ref),
         qa=qa_fragments.console_context(webinar),
     )
+    context.update(poll_fragments.console_context(webinar))
     return context
 
 
