@@ -24,11 +24,13 @@ from portal import (
     htmx,
     i18n,
     mail,
+    media,
     models,  # noqa: F401 - every table, for the metadata and Alembic
     public,
     ratelimit,
     realtime,
     registration,
+    replay,
     room,
     security,
     signals,
@@ -66,8 +68,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public,
-                   webhooks, api):
+    for domain in (core, audit, registration, attendance, mail, media, room, autowebinar, replay, console, admin, auth,
+                   public, webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
