@@ -44,7 +44,7 @@ def file_duration(path: str | Path) -> tuple[int, str]:
     extension = VIDEO_MIME.get(mime)
     if extension is None:
         raise NotAVideo("This file is not a video the portal can play (MP4 or WebM).")
-    duration = metadata.get("duration", None) if metadata is not None else None
+    duration = metadata.get("duration", None) if metadata is not None and metadata.has("duration") else None
     if duration is None:
         raise NotAVideo("The length of this video cannot be read from the file.")
     return _whole(duration.total_seconds()), extension
