@@ -19,8 +19,12 @@ def chat(run: Run) -> Iterator[TimedItem]:
     if run.session_id is not None:  # a message tied to another run is not this run's
         query = query.where((ChatMessage.session_id.is_(None)) | (ChatMessage.session_id == run.session_id))
     for message in db.session.scalars(query.order_by(ChatMessage.message_id)):
+        # Plain values: the items are cached past this request's session (timeline.CACHE_SECONDS).
         yield TimedItem(at=max(0.0, run.offset(message.created_at)), kind="feed", key=f"msg-{message.message_id}",
-                        template="replay/_chat_item.html", context={"message": message})
+                        template="replay/_chat_item.html",
+                        context={"id": message.message_id, "body": message.message_body,
+                                 "author": message.author.display_name if message.author else "?",
+                                 "host": message.posted_as_host})
 
 
 def cta(run: Run) -> Iterator[TimedItem]:

@@ -1,0 +1,105 @@
+"""Media journeys in Chromium: an organizer uploads an auto webinar's recording (duration read
+from the file), a YouTube-type stage (iframe and CSP; no network, so no playback), and a replay
+where a chat message appears at its second. Screenshots at phone and laptop width."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import update
+
+from portal.attendance.models import LiveSession
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.media import recordings
+from portal.room.models import ChatMessage
+from tests.factories import PASSWORD
+from tests.media.conftest import DEMO_MP4
+from tests.room.conftest import register
+
+pytestmark = pytest.mark.e2e
+SHOTS = Path("/work/shots/media")
+WAIT = 15_000
+WIDTHS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1280, "height": 800}}
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def new_page(browser, size: str):
+    return browser.new_context(viewport=WIDTHS[size], locale="en-US").new_page()
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_organizer_uploads_a_recording_and_its_duration_is_read(browser, live_server, make, size):
+    owner = make.user(role="organizer", email=f"olga-{size}@example.com", display_name="Olga Owner")
+    webinar = make.webinar(owner=owner, type="auto", title="Evergreen demo", recording_url="",
+                           recording_duration_sec=None, cta_at_sec=10)
+    page = new_page(browser, size)
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=email]", owner.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:has-text('Log in')")
+    page.goto(f"{live_server.url}/admin/webinars/{webinar.webinar_id}/edit")
+    page.click("[data-testid=recording-manage]")
+    page.set_input_files("input[name=recording]", str(DEMO_MP4))
+    page.click("[data-testid=recording-upload] button[type=submit]")
+    expect(page.locator("[data-testid=recording-duration]")).to_have_text("1:30", timeout=WAIT)
+    shoot(page, f"recording-uploaded-{size}")
+    page.set_input_files("input[name=recording]", {"name": "notes.txt", "mimeType": "text/plain",
+                                                   "buffer": b"not a video"})
+    page.click("[data-testid=recording-upload] button[type=submit]")
+    expect(page.locator("[data-testid=form-errors]")).to_contain_text("not a video", timeout=WAIT)
+    expect(page.locator("[data-testid=recording-duration]")).to_have_text("1:30")  # unchanged
+    shoot(page, f"recording-refused-{size}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_youtube_stage_frames_the_embed_under_its_csp(browser, live_server, make, size):
+    webinar = make.webinar(status="live", title="Streaming on YouTube", stream_type="youtube",
+                           stream_url="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ")
+    guest = register(webinar, name="Ann")
+    page = new_page(browser, size)
+    response = page.goto(f"{live_server.url}{guest.url}")
+    policy = response.headers["content-security-policy"]
+    assert "frame-src https://www.youtube-nocookie.com;" in policy
+    frame = page.locator("[data-testid=player][data-stream-type=youtube] iframe")
+    expect(frame).to_have_attribute("src", "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ")
+    expect(page.locator("[data-testid=chat-form]")).to_be_visible()
+    shoot(page, f"youtube-stage-{size}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_replay_shows_a_chat_message_at_its_moment(browser, live_server, make, size):
+    owner = make.user(role="organizer")
+    webinar = make.webinar(owner=owner, status="scheduled", title="Launch replay", cta_text="Get the offer")
+    guest = register(webinar, name="Ann")
+    make.bring_to(webinar, "live")
+    start = utcnow() - timedelta(seconds=100)
+    webinar.started_at = start
+    db.session.execute(update(LiveSession).values(started_at=start))
+    db.session.add(ChatMessage(webinar_id=webinar.webinar_id, author_id=guest.reg.lead_id,
+                               message_body="Question at four seconds", created_at=start + timedelta(seconds=4)))
+    db.session.commit()
+    make.bring_to(webinar, "finished")
+    recordings.attach_link(webinar, "/static/demo/auto.mp4", actor=owner)
+
+    page = new_page(browser, size)
+    page.goto(f"{live_server.url}{guest.url}")
+    page.click("[data-testid=replay-link]")
+    expect(page.locator("[data-testid=replay]")).to_be_visible(timeout=WAIT)
+    expect(page.locator("#replay-timeline")).to_contain_text("No messages yet", timeout=WAIT)
+    assert page.locator("text=Question at four seconds").count() == 0
+    page.evaluate("() => { const v = document.getElementById('replay-video'); v.muted = true; v.play(); }")
+    expect(page.locator("text=Question at four seconds")).to_be_visible(timeout=WAIT)
+    current = page.evaluate("document.getElementById('replay-video').currentTime")
+    assert current >= 4
+    page.evaluate("document.getElementById('replay-video').pause()")
+    shoot(page, f"replay-{size}")
+    page.context.close()
