@@ -11,6 +11,7 @@ import ipaddress
 import socket
 import tempfile
 from pathlib import Path
+from typing import IO
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -75,7 +76,7 @@ def _fetch_text(url: str) -> str:
         return out.read().decode("utf-8", errors="replace")
 
 
-def _fetch_into(url: str, out, *, limit: int | None = None) -> None:  # type: ignore[no-untyped-def]
+def _fetch_into(url: str, out: IO[bytes], *, limit: int | None = None) -> None:
     limit = limit or storage.max_bytes()
     size = 0
     try:
@@ -97,7 +98,7 @@ def _refuse_private(host: str) -> None:
     if current_app.config.get("ENV") != "production":
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except OSError:
         raise BadLink("The link cannot be reached from the portal.") from None
     for address in addresses:

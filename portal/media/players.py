@@ -9,7 +9,7 @@ URL or a look-alike domain never reaches a page.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from portal import csp
 from portal.core.models import StreamType, Webinar
@@ -59,7 +59,7 @@ def allow(webinar: Webinar) -> None:
     csp.allow_media(webinar.recording_url)
 
 
-def _https_parts(url: str):  # type: ignore[no-untyped-def]
+def _https_parts(url: str) -> SplitResult | None:
     url = (url or "").strip()
     if not url or any(ch.isspace() or ord(ch) < 32 for ch in url):
         return None
@@ -77,7 +77,7 @@ def _https_parts(url: str):  # type: ignore[no-untyped-def]
     return parts
 
 
-def _youtube_id(parts) -> str | None:  # type: ignore[no-untyped-def]
+def _youtube_id(parts: SplitResult) -> str | None:
     segments = [s for s in parts.path.split("/") if s]
     if parts.hostname == "youtu.be":
         candidate = segments[0] if len(segments) == 1 else ""
@@ -90,7 +90,7 @@ def _youtube_id(parts) -> str | None:  # type: ignore[no-untyped-def]
     return candidate if _YOUTUBE_ID.fullmatch(candidate) else None
 
 
-def _vimeo(parts) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+def _vimeo(parts: SplitResult) -> tuple[str, str] | None:
     segments = [s for s in parts.path.split("/") if s]
     if parts.hostname == "player.vimeo.com":
         ok = len(segments) == 2 and segments[0] == "video" and _DIGITS.fullmatch(segments[1])

@@ -11,9 +11,9 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from hachoir.core import config as hachoir_config
-from hachoir.metadata import extractMetadata
-from hachoir.parser import createParser
+from hachoir.core import config as hachoir_config  # type: ignore[import-untyped]
+from hachoir.metadata import extractMetadata  # type: ignore[import-untyped]
+from hachoir.parser import createParser  # type: ignore[import-untyped]
 
 from portal.errors import Invalid
 
