@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portal.mail import reminders
 from portal.replay import links, sources, timeline
 
 
@@ -25,3 +26,4 @@ def init_app(app: Flask) -> None:
     timeline.register(app, "cta", sources.cta)
     app.add_template_global(links.replay_url, "replay_url")
     app.add_template_global(links.public_replay_url, "public_replay_url")
+    reminders.register_replay(app, links.mail_replay_link)  # the thank-you mail's replay link

@@ -123,3 +123,16 @@ def test_replay_url_for_the_thank_you_mail(app, ended):
         assert replay_url(webinar, guest.token) is None
         _attach(webinar, owner)
         assert replay_url(webinar, guest.token, external=True).endswith(f"/replay/{guest.token}")
+
+
+def test_the_thank_you_mail_hook_links_a_public_replay(app, as_user, ended):
+    from portal.mail import reminders
+
+    owner, webinar, _ = ended
+    with app.app_context():
+        assert reminders.replay_link(webinar) is None  # no recording yet
+        _attach(webinar, owner)
+        assert reminders.replay_link(webinar) is None  # registrants only: their join link's ended screen
+    as_user(owner).post(f"/admin/webinars/{webinar.webinar_id}/recording/replay", {"public_replay": "y"})
+    with app.app_context():
+        assert reminders.replay_link(webinar) == f"http://localhost/w/{webinar.slug}/replay"
