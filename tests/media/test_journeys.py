@@ -11,6 +11,9 @@ from playwright.sync_api import expect
 from sqlalchemy import update
 
 from portal.attendance.models import LiveSession
+from portal.core import lifecycle
+from portal.core.models import OutboxEvent
+from portal.core.permissions import SYSTEM
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.media import recordings
@@ -86,6 +89,9 @@ def test_replay_shows_a_chat_message_at_its_moment(browser, live_server, make, s
     db.session.execute(update(LiveSession).values(started_at=start))
     db.session.add(ChatMessage(webinar_id=webinar.webinar_id, author_id=guest.reg.lead_id,
                                message_body="Question at four seconds", created_at=start + timedelta(seconds=4)))
+    lifecycle.core_webinar_set_cta_visibility(webinar, "visible", actor=SYSTEM)
+    db.session.execute(update(OutboxEvent).where(OutboxEvent.event == "webinar_cta_visibility_changed")
+                       .values(occurred_at=start + timedelta(seconds=6)))
     db.session.commit()
     make.bring_to(webinar, "finished")
     recordings.attach_link(webinar, "/static/demo/auto.mp4", actor=owner)
@@ -100,6 +106,8 @@ def test_replay_shows_a_chat_message_at_its_moment(browser, live_server, make, s
     expect(page.locator("text=Question at four seconds")).to_be_visible(timeout=WAIT)
     current = page.evaluate("document.getElementById('replay-video').currentTime")
     assert current >= 4
+    expect(page.locator("[data-testid=cta]")).to_be_visible(timeout=WAIT)  # shown at 0:06, as it was live
+    assert page.evaluate("document.getElementById('replay-video').currentTime") >= 6
     page.evaluate("document.getElementById('replay-video').pause()")
     shoot(page, f"replay-{size}")
     page.context.close()
