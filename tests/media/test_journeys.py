@@ -111,3 +111,30 @@ def test_replay_shows_a_chat_message_at_its_moment(browser, live_server, make, s
     page.evaluate("document.getElementById('replay-video').pause()")
     shoot(page, f"replay-{size}")
     page.context.close()
+
+
+def test_auto_webinar_plays_a_linked_hls_recording(browser, live_server, make):
+    """A recording linked as an HLS playlist (duration summed from #EXTINF) plays in the auto room."""
+    owner = make.user(role="organizer")
+    webinar = make.webinar(owner=owner, type="auto", recording_url="", recording_duration_sec=None, cta_at_sec=None)
+    recordings.attach_link(webinar, "/static/demo/hls/index.m3u8", actor=owner)
+    assert webinar.recording_duration_sec == 90
+    make.bring_to(webinar, "live")
+    guest = register_now(webinar)
+    page = new_page(browser, "laptop")
+    page.goto(f"{live_server.url}{guest.url}")
+    # hls.js where the browser has no native HLS (this Chromium has: the src is set natively).
+    assert page.locator("[data-aw-video]").get_attribute("data-hls-src") == "/static/demo/hls/index.m3u8"
+    assert page.locator("script[src*='hls.light']").count() == 1
+    page.wait_for_function("() => { const v = document.querySelector('[data-aw-video]');"
+                           " return v && v.readyState >= 2 && v.currentTime > 0.5; }", timeout=WAIT)
+    page.context.close()
+
+
+def register_now(webinar):
+    from portal.registration import service
+
+    result = service.register(webinar, name="Hana", email="hana@example.com", starts_at=utcnow())
+    from tests.room.conftest import Attendee
+
+    return Attendee(result.registration, result.token)
