@@ -136,3 +136,13 @@ def test_the_thank_you_mail_hook_links_a_public_replay(app, as_user, ended):
     as_user(owner).post(f"/admin/webinars/{webinar.webinar_id}/recording/replay", {"public_replay": "y"})
     with app.app_context():
         assert reminders.replay_link(webinar) == f"http://localhost/w/{webinar.slug}/replay"
+
+
+def test_the_attendance_report_marks_replay_visits(client, as_user, ended):
+    owner, webinar, guest = ended
+    _attach(webinar, owner)
+    report = as_user(owner).get(f"/admin/webinars/{webinar.webinar_id}/attendance").get_data(as_text=True)
+    assert 'data-testid="replay-visit"' not in report
+    client.get(f"/replay/{guest.token}")
+    report = as_user(owner).get(f"/admin/webinars/{webinar.webinar_id}/attendance").get_data(as_text=True)
+    assert report.count('data-testid="replay-visit"') == 1
