@@ -87,6 +87,9 @@ def _replace(webinar: Webinar, *, actor: User, source: str, url: str, stored_nam
                           stored_name=stored_name, original_name=original_name, duration_sec=duration,
                           size_bytes=size, public_replay=bool(old and old.public_replay), created_by=actor.user_id)
     db.session.add(recording)
+    db.session.flush()
+    signals.after_commit(signals.recording_attached, webinar.webinar_id, recording_id=recording.recording_id,
+                         replay=webinar.type == WebinarType.live.value)
     if webinar.type == WebinarType.auto.value:
         webinar.recording_url, webinar.recording_duration_sec = url, duration
         signals.after_commit(signals.webinar_edited, webinar.webinar_id,

@@ -20,6 +20,14 @@ def public_replay_url(webinar: Webinar) -> str | None:
     return url_for("replay.public_page", slug=webinar.slug) if service.has_public(webinar) else None
 
 
+def mail_replay_url(webinar: Webinar, token: str) -> str | None:
+    """For mail, without a request: a registrant's absolute replay URL from the join token the
+    mail ledger keeps (portal.mail.reminders.current_tokens); None while there is no replay."""
+    if not token or service.run_of(webinar) is None:
+        return None
+    return ledger.base_url() + current_app.url_map.bind("localhost").build("replay.page", {"token": token})
+
+
 def mail_replay_link(webinar: Webinar) -> str | None:
     """For the thank-you mail (portal.mail.reminders' replay hook, run by a background job, so
     no request): the public replay's absolute URL. Registrants' own replay is one click from

@@ -146,3 +146,20 @@ def test_the_attendance_report_marks_replay_visits(client, as_user, ended):
     client.get(f"/replay/{guest.token}")
     report = as_user(owner).get(f"/admin/webinars/{webinar.webinar_id}/attendance").get_data(as_text=True)
     assert report.count('data-testid="replay-visit"') == 1
+
+
+def test_attaching_the_replay_announces_it_after_commit(app, ended):
+    from portal import signals
+    from portal.replay.links import mail_replay_url
+
+    owner, webinar, guest = ended
+    heard: list[tuple] = []
+    signals.connect(app, signals.recording_attached,
+                    lambda sender, **kw: heard.append((sender, kw["replay"], kw["recording_id"])))
+    with app.app_context():
+        assert mail_replay_url(webinar, guest.token) is None
+    _attach(webinar, owner)
+    recording = recordings.current(webinar)
+    assert heard == [(webinar.webinar_id, True, recording.recording_id)]
+    with app.app_context():
+        assert mail_replay_url(webinar, guest.token) == f"http://localhost/replay/{guest.token}"
