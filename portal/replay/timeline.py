@@ -94,3 +94,8 @@ def at(run: Run, seconds: float) -> tuple[list[TimedItem], list[TimedItem]]:
         else:
             state[item.key] = item
     return feed, list(state.values())
+
+
+def key(feed: list[TimedItem], states: list[TimedItem]) -> str:
+    """What the page shows, in a few characters: equal keys, nothing new to swap in."""
+    return f"{len(feed)}:" + ",".join(f"{item.key}@{item.at:g}" for item in states)

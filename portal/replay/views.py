@@ -38,8 +38,13 @@ def _page(template_context: dict):
 
 
 def _timeline(run: timeline.Run, seconds: float, **context):
+    """The fragment at `seconds`; 204 (htmx swaps nothing) when the page already shows it."""
     feed, states = timeline.at(run, seconds)
-    return render_template("replay/_timeline.html", feed=feed, states=states, seconds=seconds, **context)
+    shown = timeline.key(feed, states)
+    if request.args.get("k") == shown:
+        return "", 204
+    return render_template("replay/_timeline.html", feed=feed, states=states, seconds=seconds, key=shown,
+                           **context)
 
 
 @bp.get("/replay/<token>")

@@ -6,6 +6,12 @@
     if (!event.detail.elt.hasAttribute("data-replay-timeline")) return;
     var video = document.getElementById("replay-video");
     event.detail.parameters.t = video ? Math.floor(video.currentTime || 0) : 0;
+    var shown = event.detail.elt.querySelector("[data-replay-key]");
+    if (shown) event.detail.parameters.k = shown.getAttribute("data-replay-key"); // unchanged: 204
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.detail.elt.querySelector && event.detail.elt.querySelector(".replay-chat");
+    if (list) list.scrollTop = list.scrollHeight; // something new appeared: show the newest
   });
   document.addEventListener("submit", function (event) {
     // The CTA form carries the second it was clicked at (the server checks it was shown then).

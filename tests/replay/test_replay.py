@@ -163,3 +163,13 @@ def test_attaching_the_replay_announces_it_after_commit(app, ended):
     assert heard == [(webinar.webinar_id, True, recording.recording_id)]
     with app.app_context():
         assert mail_replay_url(webinar, guest.token) == f"http://localhost/replay/{guest.token}"
+
+
+def test_an_unchanged_timeline_answers_204(client, ended):
+    owner, webinar, guest = ended
+    _attach(webinar, owner)
+    first = client.get(f"/replay/{guest.token}/timeline?t=31").get_data(as_text=True)
+    shown = first.split('data-replay-key="', 1)[1].split('"', 1)[0]
+    assert client.get(f"/replay/{guest.token}/timeline?t=40&k={shown}").status_code == 204  # nothing new
+    later = client.get(f"/replay/{guest.token}/timeline?t=50&k={shown}")  # the CTA appeared at 0:45
+    assert later.status_code == 200 and 'data-testid="cta"' in later.get_data(as_text=True)
