@@ -33,6 +33,14 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def log_in(page, live_server, email: str) -> None:
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:has-text('Log in')")
+    page.wait_for_load_state()
+
+
 def new_page(browser, size: str):
     return browser.new_context(viewport=WIDTHS[size], locale="en-US").new_page()
 
@@ -43,10 +51,7 @@ def test_organizer_uploads_a_recording_and_its_duration_is_read(browser, live_se
     webinar = make.webinar(owner=owner, type="auto", title="Evergreen demo", recording_url="",
                            recording_duration_sec=None, cta_at_sec=10)
     page = new_page(browser, size)
-    page.goto(f"{live_server.url}/login")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:has-text('Log in')")
+    log_in(page, live_server, owner.email)
     page.goto(f"{live_server.url}/admin/webinars/{webinar.webinar_id}/edit")
     page.click("[data-testid=recording-manage]")
     page.set_input_files("input[name=recording]", str(DEMO_MP4))
@@ -94,7 +99,20 @@ def test_replay_shows_a_chat_message_at_its_moment(browser, live_server, make, s
                        .values(occurred_at=start + timedelta(seconds=6)))
     db.session.commit()
     make.bring_to(webinar, "finished")
-    recordings.attach_link(webinar, "/static/demo/auto.mp4", actor=owner)
+
+    # The organizer links the recording on the Recording tab and opens the replay to everyone.
+    staff = new_page(browser, size)
+    log_in(staff, live_server, owner.email)
+    staff.goto(f"{live_server.url}/admin/webinars/{webinar.webinar_id}")
+    staff.click(".tabs a:has-text('Recording')")
+    staff.fill("input[name=recording_url]", "/static/demo/auto.mp4")
+    staff.click("[data-testid=recording-link] button[type=submit]")
+    expect(staff.locator("[data-testid=recording-duration]")).to_have_text("1:30", timeout=WAIT)
+    staff.check("[data-testid=replay-public]")
+    staff.click("button:has-text('Save')")
+    expect(staff.locator("[data-testid=replay-public]")).to_be_checked(timeout=WAIT)
+    shoot(staff, f"replay-recording-tab-{size}")
+    staff.context.close()
 
     page = new_page(browser, size)
     page.goto(f"{live_server.url}{guest.url}")

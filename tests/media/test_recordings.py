@@ -153,3 +153,10 @@ def test_other_organizers_are_refused(as_user, auto, make, stored):
 def test_unknown_recording_files_are_404(client):
     assert client.get("/media/recordings/" + "0" * 32 + ".mp4").status_code == 404
     assert client.get("/media/recordings/..%2Fportal.sqlite3").status_code == 404
+
+
+def test_a_live_webinar_before_its_end_offers_no_upload_yet(as_user, make):
+    owner = make.user(role="organizer")
+    webinar = make.webinar(owner=owner, status="scheduled")
+    html = as_user(owner).get(f"/admin/webinars/{webinar.webinar_id}/recording").get_data(as_text=True)
+    assert 'data-testid="recording-later"' in html and 'data-testid="recording-upload"' not in html
