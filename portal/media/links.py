@@ -36,7 +36,6 @@ def duration(url: str) -> int:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password \
             or any(ch.isspace() for ch in url) or len(url) > 2000:
         raise BadLink("Enter a link starting with https:// (or a path on this site).")
-    _refuse_private(parts.hostname)
     if _is_playlist(url):
         return probe.playlist_duration(_fetch_text(url), fetch=lambda uri: _fetch_text(urljoin(url, uri)))
     with tempfile.NamedTemporaryFile(dir=storage.folder(), suffix=".part") as out:
@@ -78,6 +77,10 @@ def _fetch_text(url: str) -> str:
 
 def _fetch_into(url: str, out: IO[bytes], *, limit: int | None = None) -> None:
     limit = limit or storage.max_bytes()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadLink("Enter a link starting with https:// (or a path on this site).")
+    _refuse_private(parts.hostname)  # every fetch: a playlist's variant may point elsewhere
     size = 0
     try:
         with httpx.stream("GET", url, timeout=TIMEOUT, follow_redirects=False) as response:

@@ -17,13 +17,12 @@ from portal import signals
 from portal.attendance.models import LiveSession
 from portal.core.models import Status, User, Webinar, WebinarType
 from portal.core.permissions import Action, require
-from portal.errors import Conflict, Invalid
+from portal.errors import Conflict
 from portal.extensions import db
 from portal.media import links, storage
 from portal.media.models import Recording
 
 log = logging.getLogger(__name__)
-__all__ = ["Invalid", "attach_link", "attach_upload", "current", "set_public_replay"]
 
 ENDED = (Status.finished.value, Status.archived.value)
 

@@ -160,3 +160,12 @@ def test_a_live_webinar_before_its_end_offers_no_upload_yet(as_user, make):
     webinar = make.webinar(owner=owner, status="scheduled")
     html = as_user(owner).get(f"/admin/webinars/{webinar.webinar_id}/recording").get_data(as_text=True)
     assert 'data-testid="recording-later"' in html and 'data-testid="recording-upload"' not in html
+
+
+def test_production_refuses_links_to_private_addresses(app, as_user, auto, live_server):
+    owner, webinar = auto
+    app.config["ENV"] = "production"
+    link = f"{live_server.url}/static/demo/auto.mp4"  # 127.0.0.1
+    response = as_user(owner).post(f"/admin/webinars/{webinar.webinar_id}/recording/link", {"recording_url": link})
+    assert response.status_code == 422 and "private" in response.get_data(as_text=True)
+    assert _rows() == 0

@@ -8,7 +8,7 @@ from portal.admin.access import webinar_for
 from portal.admin.forms import ActionForm
 from portal.admin.pages.common import actor
 from portal.core.permissions import Action
-from portal.errors import PortalError, refusal_shown
+from portal.errors import Invalid, PortalError, refusal_shown
 from portal.extensions import db
 from portal.media import recordings, storage
 
@@ -37,7 +37,7 @@ def upload(webinar_id: int):
     file = request.files.get("recording")
     try:
         if file is None or not file.filename:
-            raise recordings.Invalid("Choose a video file to upload.")
+            raise Invalid("Choose a video file to upload.")
         recordings.attach_upload(webinar, file.stream, filename=file.filename, actor=actor())
     except PortalError as error:
         return _refused(webinar_id, error)
