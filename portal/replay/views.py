@@ -50,6 +50,7 @@ def _timeline(run: timeline.Run, seconds: float, **context):
 @bp.get("/replay/<token>")
 def page(token: str):
     reg, recording, run = service.for_token(token)
+    ratelimit.poll(f"replay:{reg.registration_id}")  # each load opens a visit: reloads are counted too
     visit = service.enter(reg, run)
     return _page({"webinar": reg.webinar, "recording": recording, "token": token,
                   "timeline_url": url_for("replay.items", token=token, v=visit)})
