@@ -24,6 +24,7 @@ from portal import (
     htmx,
     i18n,
     mail,
+    media,
     models,  # noqa: F401 - every table, for the metadata and Alembic
     polls,
     public,
@@ -31,6 +32,7 @@ from portal import (
     ratelimit,
     realtime,
     registration,
+    replay,
     room,
     security,
     signals,
@@ -69,7 +71,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, room, qa, polls, autowebinar, console, admin, auth,
+    for domain in (core, audit, registration, attendance, mail, media, room, qa, polls, autowebinar, replay, console,
+                   admin, auth,
                    public, webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)

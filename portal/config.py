@@ -76,6 +76,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # and readable at /admin/mail. smtp://user:pass@host:port, smtp+starttls://…, smtps://…
         "SMTP_URL": "",
         "MAIL_FROM": "Webinars <noreply@localhost>",
+        # Recordings (issue 12/13, portal/media): uploads kept here (empty: instance/recordings),
+        # at most this many bytes each (the upload route alone lifts MAX_CONTENT_LENGTH to it).
+        "RECORDINGS_DIR": "",
+        "RECORDING_MAX_BYTES": 2 * 1024 * 1024 * 1024,
     }
 
 

@@ -7,7 +7,8 @@ playlist and segments); everything else is same-origin. `object-src 'none'` and 
 'none'` (no plugin, no <base> hijacking); no inline script or style anywhere (templates carry
 none; htmx's indicator styles are off in base.html's htmx-config); the websocket is
 same-origin (`'self'`, plus the explicit ws(s):// origin for browsers whose 'self' does not
-cover websockets); the HLS player's MSE buffers and worker are `blob:`.
+cover websockets); the HLS player's MSE buffers and worker are `blob:`. Frames are refused
+except on a page that embeds a YouTube / Vimeo player (`allow_frame`, https origins only).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import g, has_request_context, request
 
 _EXTRA = "portal_csp_media"
+_FRAMES = "portal_csp_frames"
 
 
 def allow_media(*urls: str | None) -> None:
@@ -25,6 +27,16 @@ def allow_media(*urls: str | None) -> None:
         origin = origin_of(url)
         if origin and origin not in origins:
             origins.append(origin)
+
+
+def allow_frame(*origins: str | None) -> None:
+    """Let this response's page frame players from `origins` (portal.media.players passes
+    only the embed origins of YouTube / Vimeo, and only on pages that embed them)."""
+    frames = g.setdefault(_FRAMES, [])
+    for url in origins:
+        origin = origin_of(url)
+        if origin and origin.startswith("https://") and origin not in frames:
+            frames.append(origin)
 
 
 def origin_of(url: str | None) -> str | None:
@@ -43,6 +55,7 @@ def origin_of(url: str | None) -> str | None:
 
 def policy() -> str:
     media = list(g.get(_EXTRA, ())) if has_request_context() else []
+    frames = list(g.get(_FRAMES, ())) if has_request_context() else []
     sockets = []
     if has_request_context() and request.host:
         sockets.append(f"{'wss' if request.is_secure else 'ws'}://{request.host}")
@@ -54,7 +67,7 @@ def policy() -> str:
         " ".join(["media-src 'self' blob:", *media]),
         "worker-src 'self' blob:",
         " ".join(["connect-src 'self'", *sockets, *media]),
-        "frame-src 'none'",
+        f"frame-src {' '.join(frames)}" if frames else "frame-src 'none'",
         "frame-ancestors 'none'",
         "object-src 'none'",
         "base-uri 'none'",

@@ -4,6 +4,7 @@ from portal.audit.models import AuditEntry
 from portal.auth.models import LoginFailure
 from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarSpeaker
 from portal.mail.models import MailMessage
+from portal.media.models import Recording
 from portal.polls.models import Poll, PollOption, PollVote
 from portal.qa.models import QaSettings, Question, QuestionVote
 from portal.registration.models import Registration
@@ -12,7 +13,7 @@ from portal.webhooks.models import WebhookAttempt, WebhookCursor, WebhookDeliver
 
 __all__ = [
     "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "MailMessage", "OutboxEvent",
-    "Poll", "PollOption", "PollVote", "QaSettings", "Question", "QuestionVote", "Registration",
+    "Poll", "PollOption", "PollVote", "QaSettings", "Question", "QuestionVote", "Recording", "Registration",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
     "WebhookAttempt", "WebhookCursor", "WebhookDelivery", "WebhookEndpoint", "WebhookSecret",
 ]

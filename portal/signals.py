@@ -110,9 +110,16 @@ poll_answered: Signal = _ns.signal("polls.poll-answered")
 # --- admin: the organizer's edits ----------------------------------------------------------------
 #: After commit of an organizer's edit of an existing webinar: sender the webinar_id (int);
 #: kwargs app, fields (tuple of the Webinar attributes whose value changed, e.g. "scheduled_at",
-#: "cta_text", "stream_url", "show_attendee_count"). Sent by portal.admin.webinars only; rooms
-#: and consoles re-render the regions those fields show (portal.room.push, portal.console.push).
+#: "cta_text", "stream_url", "show_attendee_count"). Sent by portal.admin.webinars (and by
+#: portal.media.recordings for "recording_url" / "recording_duration_sec"); rooms and consoles
+#: re-render the regions those fields show (portal.room.push, portal.console.push).
 webinar_edited: Signal = _ns.signal("admin.webinar-edited")
+
+# --- media: recordings ---------------------------------------------------------------------------
+#: After commit of a recording attached to a webinar (upload or link, duration read from the
+#: file): sender the webinar_id (int); kwargs app, recording_id, replay (bool: an ended live
+#: webinar's replay, so registrants may be told it is ready). Sent by portal.media.recordings.
+recording_attached: Signal = _ns.signal("media.recording-attached")
 
 # --- errors: refusals ----------------------------------------------------------------------------
 #: In the request (or socket frame) that is answered with a refusal, after its transaction was

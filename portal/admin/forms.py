@@ -147,6 +147,8 @@ class WebinarForm(FlaskForm):
     slots = TextAreaField(_l("More start times"), validators=[Length(max=5000)])
     stream_type = SelectField(_l("Stream"), choices=options([
         (StreamType.obs.value, _l("OBS / HLS stream (internal chat)")),
+        (StreamType.youtube.value, _l("YouTube embed (internal chat)")),
+        (StreamType.vimeo.value, _l("Vimeo embed (internal chat)")),
         (StreamType.zoom.value, _l("Zoom (external chat)")),
         (StreamType.telegram.value, _l("Telegram (external chat)")),
     ]))
@@ -161,8 +163,6 @@ class WebinarForm(FlaskForm):
     remind_24h = BooleanField(_l("Reminder 24 hours before"), default=True)
     remind_1h = BooleanField(_l("Reminder 1 hour before"), default=True)
     remind_live = BooleanField(_l("“We are live” when the speaker starts (auto: at the chosen start)"), default=True)
-    recording_url = StringField(_l("Recording link"), validators=[Length(max=2000)])
-    recording_duration_sec = SecondsField(_l("Recording length"))
     auto_schedule = FormField(ScheduleForm, label=_l("Evergreen schedule"))
     owner_user_id = SelectField(_l("Owner"), coerce=int)
 
@@ -179,7 +179,7 @@ class WebinarForm(FlaskForm):
         zone = ZoneInfo(webinar.timezone or "UTC")
         for name in ("title", "slug", "description", "type", "timezone", "duration_minutes", "stream_type",
                      "stream_url", "external_chat_ref", "cta_text", "cta_url", "cta_at_sec", "chat_lobby_minutes",
-                     "show_attendee_count", "recording_url", "recording_duration_sec",
+                     "show_attendee_count",
                      "remind_24h", "remind_1h", "remind_live"):
             getattr(self, name).data = getattr(webinar, name)
         if webinar.scheduled_at is not None:
@@ -210,8 +210,6 @@ class WebinarForm(FlaskForm):
             remind_24h=bool(self.remind_24h.data),
             remind_1h=bool(self.remind_1h.data),
             remind_live=bool(self.remind_live.data),
-            recording_url=self.recording_url.data or "",
-            recording_duration_sec=self.recording_duration_sec.data,
             auto_schedule=self.auto_schedule.form.to_json() if self.type.data == WebinarType.auto.value else None,
             owner_user_id=self.owner_user_id.data if self.owner_user_id is not None else None,
         )

@@ -18,6 +18,7 @@ from portal.attendance.models import Attendance, LiveSession
 from portal.core.models import OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarType
 from portal.extensions import db
 from portal.registration.models import Registration
+from portal.replay.service import REPLAY_PREFIX
 
 CHUNK = 1000
 
@@ -244,6 +245,7 @@ class Visit:
     left_at: datetime | None
     leave_reason: str | None
     completed_at: datetime | None
+    replay: bool = False  # a visit of the replay (portal.replay), not of the live run
 
 
 @dataclass
@@ -278,16 +280,16 @@ def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page:
     if rows:
         visits = _rows_of(
             select(Attendance.lead_id, Attendance.entered_at, Attendance.left_at, Attendance.leave_reason,
-                   Attendance.completed_at)
+                   Attendance.completed_at, Attendance.connection_id.startswith(REPLAY_PREFIX))
             .where(Attendance.webinar_id == wid, among(Attendance.lead_id, list(rows)))
             .order_by(Attendance.entered_at, Attendance.attendance_id)
         )
-        for lead_id, entered, left, reason, completed in visits:
-            rows[lead_id].visits.append(Visit(entered, left, reason, completed))
+        for lead_id, entered, left, reason, completed, replay in visits:
+            rows[lead_id].visits.append(Visit(entered, left, reason, completed, bool(replay)))
         for row in rows.values():
-            row.total_seconds = intervals.total_seconds(
+            row.total_seconds = intervals.total_seconds(  # time at the live run; replay visits apart
                 (v.entered_at.timestamp(), clock.end(v.entered_at.timestamp(), v.left_at and v.left_at.timestamp()))
-                for v in row.visits
+                for v in row.visits if not v.replay
             )
         completed, _, _ = lead_flags(webinar, list(rows))
         for row in rows.values():

@@ -14,6 +14,7 @@ from portal.admin.pages import (
     mail,
     polls,
     questions,
+    recording,
     registrations,
     reports,
     speakers,
@@ -36,6 +37,10 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W, "webinar", webinars.show, ("GET",)),
     (W + "/edit", "webinar_edit", webinars.edit, ("GET", "POST")),
     (W + "/status", "webinar_status", webinars.change_status, ("POST",)),
+    (W + "/recording", "recording", recording.page, ("GET",)),
+    (W + "/recording/upload", "recording_upload", recording.upload, ("POST",)),
+    (W + "/recording/link", "recording_link", recording.link, ("POST",)),
+    (W + "/recording/replay", "recording_replay", recording.replay, ("POST",)),
     (W + "/speakers", "speakers", speakers.page, ("GET",)),
     (W + "/speakers", "speaker_add", speakers.add, ("POST",)),
     (W + "/speakers/<int:user_id>/remove", "speaker_remove", speakers.remove, ("POST",)),
@@ -69,6 +74,13 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
 )
 for rule, endpoint, view, methods in ROUTES:
     bp.add_url_rule(rule, endpoint, view, methods=list(methods))
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Before CSRF reads the form: only the recording upload may exceed MAX_CONTENT_LENGTH."""
+    if endpoint == "admin.recording_upload":
+        request.max_content_length = recording.upload_limit()
 
 
 @bp.before_request

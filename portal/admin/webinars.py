@@ -26,6 +26,7 @@ from portal.db_types import utcnow
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
 from portal.mail import reminders
+from portal.media import players
 from portal.registration.models import Registration
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ UTC = UTC
 EDITABLE = (
     "title", "slug", "description", "type", "scheduled_at", "timezone", "duration_minutes",
     "stream_type", "stream_url", "external_chat_ref", "cta_text", "cta_url", "cta_at_sec",
-    "chat_lobby_minutes", "show_attendee_count", "recording_url", "recording_duration_sec",
-    "auto_schedule", "owner_user_id", "remind_24h", "remind_1h", "remind_live",
+    "chat_lobby_minutes", "show_attendee_count", "auto_schedule", "owner_user_id",
+    "remind_24h", "remind_1h", "remind_live",
 )
 # Changing these moves the calendar entry, so attendees' calendars must update (.ics SEQUENCE).
 CALENDAR_FIELDS = ("scheduled_at", "duration_minutes")
@@ -66,8 +67,6 @@ class WebinarInput:
     cta_at_sec: int | None = None
     chat_lobby_minutes: int = 15
     show_attendee_count: bool = True
-    recording_url: str = ""
-    recording_duration_sec: int | None = None
     auto_schedule: dict[str, Any] | None = None
     owner_user_id: int | None = None
     # Reminder mails (portal.mail.reminders); auto webinars use remind_1h and remind_live.
@@ -197,7 +196,7 @@ def check(data: WebinarInput, *, webinar: Webinar | None, actor: User, now: date
     if data.type == WebinarType.live.value:
         _check_live_times(out, data, webinar=webinar, zone=zone, now=now)
     else:
-        _check_auto(out, data)
+        _check_auto(out, data, webinar=webinar)
     if data.owner_user_id is not None:
         _check_owner(out, data.owner_user_id, webinar=webinar, actor=actor)
     if out.errors:
@@ -256,11 +255,16 @@ def is_url(value: str, *, allow_path: bool = False) -> bool:
 
 def _check_stream(out: _Checked, data: WebinarInput) -> None:
     if data.stream_type not in {s.value for s in StreamType}:
-        out.fail("stream_type", _l("Choose OBS, Zoom or Telegram."))
+        out.fail("stream_type", _l("Choose OBS, YouTube, Vimeo, Zoom or Telegram."))
     else:
         out.values["stream_type"] = data.stream_type
     stream_url = data.stream_url.strip()
-    if stream_url and not is_url(stream_url, allow_path=True):
+    if data.stream_type in players.EMBEDDED and stream_url:
+        try:  # stored as the player's embed URL: only YouTube / Vimeo ever get framed
+            stream_url = players.embed_url(data.stream_type, stream_url)
+        except Invalid as error:
+            out.fail("stream_url", error.translated())
+    elif stream_url and not is_url(stream_url, allow_path=True):
         out.fail("stream_url", _l("Enter a link starting with https:// (or a path on this site)."))
     out.values["stream_url"] = stream_url
     chat_ref = data.external_chat_ref.strip()
@@ -335,20 +339,15 @@ def _check_slots(out: _Checked, text: str, *, zone: ZoneInfo, webinar: Webinar |
     return sorted(wanted)
 
 
-def _check_auto(out: _Checked, data: WebinarInput) -> None:
+def _check_auto(out: _Checked, data: WebinarInput, *, webinar: Webinar | None) -> None:
     from portal.autowebinar import schedule  # the schedule format belongs to AutoWebinar
 
-    recording = data.recording_url.strip()
-    if recording and not is_url(recording, allow_path=True):
-        out.fail("recording_url", _l("Enter a link starting with https:// (or a path on this site)."))
-    duration = data.recording_duration_sec
-    if recording and not duration:
-        out.fail("recording_duration_sec", _l("How long is the recording?"))
-    if duration is not None and not 1 <= duration <= 24 * 3600:
-        out.fail("recording_duration_sec", _l("Between 1 second and 24 hours."))
+    # The recording (and its duration, read from the file) is attached on the Recording page
+    # (portal.media); the CTA must fall inside it.
+    duration = webinar.recording_duration_sec if webinar is not None else None
     if data.cta_at_sec is not None and duration and data.cta_at_sec > duration:
         out.fail("cta_at_sec", _l("The call-to-action must appear before the recording ends."))
-    out.values.update(recording_url=recording, recording_duration_sec=duration, cta_at_sec=data.cta_at_sec)
+    out.values.update(cta_at_sec=data.cta_at_sec)
     try:
         out.values["auto_schedule"] = schedule.validate_schedule(data.auto_schedule or {})
     except Invalid as error:

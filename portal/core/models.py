@@ -67,6 +67,8 @@ class StreamType(enum.StrEnum):
     obs = "obs"
     zoom = "zoom"
     telegram = "telegram"
+    youtube = "youtube"  # embedded players (portal.media.players): the chat stays in the portal
+    vimeo = "vimeo"
 
 
 class User(UserMixin, Model):
@@ -171,7 +173,7 @@ class Webinar(Model):
 
     @property
     def has_internal_chat(self) -> bool:
-        return self.stream_type == StreamType.obs.value
+        return self.stream_type in (StreamType.obs.value, StreamType.youtube.value, StreamType.vimeo.value)
 
     def __repr__(self) -> str:
         return f"<Webinar {self.webinar_id} {self.slug} {self.type}/{self.status}>"

@@ -22,11 +22,12 @@ from portal.room.kinds import kind_of
 log = logging.getLogger(__name__)
 
 
-def click(reg: Registration) -> str:
-    """Record a click (first one emits the event) and return the URL to send the viewer to."""
+def click(reg: Registration, *, replay_at: int | None = None) -> str:
+    """Record a click (first one emits the event) and return the URL to send the viewer to.
+    `replay_at`: a click in the replay at that second (portal.replay checked it was shown then)."""
     webinar = reg.webinar
     require(reg, Action.CLICK_CTA, webinar)
-    if not fragments.cta_visible(webinar, reg):
+    if replay_at is None and not fragments.cta_visible(webinar, reg):
         raise Conflict("This offer is not available right now.")
     target = links.safe_link(webinar.cta_url)
     if target is None:
@@ -35,7 +36,8 @@ def click(reg: Registration) -> str:
     first = kind_of(webinar).first_click(reg)
     if first:
         events.emit("client_webinar_cta_clicked", webinar_id=webinar.webinar_id, lead_id=reg.lead_id,
-                    data={"cta_url": target, "cta_text": webinar.cta_text, "webinar_type": webinar.type})
+                    data={"cta_url": target, "cta_text": webinar.cta_text, "webinar_type": webinar.type,
+                          **({"replay_at": replay_at} if replay_at is not None else {})})
         log.info("lead %s clicked the CTA of webinar %s", reg.lead_id, webinar.webinar_id)
     db.session.commit()
     return target

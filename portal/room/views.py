@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from portal import csp, ratelimit, realtime
+from portal import ratelimit, realtime
 from portal.attendance import presence
 from portal.errors import NotFound, PortalError, refusal_shown
 from portal.extensions import db
 from portal.htmx import redirect_to
+from portal.media import players
 from portal.realtime import catchup, polling
 from portal.room import chat, cta, fragments, pages, seat, sockets
 from portal.room.access import registration_or_404
@@ -22,7 +23,7 @@ realtime.route(bp, "/ws/room/<token>", endpoint="socket", admit=sockets.admit,
 @bp.get("/room/<token>")
 def page(token: str):
     reg = registration_or_404(token)
-    csp.allow_media(reg.webinar.stream_url, reg.webinar.recording_url)  # the player's origins, nothing wider
+    players.allow(reg.webinar)  # the player's origins (media, or the embed's frame), nothing wider
     response = make_response(render_template("room/page.html", **pages.room_page_context(reg, token=token)))
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"

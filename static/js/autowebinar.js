@@ -13,6 +13,17 @@
   var data = function (name) { return root.getAttribute("data-" + name) || ""; };
   var video = root.querySelector("[data-aw-video]");
   var unblock = root.querySelector("[data-aw-unblock]");
+  // A linked HLS recording (portal.media): native where the browser plays HLS, else hls.js.
+  var hlsSrc = video && video.getAttribute("data-hls-src");
+  if (hlsSrc) {
+    if (!video.canPlayType("application/vnd.apple.mpegurl") && window.Hls && window.Hls.isSupported()) {
+      var hls = new window.Hls();
+      hls.loadSource(hlsSrc);
+      hls.attachMedia(video);
+    } else {
+      video.src = hlsSrc;
+    }
+  }
   var url = data("heartbeat-url");
   var pageId = data("page-id");
   var webinarId = data("webinar-id");

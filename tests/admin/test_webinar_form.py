@@ -30,7 +30,7 @@ def live_form(**overrides) -> dict:
         "duration_minutes": "60", "slots": "", "stream_type": "obs",
         "stream_url": "https://cdn.example.com/live.m3u8", "external_chat_ref": "",
         "cta_text": "Buy", "cta_url": "https://example.com/buy", "cta_at_sec": "",
-        "chat_lobby_minutes": "15", "show_attendee_count": "y", "recording_url": "", "recording_duration_sec": "",
+        "chat_lobby_minutes": "15", "show_attendee_count": "y",
         "auto_schedule-kind": "every", "auto_schedule-every_minutes": "15", "auto_schedule-horizon": "4",
         "auto_schedule-timezone": "",
     }
@@ -39,8 +39,7 @@ def live_form(**overrides) -> dict:
 
 
 def auto_form(**overrides) -> dict:
-    data = live_form(type="auto", scheduled_at="", recording_url="/static/demo/auto.mp4",
-                     recording_duration_sec="1:30", cta_at_sec="0:30")
+    data = live_form(type="auto", scheduled_at="", cta_at_sec="0:30")
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -73,7 +72,8 @@ def test_create_auto_webinar_with_schedule(as_user, staff):
     assert response.status_code == 303
     webinar = db.session.scalar(select(Webinar))
     assert webinar.type == "auto"
-    assert webinar.recording_duration_sec == 90 and webinar.cta_at_sec == 30
+    assert webinar.recording_url == "" and webinar.recording_duration_sec is None  # attached on its own page
+    assert webinar.cta_at_sec == 30
     assert webinar.auto_schedule == {"kind": "weekly", "watch_now": True, "horizon": 6, "timezone": "Europe/Moscow",
                                      "times": ["09:00", "18:30"], "weekdays": [0, 2]}
 
@@ -86,6 +86,10 @@ INVALID = [
     ("scheduled_at", {"scheduled_at": "tomorrow"}),
     ("timezone", {"timezone": "Mars/Olympus"}),
     ("stream_url", {"stream_url": "javascript:alert(1)"}),
+    ("stream_url", {"stream_type": "youtube", "stream_url": "https://evil.example/watch?v=dQw4w9WgXcQ"}),
+    ("stream_url", {"stream_type": "youtube", "stream_url": "javascript:alert(1)//youtube.com/watch?v=dQw4w9WgXcQ"}),
+    ("stream_url", {"stream_type": "vimeo", "stream_url": "https://vimeo.com.evil.example/123456"}),
+    ("stream_type", {"stream_type": "twitch"}),
     ("cta_url", {"cta_url": "ftp://example.com"}),
     ("cta_url", {"cta_url": ""}),
     ("cta_text", {"cta_text": ""}),
@@ -109,10 +113,6 @@ def test_invalid_create_rerenders_with_message(as_user, staff, field, changes):
 
 
 INVALID_AUTO = [
-    ("recording_url", {"recording_url": "not a url"}),
-    ("recording_duration_sec", {"recording_duration_sec": ""}),
-    ("recording_duration_sec", {"recording_duration_sec": "abc"}),
-    ("cta_at_sec", {"cta_at_sec": "5:00"}),
     ("auto_schedule-every_minutes", {"auto_schedule-every_minutes": "0"}),
     ("auto_schedule-times", {"auto_schedule-kind": "daily", "auto_schedule-times": "25:00"}),
     ("auto_schedule-weekdays", {"auto_schedule-kind": "weekly", "auto_schedule-times": "10:00"}),
