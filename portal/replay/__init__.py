@@ -1,7 +1,7 @@
 """Replay as it happened (issue 13): a finished live webinar's recording with its chat, CTA
 (and, once those rooms exist, questions and poll results) appearing at the second they did.
 
-- `timeline`: the registry of timed sources (chat and CTA filled here; see its docstring).
+- `timeline`: the registry of timed sources (chat, CTA, questions and poll results filled here).
 - `service`: who may watch (registrants; anyone when the organizer allows it), the replay
   visit in attendance, the CTA click.
 - `views`: /replay/<token>, /w/<slug>/replay and their timeline fragments.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Flask
 
 from portal.mail import reminders
-from portal.replay import links, sources, timeline
+from portal.replay import interaction, links, sources, timeline
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +24,8 @@ def init_app(app: Flask) -> None:
     timeline.init_app(app)
     timeline.register(app, "chat", sources.chat)
     timeline.register(app, "cta", sources.cta)
+    timeline.register(app, "questions", interaction.questions)
+    timeline.register(app, "polls", interaction.polls)
     app.add_template_global(links.replay_url, "replay_url")
     app.add_template_global(links.public_replay_url, "public_replay_url")
     reminders.register_replay(app, links.mail_replay_link)  # the thank-you mail's replay link

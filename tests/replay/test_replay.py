@@ -173,3 +173,40 @@ def test_an_unchanged_timeline_answers_204(client, ended):
     assert client.get(f"/replay/{guest.token}/timeline?t=40&k={shown}").status_code == 204  # nothing new
     later = client.get(f"/replay/{guest.token}/timeline?t=50&k={shown}")  # the CTA appeared at 0:45
     assert later.status_code == 200 and 'data-testid="cta"' in later.get_data(as_text=True)
+
+
+def test_questions_answers_and_poll_results_appear_at_their_moment(client, ended):
+    """Issue 13: questions, their answers and a closed poll's results join the chat and the
+    CTA on the replay's timeline, each at its own second."""
+    from portal.polls.models import Poll, PollOption, PollVote
+    from portal.qa.models import Question
+
+    owner, webinar, guest = ended
+    start = webinar.started_at
+    db.session.add(Question(webinar_id=webinar.webinar_id, author_id=guest.reg.lead_id, body="What about pricing?",
+                            created_at=start + timedelta(seconds=20), answer_state="answered",
+                            answer_body="Per seat, monthly.", answered_at=start + timedelta(seconds=60)))
+    db.session.add(Question(webinar_id=webinar.webinar_id, author_id=guest.reg.lead_id, body="Hidden one",
+                            created_at=start + timedelta(seconds=5), moderation_status="hidden"))
+    poll = Poll(webinar_id=webinar.webinar_id, question="Which plan?", status="closed",
+                opened_at=start + timedelta(seconds=50), closed_at=start + timedelta(seconds=70))
+    poll.options = [PollOption(position=0, label="Solo"), PollOption(position=1, label="Team")]
+    db.session.add(poll)
+    db.session.flush()
+    db.session.add(PollVote(poll_id=poll.poll_id, option_id=poll.options[1].option_id, lead_id=guest.reg.lead_id,
+                            registration_id=guest.reg.registration_id, cohort=""))
+    db.session.commit()
+    _attach(webinar, owner)
+    html = client.get(f"/replay/{guest.token}").get_data(as_text=True)
+    visit = html.split("v=", 1)[1].split('"', 1)[0]
+
+    def at(t: int) -> str:
+        return client.get(f"/replay/{guest.token}/timeline?t={t}&v={visit}").get_data(as_text=True)
+
+    assert "What about pricing?" not in at(10)
+    asked = at(25)
+    assert "What about pricing?" in asked and "Per seat, monthly." not in asked and "Hidden one" not in asked
+    answered = at(65)
+    assert "Per seat, monthly." in answered and 'data-testid="poll-results"' not in answered
+    closed = at(75)
+    assert 'data-testid="poll-results"' in closed and "Which plan?" in closed and "100% · 1" in closed
