@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook
 
 from portal import create_app, shutdown
 from portal.extensions import db
+from portal.webhooks import delivery as sending
 from portal.webhooks import dispatcher
 from portal.webhooks.models import DELIVERED, PENDING, WebhookDelivery
 from tests import factories
@@ -76,7 +77,7 @@ def test_dispatcher_killed_mid_delivery_delivers_later_with_the_same_id(app, mak
     [delivery] = deliveries()
     assert delivery.status == PENDING and delivery.attempts == 0  # claimed, never recorded
     make_due()  # the claim lapses (CLAIM_SECONDS later)
-    assert dispatcher.deliver_due() == 1
+    assert sending.deliver_due() == 1
     assert receiver.ids() == [event.event_id, event.event_id]
     for got in receiver.received:
         Webhook(secret).verify(got.body, got.headers)
@@ -127,7 +128,7 @@ def test_two_dispatchers_on_postgresql_deliver_each_event_once(postgres_url):
 
 
 def test_the_web_app_runs_a_dispatcher_in_process(app_config, receiver):
-    app = create_app({**app_config, "WEBHOOK_DISPATCHER": True})
+    app = create_app({**app_config, "WEBHOOK_DISPATCHER_THREAD": True})
     try:
         with app.app_context():
             from tests.conftest import _wipe
