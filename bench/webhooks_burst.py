@@ -38,7 +38,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--produce":  # the producer process (no
     import os
     import time
 
-    from portal import create_app
+    from portal import create_app, signals
     from portal.core import events
     from portal.extensions import db
 
@@ -52,6 +52,9 @@ if len(sys.argv) > 1 and sys.argv[1] == "--produce":  # the producer process (no
             for _ in range(min(int(batch), int(count) - n)):
                 ids.append(events.emit("webinar_cta_visibility_changed", webinar_id=int(webinar_id),
                                        data=change)["event_id"])
+            # No after-commit pushes here: this process holds no sockets, and rendering the
+            # console and room regions for each event (~0.1 s) would make the producer the bottleneck.
+            db.session.info.pop(signals._PENDING, None)
             began = time.time()  # the commit may wait for the write lock; visible somewhere in between
             db.session.commit()
             at = time.time()
