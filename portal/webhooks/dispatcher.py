@@ -18,6 +18,7 @@ waits for a delivery.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import signal
@@ -74,6 +75,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._client: httpx.Client | None = None
+        self._atexit = False
 
     @property
     def enabled(self) -> bool:
@@ -107,6 +109,9 @@ class Dispatcher:
             for thread in self._threads:
                 thread.start()
             self._loop.start(self.app)
+            if not self._atexit:  # after the loop's own: at exit this drains first (LIFO)
+                atexit.register(self.stop)
+                self._atexit = True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop claiming, let the attempts in flight end (up to `timeout`), record them and hand
