@@ -13,6 +13,7 @@ from portal.core.models import Role, User
 from portal.core.permissions import SYSTEM
 from portal.errors import PortalError
 from portal.extensions import db
+from portal.webhooks import delivery as webhooks_delivery
 from portal.webhooks import dispatcher as webhooks_dispatcher
 
 portal_cli = AppGroup("portal", help="Webinar portal administration.")
@@ -107,13 +108,14 @@ def create_token(email: str, scopes: str, name: str) -> None:
 @click.option("--workers", default=16, show_default=True, help="Concurrent deliveries.")
 @click.option("--once", is_flag=True, help="Fan out and attempt the deliveries due now, then exit.")
 def webhook_dispatcher(workers: int, once: bool) -> None:
-    """Deliver webhooks from the outbox (scale-out: run any number on PostgreSQL; the web
-    processes run one each in-process unless the app is told otherwise)."""
+    """Deliver webhooks from the outbox in this process (any number on PostgreSQL). With
+    PORTAL_WEBHOOK_DISPATCHER=external the web processes leave the delivery to it."""
     if once:
-        click.echo(f"{webhooks_dispatcher.deliver_due(limit=1000)} attempts")
+        click.echo(f"{webhooks_delivery.deliver_due(limit=1000)} attempts")
         return
-    worker = webhooks_dispatcher.Dispatcher(current_app._get_current_object(), workers=workers)  # type: ignore[attr-defined]
-    click.echo(f"webhook dispatcher running with {workers} workers (Ctrl-C stops)")
+    worker = webhooks_dispatcher.external(current_app._get_current_object(), workers=workers)  # type: ignore[attr-defined]
+    click.echo(f"webhook dispatcher running with {workers} workers, "
+               f"web processes' own dispatchers: {webhooks_dispatcher.mode(worker.app)} (Ctrl-C stops)")
     worker.run_forever()
 
 

@@ -72,6 +72,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Webhooks (issue 11): in production, receivers on private, loopback or link-local
         # addresses are refused unless this is set; development always allows them.
         "WEBHOOK_ALLOW_PRIVATE": False,
+        # Where webhooks are delivered from: "embedded" (each web process runs a dispatcher) or
+        # "external" (only `flask --app wsgi portal dispatcher` processes do: busy portals).
+        "WEBHOOK_DISPATCHER": "embedded",
         # Mail (issue 10, portal/mail): empty SMTP URL = nothing is sent, every message is kept
         # and readable at /admin/mail. smtp://user:pass@host:port, smtp+starttls://…, smtps://…
         "SMTP_URL": "",

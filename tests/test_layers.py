@@ -26,8 +26,8 @@ import pytest
 
 PORTAL = Path(__file__).resolve().parents[1] / "portal"
 
-FOUNDATION = frozenset({"config", "csp", "db_types", "dbsession", "errors", "extensions", "htmx", "i18n", "ratelimit",
-                        "signals", "timefmt"})
+FOUNDATION = frozenset({"background", "config", "csp", "db_types", "dbsession", "errors", "extensions", "htmx", "i18n",
+                        "ratelimit", "signals", "timefmt"})
 WIRING = frozenset({"__init__", "models", "cli", "security", "templating"})
 TRANSPORT = "realtime"
 RANK = {

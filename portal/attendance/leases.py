@@ -4,8 +4,8 @@ Every process that serves room sockets has a worker id (host, pid and a random p
 after a fork) and a row in `attendance_lease` that it renews every third of the lease
 (`ATTENDANCE_LEASE_SECONDS`). Every attendance row a process opens carries its worker id
 (room sockets, and AutoWebinar's connections, which live in that process's memory too); only
-HTTP-presence rows carry none. A background keeper in each process (a thread; a greenlet under gunicorn's gevent
-workers) ticks every second and:
+HTTP-presence rows carry none. A background keeper in each process (a `portal.background`
+loop: a thread, a greenlet under gunicorn's gevent workers) ticks every second and:
 
 - flushes the polls of pages living on HTTP (presence.flush_polls: their rows carry no
   worker and are kept alive by `seen_at`);
@@ -29,7 +29,6 @@ The keeper does not run in test apps (TESTING) unless ATTENDANCE_KEEPER is set; 
 """
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import secrets
@@ -44,6 +43,7 @@ from sqlalchemy import delete, select, update
 
 from portal.attendance import ledger
 from portal.attendance.models import Attendance, AttendanceLease
+from portal.background import Loop
 from portal.db_types import utcnow
 from portal.extensions import db
 
@@ -71,11 +71,9 @@ class Keeper:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._worker_id = ""
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._renew_due = 0.0
         self._sweep_due = 0.0
-        self._atexit = False
+        self._loop = Loop("attendance-keeper", self.tick, interval=TICK_SECONDS, final=self._release_at_exit)
 
     # -- identity --------------------------------------------------------------------------
     @property
@@ -87,7 +85,6 @@ class Keeper:
                 if self._pid != pid:
                     self._worker_id = f"{_hostname()[:40]}:{pid}:{secrets.token_hex(6)}"
                     self._pid = pid
-                    self._thread = None
                     self._renew_due = self._sweep_due = 0.0
         return self._worker_id
 
@@ -99,7 +96,7 @@ class Keeper:
     def http_stale_seconds(self) -> float:
         return float(self.app.config.get("ATTENDANCE_HTTP_STALE_SECONDS", HTTP_STALE_SECONDS))
 
-    # -- the background loop ---------------------------------------------------------------
+    # -- the background loop (portal.background) -------------------------------------------
     @property
     def enabled(self) -> bool:
         if self.lease_seconds <= 0:
@@ -108,33 +105,15 @@ class Keeper:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+        return self._loop.running
 
     def ensure_started(self) -> None:
         """Start the keeper once per process (cheap when running)."""
         if self.running or not self.enabled:
             return
-        worker_id = self.worker_id
-        with self._lock:
-            if self.running:
-                return
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._run, name="attendance-keeper", daemon=True)
-            self._thread.start()
-            if not self._atexit:
-                atexit.register(self.stop)
-                self._atexit = True
-        log.info("attendance keeper started as worker %s", worker_id)
-
-    def _run(self) -> None:
-        stop = self._stop
-        with self.app.app_context():
-            while True:
-                self.tick()
-                db.session.close()  # hand the connection back to the pool between ticks
-                if stop.wait(TICK_SECONDS):
-                    break
-            db.session.remove()
+        worker_id = self.worker_id  # first: a forked child gets its own id before its first tick
+        if self._loop.start(self.app):
+            log.info("attendance keeper runs as worker %s", worker_id)
 
     def tick(self, *, force: bool = False) -> None:
         """One round: hooks, then renew and sweep when due (`force`: both now)."""
@@ -158,19 +137,15 @@ class Keeper:
             return False
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the loop, close this worker's open rows (server_restart), mark the lease stopped."""
-        thread = self._thread
-        if thread is None or self._pid != os.getpid():
-            return
-        self._stop.set()
-        if thread is not threading.current_thread():
-            thread.join(timeout)
-        self._thread = None
+        """Stop the loop; its last act closes this worker's open rows (server_restart) and
+        marks the lease stopped."""
+        self._loop.stop(timeout)
+
+    def _release_at_exit(self) -> None:
         try:
-            with self.app.app_context():
-                self.release()
-                db.session.remove()
+            self.release()
         except Exception:
+            db.session.rollback()
             log.exception("attendance lease release failed")
 
     # -- the database side -----------------------------------------------------------------

@@ -4,8 +4,10 @@
   position of the fan-out;
 - endpoints: managing endpoints (admin pages here, /api/v1/webhooks in portal.api);
 - signing: `whsec_` secrets and `v1,` signatures; safety: which URLs may be called;
-- dispatcher: fan-out and at-least-once delivery, in process (a thread per app, started with
-  the first request, stopped by portal.shutdown) or `flask --app wsgi portal dispatcher`;
+- delivery: fan-out, claims, signed attempts and their outcomes (at least once);
+- dispatcher: the loop running them, in each web process (`PORTAL_WEBHOOK_DISPATCHER=embedded`,
+  the default: started with the first request, stopped by portal.shutdown) or only in
+  `flask --app wsgi portal dispatcher` processes (`external`);
 - views: /admin/webhooks (endpoint list and form, delivery log, redeliver, replay since…,
   rotate secret, dead letters).
 
@@ -19,8 +21,7 @@ from portal.webhooks import dispatcher, views
 
 
 def init_app(app: Flask) -> None:
-    worker = dispatcher.init_app(app)
-    app.before_request(worker.ensure_started)
+    dispatcher.init_app(app)
     app.register_blueprint(views.bp)
 
 

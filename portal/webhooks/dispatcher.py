@@ -1,496 +1,192 @@
-"""Delivering webhooks from the outbox, at least once.
+"""The dispatcher: a loop (portal.background) that fans out, claims and records in one
+transaction per round, and a few workers posting the claimed deliveries (no database work).
 
-Two steps, both safe with any number of dispatchers (PostgreSQL) or one (SQLite):
+Where it runs is `app.config["WEBHOOK_DISPATCHER"]` (`PORTAL_WEBHOOK_DISPATCHER`):
 
-1. **Fan-out.** The outbox is read in commit order by `sequence`, after the position kept in
-   `webhook_cursor` (its row is locked while read: one dispatcher fans out at a time). Each
-   event becomes one `webhook_delivery` per matching enabled endpoint, and the position moves,
-   in one transaction: an event is fanned out exactly once. Deliveries are created here rather
-   than in the event's own transaction so a registration or a "start" never pays for webhooks
-   and an endpoint's filter is read once, by one process.
-2. **Delivery.** A dispatcher claims due deliveries with one
-   `UPDATE … WHERE delivery_id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING` (on
-   SQLite the statement holds the write lock) that moves their `next_attempt_at` past the
-   attempt's timeout: that is the claim. It then posts each one (no transaction open), and
-   records the attempt and the outcome. A dispatcher killed mid-attempt leaves the delivery due
-   again when its claim lapses: another attempt, same `webhook-id` (at least once).
+- `embedded` (the default, `make run`): every web process runs one, started with its first
+  request and stopped by `portal.shutdown`; woken by `event_committed` after each commit of
+  this process, else a cheap lock-free look every POLL_EMBEDDED seconds (retries coming due,
+  events committed by other processes);
+- `external`: web processes run none; `flask --app wsgi portal dispatcher` does, in a process
+  of its own (any number of them on PostgreSQL), looking every POLL_EXTERNAL seconds.
 
-Each attempt: `POST` of the SPEC §6 envelope plus `sequence`, headers `webhook-id` (the
-event_id), `webhook-timestamp` (this attempt's time) and `webhook-signature` (one `v1,`
-signature per active secret), 15 s timeout, redirects not followed, the URL checked again
-(portal.webhooks.safety, against DNS rebinding). 2xx is success.
-
-Retry schedule (after the n-th failed attempt, n = 1, 2, …): wait a uniformly random time in
-[0, min(30 s · 2^(n-1), 6 h)] ("full jitter"): caps 30 s, 1 min, 2 min, 4 min, 8 min, 16 min,
-32 min, 64 min, ~2 h, ~4 h, then 6 h each; about 30 attempts in all. A 429 or 503 with
-`Retry-After` waits what it asks (at most 6 h). A delivery still failing 3 days after its
-first attempt is dead (the dead-letter view; "redeliver" starts it again). A 410 Gone kills the
-delivery and disables the endpoint; an endpoint whose deliveries have failed without a single
-success for 5 days is disabled; both are shown to its owner in admin.
-
-In process (the embedded default), a Dispatcher thread per app (a greenlet under gunicorn's
-gevent workers) runs this loop, woken by `event_committed`; `flask --app wsgi portal
-dispatcher` runs the same loop on its own for scale-out. No web request waits for a delivery.
+A round: record the outcomes that came back, fan out the next events, claim enough due
+deliveries to keep the workers busy (at most PER_ENDPOINT in flight per endpoint, so a slow or
+failing receiver cannot take them all), commit once, hand the claims to the workers. A worker
+wakes the loop when a batch of outcomes is ready or it has nothing left to do. No web request
+waits for a delivery.
 """
 from __future__ import annotations
 
 import atexit
-import json
 import logging
-import os
 import queue
-import random
 import signal
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from flask import Flask, current_app
-from sqlalchemy import select, update
 
 from portal import signals
-from portal.core.models import OutboxEvent, User, Webinar
+from portal.background import Loop
+from portal.config import ConfigError
 from portal.db_types import utcnow
-from portal.errors import PortalError
 from portal.extensions import db
-from portal.webhooks import endpoints, safety, signing
-from portal.webhooks.models import (
-    DEAD,
-    DELIVERED,
-    PENDING,
-    WebhookAttempt,
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from portal.webhooks import delivery
+from portal.webhooks.delivery import Job, Outcome
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "portal.webhooks.dispatcher"
-TIMEOUT_SECONDS = 15.0
-CLAIM_SECONDS = 60.0  # a claimed delivery is due again this long after its claim (> timeout)
-BASE_DELAY = 30.0
-MAX_DELAY = 6 * 3600.0
-GIVE_UP_AFTER = timedelta(days=3)
-DISABLE_AFTER = timedelta(days=5)
-FANOUT_BATCH = 500
+EMBEDDED, EXTERNAL = "embedded", "external"
 WORKERS = 16  # concurrent attempts per dispatcher
-RECORD_BATCH = 200  # outcomes recorded per transaction
-PER_ENDPOINT = 8  # at most this many attempts in flight per endpoint and dispatcher (a slow one cannot take all)
-POLL_SECONDS = 0.5
-EXCERPT = 500  # characters of the answer kept
-READ_LIMIT = 64 * 1024  # bytes of an answer read at most
-USER_AGENT = "webinar-portal-webhooks/1"
+PER_ENDPOINT = 8  # attempts in flight per endpoint and dispatcher
+RECORD_BATCH = 200  # outcomes recorded per round at most
+WAKE_BATCH = 8  # outcomes waiting before a worker wakes the loop (sooner when it runs dry)
+POLL_EMBEDDED = 1.0  # seconds between looks when nothing woke an in-process dispatcher
+POLL_EXTERNAL = 0.25  # a dispatcher process is woken by nobody: it looks more often
 
 
-def backoff(attempt: int, rng: random.Random | None = None) -> float:
-    """Seconds before the next attempt after the `attempt`-th failure (full jitter)."""
-    cap = min(MAX_DELAY, BASE_DELAY * 2 ** min(attempt - 1, 30))
-    return (rng or random).uniform(0, cap)
+def mode(app: Flask) -> str:
+    """`embedded` or `external` (PORTAL_WEBHOOK_DISPATCHER); anything else stops the start."""
+    value = str(app.config.get("WEBHOOK_DISPATCHER") or EMBEDDED).strip().lower()
+    if value not in (EMBEDDED, EXTERNAL):
+        raise ConfigError(f"PORTAL_WEBHOOK_DISPATCHER={value!r}: use {EMBEDDED!r} (web processes deliver "
+                          f"webhooks, the default) or {EXTERNAL!r} (run `flask --app wsgi portal dispatcher`)")
+    return value
 
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds asked by a Retry-After header (delta-seconds or an HTTP date), at most 6 h."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(int(value))
-    except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - now).total_seconds()
-        except (TypeError, ValueError, IndexError):
-            return None
-    return max(1.0, min(MAX_DELAY, seconds))
-
-
-# -- fan-out -------------------------------------------------------------------------------------
-
-def fan_out(limit: int = FANOUT_BATCH) -> int:
-    """Turn the next events into deliveries; returns how many events were read. Commits."""
-    cursor = db.session.scalars(select(WebhookCursor).where(WebhookCursor.name == endpoints.CURSOR)
-                                .with_for_update(skip_locked=True)).first()
-    if cursor is None:  # no endpoint yet, or another dispatcher is fanning out right now
-        db.session.rollback()
-        return 0
-    events = list(db.session.scalars(select(OutboxEvent).where(OutboxEvent.sequence > cursor.position)
-                                     .order_by(OutboxEvent.sequence).limit(limit)))
-    if not events:
-        db.session.rollback()
-        return 0
-    targets = list(db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
-    owners = {u.user_id: u for u in db.session.scalars(
-        select(User).where(User.user_id.in_({t.owner_user_id for t in targets})))} if targets else {}
-    own_webinars: dict[int, set[int]] = {}
-    now = utcnow()
-    for event in events:
-        for endpoint in targets:
-            if endpoint.events and event.event not in endpoint.events:
-                continue
-            if endpoint.webinar_id is not None:
-                if event.webinar_id != endpoint.webinar_id:
-                    continue
-            else:
-                owner = owners.get(endpoint.owner_user_id)
-                if owner is None:
-                    continue
-                if not endpoints.sees_all(owner):
-                    if owner.user_id not in own_webinars:
-                        own_webinars[owner.user_id] = _owned(owner.user_id)
-                    if event.webinar_id not in own_webinars[owner.user_id]:
-                        continue
-            db.session.add(WebhookDelivery(endpoint_id=endpoint.endpoint_id, outbox_id=event.id,
-                                           event_id=event.event_id, event=event.event, status=PENDING,
-                                           attempts=0, created_at=now, next_attempt_at=now))
-    cursor.position = events[-1].sequence
-    cursor.updated_at = now
-    db.session.commit()
-    return len(events)
-
-
-def _owned(user_id: int) -> set[int]:
-    return set(db.session.scalars(select(Webinar.webinar_id).where(Webinar.owner_user_id == user_id)))
-
-
-# -- claiming and attempting -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Job:
-    delivery_id: int
-    endpoint_id: int
-    url: str
-    event_id: str
-    body: bytes
-    secrets: tuple[str, ...]
-
-
-def payload(event: OutboxEvent) -> bytes:
-    """The body: the SPEC §6 envelope plus `sequence`."""
-    envelope = event.envelope()
-    envelope["sequence"] = event.sequence
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def claim(limit: int, *, exclude: frozenset[int] = frozenset()) -> list[Job]:
-    """Claim up to `limit` due deliveries of enabled endpoints (not those in `exclude`). Commits."""
-    if limit <= 0:
-        return []
-    now = utcnow()
-    due = (select(WebhookDelivery.delivery_id)
-           .join(WebhookEndpoint, WebhookEndpoint.endpoint_id == WebhookDelivery.endpoint_id)
-           .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
-                  WebhookEndpoint.enabled.is_(True))
-           .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.delivery_id).limit(limit)
-           .with_for_update(skip_locked=True, of=WebhookDelivery))
-    if exclude:
-        due = due.where(WebhookDelivery.endpoint_id.not_in(exclude))
-    # A plain read first: an idle dispatcher takes no row locks (nor SQLite's write lock).
-    anything = select(WebhookDelivery.delivery_id).where(WebhookDelivery.status == PENDING,
-                                                         WebhookDelivery.next_attempt_at <= now).limit(1)
-    if db.session.scalar(anything) is None:
-        db.session.rollback()
-        return []
-    claimed = list(db.session.scalars(
-        update(WebhookDelivery).where(WebhookDelivery.delivery_id.in_(due.scalar_subquery()))
-        .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
-        .returning(WebhookDelivery.delivery_id).execution_options(synchronize_session=False)))
-    jobs: list[Job] = []
-    for delivery_id in sorted(claimed):
-        delivery = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
-        if delivery is None:
-            continue
-        event = db.session.get(OutboxEvent, delivery.outbox_id)
-        endpoint = delivery.endpoint
-        if event is None or event.sequence is None:
-            continue
-        jobs.append(Job(delivery_id=delivery_id, endpoint_id=endpoint.endpoint_id, url=endpoint.url,
-                        event_id=delivery.event_id, body=payload(event),
-                        secrets=tuple(endpoints.active_secrets(endpoint, now))))
-    db.session.commit()
-    return jobs
-
-
-def release(delivery_ids: list[int]) -> None:
-    """Hand claimed deliveries back at once (more than one endpoint's share were claimed)."""
-    db.session.execute(update(WebhookDelivery).where(WebhookDelivery.delivery_id.in_(delivery_ids),
-                                                     WebhookDelivery.status == PENDING)
-                       .values(next_attempt_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
-
-
-@dataclass
-class Outcome:
-    status_code: int | None = None
-    error: str | None = None
-    excerpt: str | None = None
-    latency_ms: int = 0
-    retry_after: str | None = None
-    timestamp: int = 0
-    attempted_at: datetime | None = None
-
-
-def attempt(job: Job, *, client: httpx.Client, timeout: float = TIMEOUT_SECONDS) -> Outcome:
-    """One signed POST (no database work here)."""
-    attempted_at = utcnow()
-    timestamp = int(time.time())
-    outcome = Outcome(timestamp=timestamp, attempted_at=attempted_at)
-    started = time.perf_counter()
-    try:
-        target = safety.resolve(job.url)
-    except PortalError as error:
-        outcome.error = error.message[:300]
-        return outcome
-    headers = {"content-type": "application/json", "user-agent": USER_AGENT, "host": target.host,
-               **signing.headers(list(job.secrets), job.event_id, timestamp, job.body)}
-    extensions: dict[str, Any] = {"timeout": httpx.Timeout(timeout).as_dict()}
-    if job.url.lower().startswith("https:"):
-        extensions["sni_hostname"] = target.host.rsplit(":", 1)[0].strip("[]")
-    try:
-        request = client.build_request("POST", target.connect_url, content=job.body, headers=headers,
-                                       extensions=extensions)
-        response = client.send(request, stream=True, follow_redirects=False)
-        try:
-            outcome.status_code = response.status_code
-            outcome.retry_after = response.headers.get("retry-after")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= READ_LIMIT:
-                    break
-            outcome.excerpt = b"".join(chunks)[:EXCERPT].decode("utf-8", "replace")
-        finally:
-            response.close()
-    except httpx.TimeoutException:
-        outcome.error = f"timed out after {timeout:g} s"
-    except httpx.HTTPError as error:
-        outcome.error = f"{type(error).__name__}: {error}"[:300]
-        if outcome.status_code is not None:  # the answer broke off mid-body: not a success
-            outcome.error = f"answer broken off: {error}"[:300]
-    outcome.latency_ms = int((time.perf_counter() - started) * 1000)
-    return outcome
-
-
-def record(job: Job, outcome: Outcome, *, rng: random.Random | None = None) -> str:
-    """Store the attempt and decide: delivered, retry later, or dead. Commits; returns the status."""
-    return record_many([(job, outcome)], rng=rng)[0]
-
-
-def record_many(results: list[tuple[Job, Outcome]], *, rng: random.Random | None = None) -> list[str]:
-    """Record several attempts in one transaction (one commit, one fsync on SQLite)."""
-    statuses = [_apply(job, outcome, utcnow(), rng) for job, outcome in results]
-    db.session.commit()
-    return statuses
-
-
-def _apply(job: Job, outcome: Outcome, now: datetime, rng: random.Random | None) -> str:
-    delivery = db.session.get(WebhookDelivery, job.delivery_id, populate_existing=True)
-    if delivery is None:  # endpoint deleted meanwhile
-        return DEAD
-    endpoint = delivery.endpoint
-    db.session.add(WebhookAttempt(delivery_id=delivery.delivery_id, attempted_at=outcome.attempted_at or now,
-                                  webhook_timestamp=outcome.timestamp, status_code=outcome.status_code,
-                                  latency_ms=outcome.latency_ms, error=outcome.error,
-                                  response_excerpt=outcome.excerpt))
-    delivery.attempts += 1
-    delivery.first_attempt_at = delivery.first_attempt_at or outcome.attempted_at or now
-    delivery.last_status_code = outcome.status_code
-    delivery.last_error = outcome.error
-    code = outcome.status_code
-    if delivery.status == DELIVERED or (code is not None and 200 <= code < 300 and outcome.error is None):
-        delivery.status, delivery.finished_at = DELIVERED, now
-        endpoint.failing_since = None
-    elif code == 410:
-        delivery.status, delivery.finished_at = DEAD, now
-        endpoint.enabled = False
-        endpoint.disabled_reason = "The receiver answered 410 Gone: the endpoint was disabled."
-    else:
-        endpoint.failing_since = endpoint.failing_since or now
-        if now - endpoint.failing_since >= DISABLE_AFTER:
-            endpoint.enabled = False
-            endpoint.disabled_reason = (f"Every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC: "
-                                        "the endpoint was disabled.")
-        asked = retry_after(outcome.retry_after, now) if code in (429, 503) else None
-        delay = asked if asked is not None else backoff(delivery.attempts, rng)
-        if now + timedelta(seconds=delay) - delivery.first_attempt_at > GIVE_UP_AFTER:
-            delivery.status, delivery.finished_at = DEAD, now
-        else:
-            delivery.status = PENDING
-            delivery.next_attempt_at = now + timedelta(seconds=delay)
-    db.session.flush()
-    return delivery.status
-
-
-def deliver_due(*, limit: int = 50, client: httpx.Client | None = None, timeout: float = TIMEOUT_SECONDS) -> int:
-    """Fan out, then claim and attempt the due deliveries one after the other (tests and the
-    CLI's --once). Returns how many attempts were made."""
-    while fan_out():
-        pass
-    own = client or _client()
-    try:
-        jobs = claim(limit)
-        for job in jobs:
-            record(job, attempt(job, client=own, timeout=timeout))
-        return len(jobs)
-    finally:
-        if client is None:
-            own.close()
-
-
-def _client() -> httpx.Client:
-    http_log = logging.getLogger("httpx")
-    if http_log.level == logging.NOTSET:  # one INFO line per request otherwise: the log says what matters
-        http_log.setLevel(logging.WARNING)
-    return httpx.Client(follow_redirects=False, trust_env=False, timeout=TIMEOUT_SECONDS,
-                        limits=httpx.Limits(max_connections=WORKERS * 4, max_keepalive_connections=WORKERS * 2))
-
-
-# -- the loop ---------------------------------------------------------------------------------------
 
 class Dispatcher:
-    """A fan-out and claim loop with a few worker threads posting the claimed deliveries."""
+    """One dispatcher of one app in this process: the loop and its workers."""
 
-    def __init__(self, app: Flask, *, workers: int = WORKERS, timeout: float = TIMEOUT_SECONDS,
-                 poll: float = POLL_SECONDS) -> None:
+    def __init__(self, app: Flask, *, workers: int = WORKERS, timeout: float = delivery.TIMEOUT_SECONDS,
+                 poll: float = POLL_EMBEDDED) -> None:
         self.app = app
         self.workers = workers
         self.timeout = timeout
-        self.poll = poll
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._loop = Loop("webhook-dispatcher", self.step, interval=poll, final=self._final)
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._results: queue.Queue[tuple[Job, Outcome]] = queue.Queue()
         self._draining = threading.Event()
+        self._unstarted: list[int] = []
         self._inflight: dict[int, int] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self._pid: int | None = None
+        self._client: httpx.Client | None = None
         self._atexit = False
 
     @property
     def enabled(self) -> bool:
-        config = self.app.config
-        if "WEBHOOK_DISPATCHER" in config:
-            return bool(config["WEBHOOK_DISPATCHER"])
-        return not self.app.testing
+        """Does this app run a dispatcher in its web processes?"""
+        if mode(self.app) != EMBEDDED:
+            return False
+        return not self.app.testing or bool(self.app.config.get("WEBHOOK_DISPATCHER_THREAD"))
 
     @property
     def running(self) -> bool:
-        return bool(self._threads) and self._pid == os.getpid() and self._threads[0].is_alive()
+        return self._loop.running
 
     def ensure_started(self) -> None:
         """Start once per process when enabled (cheap when running): the embedded default."""
-        if self.enabled and not self.running:
+        if not self.running and self.enabled:
             self.start()
 
     def wake(self, *_args: Any, **_kwargs: Any) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        if self.running:
-            return
         with self._lock:
             if self.running:
                 return
-            self._pid = os.getpid()
-            self._stop = threading.Event()
-            self._jobs = queue.Queue()
-            self._results = queue.Queue()
+            self._jobs, self._results = queue.Queue(), queue.Queue()
             self._draining = threading.Event()
-            self._inflight = {}
-            self._client = _client()
-            self._threads = [threading.Thread(target=self._loop, name="webhook-dispatcher", daemon=True)]
-            self._threads += [threading.Thread(target=self._work, name=f"webhook-worker-{i}", daemon=True)
-                              for i in range(self.workers)]
+            self._inflight, self._unstarted = {}, []
+            self._client = delivery.new_client()  # a forked child must not share the parent's sockets
+            self._threads = [threading.Thread(target=self._work, name=f"webhook-worker-{i}", daemon=True)
+                             for i in range(self.workers)]
             for thread in self._threads:
                 thread.start()
-            if not self._atexit:
+            self._loop.start(self.app)
+            if not self._atexit:  # after the loop's own: at exit this drains first (LIFO)
                 atexit.register(self.stop)
                 self._atexit = True
-        log.info("webhook dispatcher started (%s workers)", self.workers)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop claiming, let the attempts in flight end and record them (a claim that is not
-        recorded lapses: the delivery is attempted again later, same webhook-id)."""
-        if not self._threads or self._pid != os.getpid():
+        """Stop claiming, let the attempts in flight end (up to `timeout`), record them and hand
+        the claimed but unstarted deliveries back. An attempt still running then is not
+        recorded: its claim lapses and it is attempted again (same webhook-id)."""
+        if not self.running:
             return
-        self._draining.set()
-        for _ in range(self.workers):
-            self._jobs.put(None)
         deadline = time.monotonic() + timeout
-        loop, workers = self._threads[0], self._threads[1:]
-        for thread in workers:
+        self._draining.set()
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                self._unstarted.append(job.delivery_id)
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
-        self._stop.set()
-        self._wake.set()
-        if loop is not threading.current_thread():
-            loop.join(max(0.1, deadline - time.monotonic()))
+        self._loop.stop(max(1.0, deadline - time.monotonic()))
         self._threads = []
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def run_forever(self) -> None:
         """The CLI: run in this thread until interrupted (Ctrl-C or SIGTERM: attempts in flight
         end first)."""
+        stopping = threading.Event()
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *_args: self._stop.set())
+            signal.signal(signal.SIGTERM, lambda *_args: stopping.set())
         self.start()
         try:
-            while not self._stop.wait(1.0):
+            while not stopping.wait(1.0):
                 pass
         except KeyboardInterrupt:
             pass
         finally:
-            self.stop(timeout=TIMEOUT_SECONDS + 1)
+            self.stop(timeout=self.timeout + 1)
 
-    def _loop(self) -> None:
-        with self.app.app_context():
-            while not self._stop.is_set():
-                busy = False
-                try:
-                    busy = self.tick()
-                except Exception:
-                    db.session.rollback()
-                    log.exception("webhook dispatcher tick failed; will retry")
-                finally:
-                    db.session.close()
-                if not busy:
-                    self._wake.wait(self.poll)
-                    self._wake.clear()
-            self._guarded_record()  # the attempts that ended while stopping
-            db.session.remove()
+    # -- the loop's round ------------------------------------------------------------------
+    def step(self) -> bool:
+        """One round in one transaction; True if it did work (the loop goes on at once)."""
+        results = self._take_results()
+        draining = self._draining.is_set()
+        if not results and (draining or not delivery.pending()):
+            return False
+        picked: list[Job] = []
+        try:
+            delivery.record(results)
+            read = 0 if draining else delivery.fan_out()
+            if not draining:
+                picked, extra = self._claim()
+                if extra:
+                    delivery.release(extra)
+            db.session.commit()
+        except Exception:
+            if results:
+                log.error("%s webhook outcomes not recorded; their claims will lapse", len(results))
+            for job in picked:  # their claims were rolled back: not in flight after all
+                self._done(job)
+            raise
+        for job in picked:
+            self._jobs.put(job)
+        return bool(results or read or picked)
 
-    def _guarded_record(self) -> int:
-        results: list[tuple[Job, Outcome]] = []
-        while len(results) < RECORD_BATCH:
-            try:
-                results.append(self._results.get_nowait())
-            except queue.Empty:
-                break
-        if results:
-            try:
-                record_many(results)
-            except Exception:
-                db.session.rollback()
-                log.exception("recording %s webhook attempts failed; their claims will lapse", len(results))
-        return len(results)
-
-    def tick(self) -> bool:
-        """Record the attempts that ended, fan out, then claim enough deliveries to keep the
-        workers busy. True if it did work."""
-        recorded = self._guarded_record()
-        if self._draining.is_set():
-            return bool(recorded)
-        read = fan_out()
+    def _claim(self) -> tuple[list[Job], list[int]]:
+        """Claim what the workers can take; (jobs counted in flight, delivery ids to hand back:
+        more than an endpoint's share)."""
         with self._lock:
             free = 2 * self.workers - sum(self._inflight.values())
             full = frozenset(e for e, n in self._inflight.items() if n >= PER_ENDPOINT)
-        jobs = claim(free, exclude=full) if free > 0 else []
+        jobs = delivery.claim(free, exclude=full) if free > 0 else []
         picked: list[Job] = []
         extra: list[int] = []
         with self._lock:
@@ -501,39 +197,66 @@ class Dispatcher:
                     continue
                 self._inflight[job.endpoint_id] = n + 1
                 picked.append(job)
-        if extra:
-            release(extra)
-        for job in picked:
-            self._jobs.put(job)
-        return bool(recorded or read or jobs)
+        return picked, extra
+
+    def _done(self, job: Job) -> None:
+        with self._lock:
+            left = self._inflight.get(job.endpoint_id, 1) - 1
+            if left > 0:
+                self._inflight[job.endpoint_id] = left
+            else:
+                self._inflight.pop(job.endpoint_id, None)
+
+    def _take_results(self) -> list[tuple[Job, Outcome]]:
+        results: list[tuple[Job, Outcome]] = []
+        while len(results) < RECORD_BATCH:
+            try:
+                results.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        return results
+
+    def _final(self) -> None:
+        """At stop: record what came back and hand the unstarted claims back at once."""
+        results = self._take_results()
+        delivery.record(results)
+        if self._unstarted:
+            delivery.release(self._unstarted)
+            self._unstarted = []
+        db.session.commit()
 
     def _work(self) -> None:
-        """Attempt claimed deliveries (no database work: the loop records the outcomes in batches)."""
+        """Attempt claimed deliveries (no database work: the loop records the outcomes)."""
+        client = self._client
+        assert client is not None
         with self.app.app_context():  # the URL check reads the config
             while True:
                 job = self._jobs.get()
                 if job is None:
                     break
                 try:
-                    outcome = attempt(job, client=self._client, timeout=self.timeout)
+                    outcome = delivery.attempt(job, client=client, timeout=self.timeout)
                 except Exception as error:  # never lose the outcome of a claim
                     log.exception("webhook delivery %s failed", job.delivery_id)
                     outcome = Outcome(error=f"{type(error).__name__}: {error}"[:300], attempted_at=utcnow(),
                                       timestamp=int(time.time()))
                 self._results.put((job, outcome))
-                with self._lock:
-                    left = self._inflight.get(job.endpoint_id, 1) - 1
-                    if left > 0:
-                        self._inflight[job.endpoint_id] = left
-                    else:
-                        self._inflight.pop(job.endpoint_id, None)
-                self._wake.set()
+                self._done(job)
+                if self._results.qsize() >= WAKE_BATCH or self._jobs.empty():
+                    self._loop.wake()
 
 
 def init_app(app: Flask) -> Dispatcher:
     dispatcher = app.extensions[EXTENSION] = Dispatcher(app)
-    signals.connect(app, signals.event_committed, dispatcher.wake)
+    if dispatcher.enabled:
+        signals.connect(app, signals.event_committed, dispatcher.wake)
+        app.before_request(dispatcher.ensure_started)
     return dispatcher
+
+
+def external(app: Flask, *, workers: int = WORKERS) -> Dispatcher:
+    """A dispatcher for `flask portal dispatcher` (a process of its own: it polls more often)."""
+    return Dispatcher(app, workers=workers, poll=POLL_EXTERNAL)
 
 
 def current(app: Flask | None = None) -> Dispatcher:
@@ -545,6 +268,3 @@ def shutdown(app: Flask) -> None:
     dispatcher = app.extensions.get(EXTENSION)
     if dispatcher is not None:
         dispatcher.stop()
-
-
-__all__ = ["DEAD", "DELIVERED", "Dispatcher", "backoff", "claim", "deliver_due", "fan_out", "record"]

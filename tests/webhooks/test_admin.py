@@ -12,7 +12,8 @@ from standardwebhooks.webhooks import Webhook
 from portal.db_types import utcnow
 from portal.errors import Invalid
 from portal.extensions import db
-from portal.webhooks import dispatcher, endpoints
+from portal.webhooks import delivery as sending
+from portal.webhooks import endpoints
 from portal.webhooks.models import DEAD, DELIVERED, PENDING, WebhookEndpoint
 from tests.webhooks.helpers import deliveries, emit, endpoint
 from tests.webhooks.receiver import Answer
@@ -41,7 +42,7 @@ def test_organizer_creates_an_endpoint_and_sees_the_secret_once(app, make, clien
 
     event = emit(webinar)
     emit(webinar, "webinar_completed")  # not chosen: not sent
-    dispatcher.deliver_due()
+    sending.deliver_due()
     assert receiver.ids() == [event.event_id]
     Webhook(secret).verify(receiver.received[0].body, receiver.received[0].headers)
     log = client.get(f"/admin/webhooks/{made.endpoint_id}").get_data(as_text=True)
@@ -86,7 +87,7 @@ def test_an_organizers_endpoint_gets_only_their_webinars_and_an_admins_all(app, 
     endpoint(organizer, receiver.url + "/organizer")
     endpoint(admin, receiver.url + "/admin")
     mine, foreign = emit(own), emit(other)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     got = sorted((r.path, r.headers["webhook-id"]) for r in receiver.received)
     assert got == sorted([("/hook/organizer", mine.event_id), ("/hook/admin", mine.event_id),
                           ("/hook/admin", foreign.event_id)])
@@ -99,7 +100,7 @@ def test_redeliver_replay_and_dead_letters(app, make, client, auth, receiver):
     made, _ = endpoint(owner, receiver.url)
     receiver.answer(Answer(status=410))
     event = emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     [delivery] = deliveries()
     assert delivery.status == DEAD
     auth.login(owner.email)
@@ -112,7 +113,7 @@ def test_redeliver_replay_and_dead_letters(app, make, client, auth, receiver):
     assert client.post(f"/admin/webhooks/deliveries/{delivery.delivery_id}/redeliver",
                        data={"csrf_token": token, "back": "dead"}).status_code == 303
     assert deliveries()[0].status == PENDING
-    dispatcher.deliver_due()
+    sending.deliver_due()
     assert receiver.ids() == [event.event_id, event.event_id]
     assert deliveries()[0].status == DELIVERED
     # Replay since an hour ago: the older event is sent too, the delivered one again.
@@ -121,7 +122,7 @@ def test_redeliver_replay_and_dead_letters(app, make, client, auth, receiver):
     since = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     answer = client.post(f"/admin/webhooks/{made.endpoint_id}/replay", data={"since": since, "csrf_token": token})
     assert answer.status_code == 200 and "2 events queued again" in answer.get_data(as_text=True)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     assert sorted(receiver.ids()[2:]) == sorted([before.event_id, event.event_id])
     assert {d.status for d in deliveries()} == {DELIVERED}
 
@@ -149,7 +150,7 @@ def test_private_addresses_are_refused_in_production_at_creation_and_at_delivery
             endpoints.create_endpoint(owner, url)
         db.session.rollback()
     emit(webinar)
-    dispatcher.deliver_due()  # checked again at delivery (a DNS answer may have changed)
+    sending.deliver_due()  # checked again at delivery (a DNS answer may have changed)
     assert receiver.received == []
     [delivery] = deliveries()
     assert delivery.status == PENDING and "private" in (delivery.last_error or "")

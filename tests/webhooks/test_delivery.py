@@ -12,7 +12,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from portal.core.models import Status
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.webhooks import dispatcher, endpoints
+from portal.webhooks import delivery as sending
+from portal.webhooks import endpoints
 from portal.webhooks.models import DEAD, DELIVERED, PENDING
 from tests import factories
 from tests.conftest import csrf_token_from
@@ -35,7 +36,7 @@ def test_delivery_is_signed_and_verified_by_standardwebhooks(app, owner, webinar
     assert secret.startswith("whsec_") and len(secret) >= len("whsec_") + 32
     event = emit(webinar)
 
-    assert dispatcher.deliver_due() == 1
+    assert sending.deliver_due() == 1
 
     [got] = receiver.received
     payload = Webhook(secret).verify(got.body, got.headers)  # raises when the signature is wrong
@@ -51,23 +52,23 @@ def test_delivery_is_signed_and_verified_by_standardwebhooks(app, owner, webinar
     assert attempt.status_code == 200 and attempt.response_excerpt == "ok"
     assert attempt.webhook_timestamp == int(got.headers["webhook-timestamp"])
     # Nothing more to do: no double delivery.
-    assert dispatcher.deliver_due() == 0 and len(receiver.received) == 1
+    assert sending.deliver_due() == 0 and len(receiver.received) == 1
 
 
 def test_receiver_down_then_up_gets_the_same_webhook_id(app, owner, webinar):
     port = free_port()
     made, secret = endpoint(owner, f"http://127.0.0.1:{port}/hook")
     event = emit(webinar)
-    assert dispatcher.deliver_due() == 1
+    assert sending.deliver_due() == 1
     [delivery] = deliveries()
     assert delivery.status == PENDING and delivery.attempts == 1 and delivery.last_error
     assert delivery.next_attempt_at > utcnow() - timedelta(seconds=1)
-    assert dispatcher.deliver_due() == 0  # not due before its back-off
+    assert sending.deliver_due() == 0  # not due before its back-off
 
     receiver = Receiver(port).start()
     try:
         make_due()
-        assert dispatcher.deliver_due() == 1
+        assert sending.deliver_due() == 1
         assert receiver.ids() == [event.event_id]
         Webhook(secret).verify(receiver.received[0].body, receiver.received[0].headers)
     finally:
@@ -82,11 +83,11 @@ def test_500_is_retried_with_the_same_id_and_a_fresh_timestamp_and_signature(app
     receiver.answer(Answer(status=500, body=b"boom"))
     event = emit(webinar)
     real = time.time
-    monkeypatch.setattr(dispatcher.time, "time", lambda: real() - 7200)  # this process's clock is 2 h late
-    dispatcher.deliver_due()
-    monkeypatch.setattr(dispatcher.time, "time", real)
+    monkeypatch.setattr(sending.time, "time", lambda: real() - 7200)  # this process's clock is 2 h late
+    sending.deliver_due()
+    monkeypatch.setattr(sending.time, "time", real)
     make_due()
-    dispatcher.deliver_due()
+    sending.deliver_due()
 
     first, second = receiver.received
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == event.event_id
@@ -107,7 +108,7 @@ def test_retry_after_is_honoured(app, owner, webinar, receiver, status):
     endpoint(owner, receiver.url)
     receiver.answer(Answer(status=status, headers={"Retry-After": "120"}))
     emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     [delivery] = deliveries()
     [attempt] = attempts(delivery.delivery_id)
     assert delivery.status == PENDING
@@ -119,13 +120,13 @@ def test_410_kills_the_delivery_and_disables_the_endpoint(app, owner, webinar, r
     made, _ = endpoint(owner, receiver.url)
     receiver.answer(Answer(status=410))
     emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     [delivery] = deliveries()
     assert delivery.status == DEAD
     db.session.refresh(made)
     assert made.enabled is False and "410" in (made.disabled_reason or "")
     emit(webinar)
-    assert dispatcher.deliver_due() == 0  # a disabled endpoint gets nothing more
+    assert sending.deliver_due() == 0  # a disabled endpoint gets nothing more
     assert len(receiver.received) == 1
     auth.login(owner.email)
     page = client.get("/admin/webhooks/").get_data(as_text=True)
@@ -136,11 +137,11 @@ def test_slow_receiver_times_out_and_is_retried(app, owner, webinar, receiver):
     endpoint(owner, receiver.url)
     receiver.answer(Answer(sleep=2.0))
     event = emit(webinar)
-    dispatcher.deliver_due(timeout=0.5)
+    sending.deliver_due(timeout=0.5)
     [delivery] = deliveries()
     assert delivery.status == PENDING and "timed out" in (delivery.last_error or "")
     make_due()
-    dispatcher.deliver_due()
+    sending.deliver_due()
     assert receiver.ids() == [event.event_id, event.event_id]
     assert deliveries()[0].status == DELIVERED
 
@@ -149,11 +150,11 @@ def test_answer_broken_off_mid_body_is_not_a_success(app, owner, webinar, receiv
     endpoint(owner, receiver.url)
     receiver.answer(Answer(broken=True))
     event = emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     [delivery] = deliveries()
     assert delivery.status == PENDING and delivery.last_error
     make_due()
-    dispatcher.deliver_due()
+    sending.deliver_due()
     assert receiver.ids() == [event.event_id] * 2
     assert deliveries()[0].status == DELIVERED
 
@@ -162,7 +163,7 @@ def test_redirects_are_not_followed(app, owner, webinar, receiver):
     endpoint(owner, receiver.url)
     receiver.answer(Answer(status=307, headers={"Location": receiver.url + "/elsewhere"}))
     emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     assert [r.path for r in receiver.received] == ["/hook"]
     [delivery] = deliveries()
     assert delivery.status == PENDING and delivery.last_status_code == 307
@@ -172,7 +173,7 @@ def test_backoff_is_full_jitter_within_the_documented_caps():
     import random
     rng = random.Random(7)
     for n, cap in [(1, 30), (2, 60), (5, 480), (11, 6 * 3600), (40, 6 * 3600)]:
-        samples = [dispatcher.backoff(n, rng) for _ in range(200)]
+        samples = [sending.backoff(n, rng) for _ in range(200)]
         assert all(0 <= s <= cap for s in samples) and max(samples) > cap * 0.8
 
 
@@ -181,13 +182,13 @@ def test_a_delivery_failing_for_three_days_is_dead_and_an_endpoint_failing_for_d
     made, _ = endpoint(owner, receiver.url)
     receiver.answer(Answer(status=500), Answer(status=500))
     emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     [delivery] = deliveries()
     delivery.first_attempt_at = utcnow() - timedelta(days=3)
     made.failing_since = utcnow() - timedelta(days=6)
     db.session.commit()
     make_due()
-    dispatcher.deliver_due()
+    sending.deliver_due()
     [delivery] = deliveries()
     assert delivery.status == DEAD and delivery.attempts == 2
     db.session.refresh(made)
@@ -199,7 +200,7 @@ def test_rotation_signs_with_both_secrets(app, owner, webinar, receiver):
     new = endpoints.rotate_secret(owner, made.endpoint_id)
     db.session.commit()
     emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     [got] = receiver.received
     assert len(got.headers["webhook-signature"].split(" ")) == 2
     Webhook(old).verify(got.body, got.headers)
@@ -210,7 +211,7 @@ def test_rotation_signs_with_both_secrets(app, owner, webinar, receiver):
             s.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     emit(webinar)
-    dispatcher.deliver_due()
+    sending.deliver_due()
     latest = receiver.received[-1]
     Webhook(new).verify(latest.body, latest.headers)
     with pytest.raises(WebhookVerificationError):
@@ -225,7 +226,7 @@ def test_a_registration_through_the_public_form_reaches_the_receiver(app, owner,
     answer = client.post(f"/w/{live.slug}/register", data={
         "name": "Ann Lee", "email": "ann@example.com", "csrf_token": csrf_token_from(page)})
     assert answer.status_code in (200, 303)
-    assert dispatcher.deliver_due() == 1
+    assert sending.deliver_due() == 1
     [got] = receiver.received
     payload = Webhook(secret).verify(got.body, got.headers)
     assert payload["event"] == "client_webinar_registered" and payload["webinar_id"] == live.webinar_id

@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook
 
 from portal import create_app, shutdown
 from portal.extensions import db
+from portal.webhooks import delivery as sending
 from portal.webhooks import dispatcher
 from portal.webhooks.models import DELIVERED, PENDING, WebhookDelivery
 from tests import factories
@@ -76,7 +77,7 @@ def test_dispatcher_killed_mid_delivery_delivers_later_with_the_same_id(app, mak
     [delivery] = deliveries()
     assert delivery.status == PENDING and delivery.attempts == 0  # claimed, never recorded
     make_due()  # the claim lapses (CLAIM_SECONDS later)
-    assert dispatcher.deliver_due() == 1
+    assert sending.deliver_due() == 1
     assert receiver.ids() == [event.event_id, event.event_id]
     for got in receiver.received:
         Webhook(secret).verify(got.body, got.headers)
@@ -127,7 +128,7 @@ def test_two_dispatchers_on_postgresql_deliver_each_event_once(postgres_url):
 
 
 def test_the_web_app_runs_a_dispatcher_in_process(app_config, receiver):
-    app = create_app({**app_config, "WEBHOOK_DISPATCHER": True})
+    app = create_app({**app_config, "WEBHOOK_DISPATCHER_THREAD": True})
     try:
         with app.app_context():
             from tests.conftest import _wipe
@@ -147,3 +148,40 @@ def test_the_web_app_runs_a_dispatcher_in_process(app_config, receiver):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_external_mode_leaves_delivery_to_the_dispatcher_command(app_config, receiver):
+    app = create_app({**app_config, "WEBHOOK_DISPATCHER": "external", "WEBHOOK_DISPATCHER_THREAD": True})
+    try:
+        with app.app_context():
+            from tests.conftest import _wipe
+            _wipe()
+            owner = factories.user(role="organizer")
+            endpoint(owner, receiver.url)
+            app.test_client().get("/healthz")
+            assert not dispatcher.current(app).running  # a web process of a busy portal delivers nothing
+            emit(factories.webinar(owner=owner))
+            assert not receiver.arrived.wait(1.5)
+            assert deliveries() == []  # not even fanned out: the outbox keeps the event
+            worker = dispatcher.external(app, workers=2)
+            worker.start()
+            try:
+                assert receiver.arrived.wait(30)
+                _wait(lambda: [d.status for d in deliveries()] == [DELIVERED], "the delivery recorded")
+            finally:
+                worker.stop()
+            assert not worker.running
+            db.session.remove()  # this test's own reads
+            assert db.engine.pool.checkedout() == 0  # the dispatcher holds nothing after stop
+    finally:
+        shutdown(app)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_an_unknown_dispatcher_mode_stops_the_start(app_config):
+    from portal.config import ConfigError
+
+    with pytest.raises(ConfigError, match="PORTAL_WEBHOOK_DISPATCHER='sideways'"):
+        create_app({**app_config, "WEBHOOK_DISPATCHER": "sideways"})
