@@ -6,7 +6,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: install system-deps run serve test test-fast test-e2e lint clean demo-media translations
+A11Y := tests/a11y/node_modules/axe-core/axe.min.js
+
+.PHONY: install system-deps a11y-deps run serve test test-fast test-e2e lint clean demo-media translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,13 @@ system-deps:
 	  apt-get install -y -q --no-install-recommends $$need; \
 	fi
 
+## axe-core for the accessibility checks of the browser tests: from the npm registry, pinned by
+## tests/a11y/package-lock.json (npm ci verifies its integrity hash); never served to users.
+a11y-deps: $(A11Y)
+$(A11Y): tests/a11y/package.json tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## ruff (lint + import order) on the whole tree, mypy on the packages listed in pyproject.toml.
 lint: install
 	$(BIN)/ruff check .
@@ -48,7 +57,7 @@ run: install
 
 ## Lint, then the whole suite: unit, integration (a real SQLite file; PostgreSQL and Redis
 ## whenever they answer on their local ports, or PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL), browser.
-test: lint system-deps
+test: lint system-deps a11y-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
