@@ -24,6 +24,8 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W, "webinar", webinars.show, ("GET",)),
     (W + "/edit", "webinar_edit", webinars.edit, ("GET", "POST")),
     (W + "/status", "webinar_status", webinars.change_status, ("POST",)),
+    (W + "/delete", "webinar_delete", webinars.delete, ("POST",)),
+    (W + "/duplicate", "webinar_duplicate", webinars.duplicate, ("POST",)),
     (W + "/speakers", "speakers", speakers.page, ("GET",)),
     (W + "/speakers", "speaker_add", speakers.add, ("POST",)),
     (W + "/speakers/<int:user_id>/remove", "speaker_remove", speakers.remove, ("POST",)),
