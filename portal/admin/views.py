@@ -31,6 +31,7 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/speakers/<int:user_id>/remove", "speaker_remove", speakers.remove, ("POST",)),
     (W + "/registrations", "registrations", registrations.page, ("GET",)),
     (W + "/registrations.csv", "registrations_csv", registrations.export_csv, ("GET",)),
+    (W + "/registrations/decide", "registrations_decide", registrations.decide, ("POST",)),
     (W + "/registrations/<int:registration_id>/revoke", "registration_revoke", registrations.revoke, ("POST",)),
     (W + "/registrations/<int:registration_id>/restore", "registration_restore", registrations.restore, ("POST",)),
     (W + "/registrations/<int:registration_id>/reissue", "registration_reissue", registrations.reissue, ("POST",)),

@@ -19,6 +19,7 @@ from portal.core.permissions import Action, can
 from portal.db_types import utcnow
 from portal.errors import N_, Conflict, NotFound
 from portal.extensions import db
+from portal.registration import seats
 from portal.registration.models import Registration
 from portal.registration.tokens import hash_token
 from portal.room.access import INVALID_LINK
@@ -35,6 +36,7 @@ def cancel(reg: Registration) -> bool:
         return False
     reg.cancelled_at = utcnow()
     ledger.leave_everywhere(reg, reason="left")
+    seats.free(reg)  # issue 12: the waiting list's first is told, in this transaction
     db.session.commit()
     log.info("registration %s cancelled by its registrant", reg.registration_id)
     realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=CLOSE_REASON)
