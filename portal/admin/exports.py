@@ -23,6 +23,7 @@ from portal.registration import questions
 from portal.registration.models import RegistrationQuestion
 
 BOM = "\ufeff"
+CHUNK_ROWS = 1000  # rows per query and per piece of a streamed CSV
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

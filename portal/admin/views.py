@@ -8,7 +8,18 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
-from portal.admin.pages import audit, dashboard, mail, registrations, reports, speakers, tokens, users, webinars
+from portal.admin.pages import (
+    audit,
+    dashboard,
+    mail,
+    regform,
+    registrations,
+    reports,
+    speakers,
+    tokens,
+    users,
+    webinars,
+)
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.extensions import login_manager
@@ -29,6 +40,10 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/speakers", "speakers", speakers.page, ("GET",)),
     (W + "/speakers", "speaker_add", speakers.add, ("POST",)),
     (W + "/speakers/<int:user_id>/remove", "speaker_remove", speakers.remove, ("POST",)),
+    (W + "/registration-form", "regform", regform.page, ("GET", "POST")),
+    (W + "/registration-form/questions", "question_add", regform.add_question, ("POST",)),
+    (W + "/registration-form/questions/<int:question_id>/remove", "question_remove", regform.remove_question,
+     ("POST",)),
     (W + "/registrations", "registrations", registrations.page, ("GET",)),
     (W + "/registrations.csv", "registrations_csv", registrations.export_csv, ("GET",)),
     (W + "/registrations/decide", "registrations_decide", registrations.decide, ("POST",)),
@@ -42,6 +57,8 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     ("/mail/<int:message_id>/html", "mail_html", mail.html, ("GET",)),
     ("/mail/<int:message_id>/part/<int:index>", "mail_part", mail.part, ("GET",)),
     (W + "/attendance", "attendance", reports.attendance, ("GET",)),
+    (W + "/attendance.csv", "attendance_csv", reports.attendance_csv, ("GET",)),
+    (W + "/chat.csv", "chat_csv", reports.chat_csv, ("GET",)),
     (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
     (W + "/audit", "audit", audit.page, ("GET",)),
     ("/users", "users", users.index, ("GET",)),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal import mail, signals
 from portal.extensions import db
+from portal.mail.ledger import base_url
 from portal.mail.models import MailMessage
 from portal.registration import seats
 from portal.registration.models import Registration
@@ -27,7 +28,9 @@ def on_seat_freed(reg: Registration, **_: Any) -> None:
     first = seats.first_waiting(reg.webinar, slot_id=reg.slot_id, starts_at=reg.starts_at, skip=told)
     if first is None:
         return
-    mail.queue(first, KIND, occurrence=OCCURRENCE)
+    # The registration page, not a join link: the seat goes to whoever registers first.
+    mail.queue(first, KIND, occurrence=OCCURRENCE,
+               context={"register_url": f"{base_url()}/w/{first.webinar.slug}"})
     log.info("webinar %s: a seat freed, registration %s on the waiting list told", reg.webinar_id,
              first.registration_id)
 
