@@ -65,6 +65,11 @@ STATES = {"confirmed": _l("registered"), "pending": _l("awaiting approval"), "de
           "waitlisted": _l("on the waiting list"), "cancelled": _l("cancelled")}
 
 
+def state_label(row: RegistrationRow) -> str:
+    """The state's words (the CSV's Status cell and the page's badge)."""
+    return str(STATES.get(state_of(row), state_of(row)))
+
+
 def state_of(row: RegistrationRow) -> str:
     """The registration's standing: a cancelled seat first, else its state."""
     return "cancelled" if row.cancelled_at is not None else row.state
@@ -81,7 +86,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("watch_time", _l("Watch time"), lambda r, w: timefmt.clock(r.watch_seconds or 0, hours=True)),
     Column("completed", _l("Completed"), lambda r, w: w(r.completed)),
     Column("cta_clicked", _l("CTA clicked"), lambda r, w: w(r.cta_clicked)),
-    Column("state", _l("Status"), lambda r, w: str(STATES.get(state_of(r), state_of(r)))),
+    # The page shows the state as a badge in its Access column (no room for one more column).
+    Column("state", _l("Status"), lambda r, w: state_label(r), page=False),
     Column("first_join", _l("First join"), lambda r, w: _utc(r.first_join), utc=True, page=False),
     Column("last_leave", _l("Last leave"), lambda r, w: _utc(r.last_leave), utc=True, page=False),
     Column("cta_clicked_at", _l("CTA clicked at"), lambda r, w: _utc(r.cta_clicked_at), utc=True, page=False),

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
+from portal.admin.exports import state_label
 from portal.admin.pages import (
     audit,
     dashboard,
@@ -93,4 +94,4 @@ def _helpers() -> dict[str, Any]:
     def may(action: str, webinar: Webinar | None = None) -> bool:
         return current_user.is_authenticated and can(current_user._get_current_object(), Action[action], webinar)
 
-    return {"may": may, "bar_percent": bar_percent}
+    return {"may": may, "bar_percent": bar_percent, "state_label": state_label}

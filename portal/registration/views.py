@@ -150,8 +150,7 @@ def register(slug: str):
                                   language=str(get_locale() or "") or None, answers=answers)
     except seats.Full as error:
         refusal_shown(error)  # the audit record
-        return _private(make_response(render_template(
-            "registration/full.html", webinar=webinar, form=form, message=error.translated()), 409))
+        return _private(make_response(render_template("registration/full.html", webinar=webinar, form=form), 409))
     except Invalid as error:
         refusal_shown(error)  # the audit record
         getattr(form, error.details.get("field", ""), form.name).errors.append(error.translated())
