@@ -13,7 +13,6 @@ from sqlalchemy import ColumnElement, func, select, update
 
 from portal import signals
 from portal.core.models import Webinar, WebinarType
-from portal.db_types import utcnow
 from portal.errors import Conflict
 from portal.extensions import db
 from portal.registration.models import CONFIRMED, PENDING, SEATED, Registration
@@ -88,10 +87,3 @@ def first_waiting(webinar: Webinar, *, slot_id: int | None, starts_at: datetime 
     if skip:
         query = query.where(Registration.registration_id.not_in(skip))
     return db.session.scalars(query.limit(1)).first()
-
-
-def set_state(reg: Registration, state: str) -> None:
-    """Move a registration to `state` (the caller commits); registered_at stays."""
-    log.info("registration %s: %s -> %s", reg.registration_id, reg.state, state)
-    reg.state = state
-    reg.registered_at = reg.registered_at or utcnow()

@@ -59,6 +59,8 @@ def keep(reg: Registration) -> Registration:
         raise NotFound(INVALID_LINK)
     if not can(None, Action.REGISTER, reg.webinar):
         raise Conflict(N_("Registration for this webinar is closed, so the seat cannot be taken back."))
+    if seats.is_full(reg.webinar, slot_id=reg.slot_id, starts_at=reg.starts_at):  # issue 12: capacity
+        raise seats.Full(N_("This time is fully booked meanwhile, so the seat cannot be taken back."))
     reg.cancelled_at = None
     db.session.commit()
     log.info("registration %s taken back by its registrant", reg.registration_id)
