@@ -69,6 +69,12 @@ sessions_ended: Signal = _ns.signal("core.sessions-ended")
 #: portal.mail.recovery only (the organizer's re-issue closes them itself).
 join_link_rotated: Signal = _ns.signal("registration.join-link-rotated")
 
+#: In the transaction that gave a seat back (a registrant cancelled, was revoked or declined)
+#: of a webinar with a capacity: sender the Registration. The organizer's waiting list tells
+#: the first waiting person of that start time by mail (portal.admin.waitlist), in the same
+#: transaction. Sent by portal.registration.seats only (`free`).
+seat_freed: Signal = _ns.signal("registration.seat-freed")
+
 # --- attendance ----------------------------------------------------------------------------
 #: After commit of a transaction that opened or closed attendance rows: sender the
 #: webinar_id (int), once per webinar and transaction; kwargs app. Sent by

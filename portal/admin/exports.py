@@ -1,4 +1,5 @@
-"""CSV export of the registrations table: the same columns as the page, streamed in chunks.
+"""CSV exports: the registrations table (the page's columns plus visit times, the CTA click
+time and the registration questions' answers), streamed in chunks.
 
 UTF-8 with a BOM so Excel detects the encoding (Cyrillic names stay readable); any cell that
 a spreadsheet could read as a formula (= + - @, or a leading tab / carriage return) is
@@ -18,8 +19,11 @@ from portal import timefmt
 from portal.admin import reports
 from portal.admin.reports import RegistrationRow
 from portal.core.models import Webinar
+from portal.registration import questions
+from portal.registration.models import RegistrationQuestion
 
 BOM = "\ufeff"
+CHUNK_ROWS = 1000  # rows per query and per piece of a streamed CSV
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -54,6 +58,21 @@ class Column:
     value: Callable[[RegistrationRow, Words], str]
     utc: bool = False  # a time: the page shows it in the viewer's zone, the CSV in UTC
     typed: bool = False  # text someone typed (name, email, source): escaped against formulas
+    page: bool = True  # False: in the CSV only (the table stays readable on a laptop)
+
+
+STATES = {"confirmed": _l("registered"), "pending": _l("awaiting approval"), "declined": _l("declined"),
+          "waitlisted": _l("on the waiting list"), "cancelled": _l("cancelled")}
+
+
+def state_label(row: RegistrationRow) -> str:
+    """The state's words (the CSV's Status cell and the page's badge)."""
+    return str(STATES.get(state_of(row), state_of(row)))
+
+
+def state_of(row: RegistrationRow) -> str:
+    """The registration's standing: a cancelled seat first, else its state."""
+    return "cancelled" if row.cancelled_at is not None else row.state
 
 
 # The registrations table, column by column; the page header and the CSV use this one list.
@@ -67,32 +86,58 @@ COLUMNS: tuple[Column, ...] = (
     Column("watch_time", _l("Watch time"), lambda r, w: timefmt.clock(r.watch_seconds or 0, hours=True)),
     Column("completed", _l("Completed"), lambda r, w: w(r.completed)),
     Column("cta_clicked", _l("CTA clicked"), lambda r, w: w(r.cta_clicked)),
+    # The page shows the state as a badge in its Access column (no room for one more column).
+    Column("state", _l("Status"), lambda r, w: state_label(r), page=False),
+    Column("first_join", _l("First join"), lambda r, w: _utc(r.first_join), utc=True, page=False),
+    Column("last_leave", _l("Last leave"), lambda r, w: _utc(r.last_leave), utc=True, page=False),
+    Column("cta_clicked_at", _l("CTA clicked at"), lambda r, w: _utc(r.cta_clicked_at), utc=True, page=False),
 )
+PAGE_COLUMNS = tuple(c for c in COLUMNS if c.page)
 
 
-def header() -> list[str]:
-    return [f"{c.label} (UTC)" if c.utc else str(c.label) for c in COLUMNS]
+def _answer(question: RegistrationQuestion) -> Callable[[RegistrationRow, Words], str]:
+    key = str(question.question_id)
+    return lambda r, w: str((r.answers or {}).get(key, ""))
 
 
-def cells(row: RegistrationRow, words: Words) -> list[str]:
+def columns_for(webinar: Webinar) -> tuple[Column, ...]:
+    """The CSV's columns: COLUMNS, then one per registration question (its label)."""
+    return COLUMNS + tuple(Column(f"q{q.question_id}", q.label, _answer(q), typed=True, page=False)
+                           for q in questions.of(webinar))
+
+
+def header(columns: tuple[Column, ...] = COLUMNS) -> list[str]:
+    return [f"{c.label} (UTC)" if c.utc else str(c.label) for c in columns]
+
+
+def cells(row: RegistrationRow, words: Words, columns: tuple[Column, ...] = COLUMNS) -> list[str]:
     """The CSV cells of one row; computed cells (times, yes/no, durations) never start with
     a formula character, so only typed text needs the escape."""
-    return [escape_cell(c.value(row, words)) if c.typed else c.value(row, words) for c in COLUMNS]
+    return [escape_cell(c.value(row, words)) if c.typed else c.value(row, words) for c in columns]
 
 
 def registrations_csv(webinar: Webinar, *, q: str, now: datetime) -> Iterator[str]:
     """The CSV text in pieces of one chunk each (a few hundred KB at most in memory)."""
+    words = Words.current()
+    columns = columns_for(webinar)
+    chunks = ([cells(row, words, columns) for row in chunk]
+              for chunk in reports.all_registration_rows(webinar, q=q, now=now))
+    return csv_text(header(columns), chunks)
+
+
+def filename(webinar: Webinar, *, now: datetime, what: str = "registrations") -> str:
+    return f"{what}-{webinar.slug}-{now.strftime('%Y%m%d-%H%M')}.csv"
+
+
+def csv_text(header_cells: list[str], chunks: Iterator[list[list[str]]]) -> Iterator[str]:
+    """Any CSV the organizer pages export: BOM, escaped header, rows streamed per chunk (the
+    caller escapes typed cells with escape_cell)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    words = Words.current()
-    writer.writerow([escape_cell(h) for h in header()])
+    writer.writerow([escape_cell(h) for h in header_cells])
     yield BOM + buffer.getvalue()
-    for chunk in reports.all_registration_rows(webinar, q=q, now=now):
+    for chunk in chunks:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(cells(row, words) for row in chunk)
+        writer.writerows(chunk)
         yield buffer.getvalue()
-
-
-def filename(webinar: Webinar, *, now: datetime) -> str:
-    return f"registrations-{webinar.slug}-{now.strftime('%Y%m%d-%H%M')}.csv"

@@ -249,6 +249,26 @@ class ActionForm(FlaskForm):
     """A button that posts nothing but its CSRF token."""
 
 
+class RegistrationSettingsForm(FlaskForm):
+    """Seats per start time, manual approval, the live completion share (portal.admin.regform)."""
+
+    capacity = IntegerField(_l("Seats per start time"), validators=[Optional()])
+    requires_approval = BooleanField(_l("Approve each registration by hand"))
+    completion_percent = IntegerField(_l("Completed when present for at least (% of the live time)"), default=50,
+                                      validators=[InputRequired(message=_l("Enter a percentage."))])
+
+
+class QuestionForm(FlaskForm):
+    """One extra field of the registration form (portal.registration.questions)."""
+
+    label = StringField(_l("Question"), validators=[Length(max=300)])
+    kind = SelectField(_l("Answer type"), choices=options([("text", _l("Text")),
+                                                           ("choice", _l("One of several answers")),
+                                                           ("checkbox", _l("Checkbox"))]))
+    options = TextAreaField(_l("Answers to choose from (one per line)"), validators=[Length(max=3000)])
+    required = BooleanField(_l("Required"))
+
+
 API_SCOPES = options([("read", _l("read: webinars, registrations, attendance, events")),
                       ("control", _l("control: start/stop and the call-to-action")),
                       ("webhooks", _l("webhooks: manage webhook endpoints"))])

@@ -14,6 +14,7 @@ from portal.core.permissions import Action, Actor, require
 from portal.db_types import utcnow
 from portal.errors import Conflict, NotFound
 from portal.extensions import db
+from portal.registration import seats
 from portal.registration.models import Registration
 from portal.registration.tokens import rotate
 from portal.room.channels import room_channel
@@ -43,6 +44,7 @@ def revoke(reg: Registration, *, actor: Actor) -> Registration:
     if reg.revoked_at is None:
         reg.revoked_at = utcnow()
         attendance.leave_everywhere(reg, reason="revoked")
+        seats.free(reg)  # the waiting list's first is told, in this transaction
         _audit(reg, "revoke", actor)
         db.session.commit()
         log.info("registration %s revoked", reg.registration_id)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ARRAY, Float, Integer, Select, and_, any_, bindparam, cast, func, or_, select, text
 
-from portal.admin import facts, intervals, search
+from portal.admin import facts, intervals, search, visits
 from portal.admin.pagination import PER_PAGE, Page, clamp
 from portal.attendance.models import Attendance, LiveSession
 from portal.core.models import OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarType
@@ -71,10 +71,18 @@ class RegistrationRow:
     completed: bool = False
     cta_clicked: bool = False
     progress: int | None = None  # auto: 0/25/50/75/100
+    # issue 12 (organizer): the registration's state and seat, answers, visit times, CTA time
+    state: str = "confirmed"
+    cancelled_at: datetime | None = None
+    answers: dict[str, str] | None = None
+    first_join: datetime | None = None
+    last_leave: datetime | None = None  # None while still in the room (or never came)
+    cta_clicked_at: datetime | None = None
 
     @property
     def has_access(self) -> bool:
-        return self.revoked_at is None and self.banned_at is None
+        return self.revoked_at is None and self.banned_at is None and self.cancelled_at is None \
+            and self.state == "confirmed"
 
 
 def _registration_select(webinar: Webinar, *, q: str) -> Select:
@@ -83,6 +91,7 @@ def _registration_select(webinar: Webinar, *, q: str) -> Select:
             Registration.registration_id, Registration.lead_id, User.display_name, User.email,
             Registration.registered_at, Registration.source, Registration.slot_id,
             WebinarSlot.starts_at, Registration.starts_at, Registration.revoked_at, Registration.banned_at,
+            Registration.state, Registration.cancelled_at, Registration.answers,
         )
         .join(User, User.user_id == Registration.lead_id)
         .outerjoin(WebinarSlot, WebinarSlot.slot_id == Registration.slot_id)
@@ -113,6 +122,7 @@ def _rows(result) -> list[RegistrationRow]:  # noqa: ANN001 - a SQLAlchemy Resul
         RegistrationRow(
             registration_id=r[0], lead_id=r[1], name=r[2], email=r[3], registered_at=r[4], source=r[5] or "",
             slot_id=r[6], slot_at=r[7] or r[8], revoked_at=r[9], banned_at=r[10],
+            state=r[11], cancelled_at=r[12], answers=r[13],
         )
         for r in result
     ]
@@ -203,6 +213,7 @@ def add_facts(webinar: Webinar, rows: list[RegistrationRow], *, now: datetime) -
                          or (bool(shared) and (row.lead_id, None) in done))
         row.cta_clicked = row.lead_id in cta_leads
         row.progress = progress.get(row.lead_id)
+    visits.add_times(webinar, rows, lead_ids)
 
 
 def lead_flags(webinar: Webinar, lead_ids: list[int]) -> tuple[set[int], set[int], dict[int, int]]:

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from portal.admin.access import require_area
 from portal.admin.charts import bar_percent
+from portal.admin.exports import state_label
 from portal.admin.pages import (
     audit,
     dashboard,
@@ -15,6 +16,7 @@ from portal.admin.pages import (
     polls,
     questions,
     recording,
+    regform,
     registrations,
     reports,
     speakers,
@@ -41,11 +43,18 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/recording/upload", "recording_upload", recording.upload, ("POST",)),
     (W + "/recording/link", "recording_link", recording.link, ("POST",)),
     (W + "/recording/replay", "recording_replay", recording.replay, ("POST",)),
+    (W + "/delete", "webinar_delete", webinars.delete, ("POST",)),
+    (W + "/duplicate", "webinar_duplicate", webinars.duplicate, ("POST",)),
     (W + "/speakers", "speakers", speakers.page, ("GET",)),
     (W + "/speakers", "speaker_add", speakers.add, ("POST",)),
     (W + "/speakers/<int:user_id>/remove", "speaker_remove", speakers.remove, ("POST",)),
+    (W + "/registration-form", "regform", regform.page, ("GET", "POST")),
+    (W + "/registration-form/questions", "question_add", regform.add_question, ("POST",)),
+    (W + "/registration-form/questions/<int:question_id>/remove", "question_remove", regform.remove_question,
+     ("POST",)),
     (W + "/registrations", "registrations", registrations.page, ("GET",)),
     (W + "/registrations.csv", "registrations_csv", registrations.export_csv, ("GET",)),
+    (W + "/registrations/decide", "registrations_decide", registrations.decide, ("POST",)),
     (W + "/registrations/<int:registration_id>/revoke", "registration_revoke", registrations.revoke, ("POST",)),
     (W + "/registrations/<int:registration_id>/restore", "registration_restore", registrations.restore, ("POST",)),
     (W + "/registrations/<int:registration_id>/reissue", "registration_reissue", registrations.reissue, ("POST",)),
@@ -56,6 +65,8 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     ("/mail/<int:message_id>/html", "mail_html", mail.html, ("GET",)),
     ("/mail/<int:message_id>/part/<int:index>", "mail_part", mail.part, ("GET",)),
     (W + "/attendance", "attendance", reports.attendance, ("GET",)),
+    (W + "/attendance.csv", "attendance_csv", reports.attendance_csv, ("GET",)),
+    (W + "/chat.csv", "chat_csv", reports.chat_csv, ("GET",)),
     (W + "/analytics", "analytics", reports.analytics_page, ("GET",)),
     (W + "/audit", "audit", audit.page, ("GET",)),
     (W + "/questions", "questions", questions.page, ("GET",)),
@@ -101,4 +112,4 @@ def _helpers() -> dict[str, Any]:
     def may(action: str, webinar: Webinar | None = None) -> bool:
         return current_user.is_authenticated and can(current_user._get_current_object(), Action[action], webinar)
 
-    return {"may": may, "bar_percent": bar_percent}
+    return {"may": may, "bar_percent": bar_percent, "state_label": state_label}

@@ -42,7 +42,7 @@ EDITABLE = (
 CALENDAR_FIELDS = ("scheduled_at", "duration_minutes")
 # Reminder switches: one turned off is honoured at send time (portal.mail.reminders.still_wanted).
 REMINDER_SWITCHES = ("remind_24h", "remind_1h", "remind_live")
-OPERATIONS = ("publish", "unpublish", "start", "pause", "stop", "archive")
+OPERATIONS = ("publish", "unpublish", "start", "pause", "stop", "archive", "cancel")
 NOT_STARTED = (Status.draft.value, Status.scheduled.value)
 MAX_SLOTS = 50
 
@@ -145,7 +145,7 @@ def update(webinar: Webinar, data: WebinarInput, *, actor: User) -> Webinar:
 
 
 def change_status(webinar: Webinar, operation: str, *, actor: Actor) -> lifecycle.Outcome:
-    """Publish, unpublish, start, pause, stop or archive through Core (which checks and refuses)."""
+    """Publish, unpublish, start, pause, stop, archive or cancel through Core (which checks and refuses)."""
     if operation not in OPERATIONS:
         raise Invalid("Unknown operation.", details={"operation": operation})
     if operation in lifecycle.HOOK_ACTIONS:

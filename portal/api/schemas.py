@@ -126,6 +126,11 @@ class RegistrationSchema(Schema):
     registered_at = fields.DateTime(required=True)
     source = fields.String(required=True)
     revoked_at = fields.DateTime(required=True, allow_none=True)
+    # issue 12: confirmed | pending (awaiting approval) | declined | waitlisted; a seat the
+    # registrant cancelled; the registration questions' answers keyed by question id.
+    state = fields.String(required=True)
+    cancelled_at = fields.DateTime(required=True, allow_none=True)
+    answers = fields.Dict(keys=fields.String(), values=fields.String(), required=True, allow_none=True)
 
 
 RegistrationPage = page_of(RegistrationSchema, "RegistrationPage")

@@ -5,8 +5,8 @@ Rules (documented in docs and tests):
   presence: `client_webinar_entered` goes out when the lead's first connection opens in a
   session, `client_webinar_left` when the last one closes.
 - Live completion rule: at `stop`, a lead completes the live webinar when they are present at
-  that moment OR watched at least COMPLETION_SHARE of the live time (the union of their
-  connections' intervals inside [started_at, finished_at]). Each lead gets
+  that moment OR watched at least the webinar's `completion_percent` (default 50) of the live
+  time (the union of their connections' intervals inside [started_at, finished_at]). Each lead gets
   `client_webinar_completed` at most once per session.
 
 These functions write into the caller's transaction and never commit: the caller owns the
@@ -300,7 +300,8 @@ def finish_live(webinar: Webinar, *, session_ids: list[str]) -> dict[str, int]:
             left += 1
         if any(r.completed_at is not None for r in lead_rows):
             continue
-        if completes_live(present=present, watched=watched, live=(now - live_start).total_seconds()):
+        if completes_live(present=present, watched=watched, live=(now - live_start).total_seconds(),
+                          share=(webinar.completion_percent or 50) / 100):
             lead_rows[-1].completed_at = now
             _emit_completed(webinar.webinar_id, lead_id, session_id,
                             data={"rule": "present_at_end" if present else "watched_share",
@@ -310,11 +311,12 @@ def finish_live(webinar: Webinar, *, session_ids: list[str]) -> dict[str, int]:
     return {"left": left, "completed": completed}
 
 
-def completes_live(*, present: bool, watched: float, live: float) -> bool:
-    """The live completion rule: present at stop, or watched >= COMPLETION_SHARE of it."""
+def completes_live(*, present: bool, watched: float, live: float, share: float = COMPLETION_SHARE) -> bool:
+    """The live completion rule: present at stop, or watched >= `share` of it (the webinar's
+    `completion_percent`, issue 12; COMPLETION_SHARE by default)."""
     if present:
         return True
-    return live > 0 and watched >= COMPLETION_SHARE * live
+    return live > 0 and watched >= share * live
 
 
 def watched_seconds(rows: list[Attendance], *, start: datetime, end: datetime) -> float:

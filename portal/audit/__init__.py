@@ -148,6 +148,8 @@ def _action_of(signal: Any, sender: Any, kwargs: dict[str, Any]) -> dict[str, An
     if sender.get("event") == "webinar_status_changed":
         to = data.get("to")
         action = "publish" if to == "scheduled" and data.get("from") == "draft" else STATUS_ACTIONS.get(to, str(to))
+        if data.get("reason") == "cancelled":
+            action = "cancel"
         return {"kind": "status", "action": action, **common}
     if sender.get("event") == "webinar_cta_visibility_changed":
         return {"kind": "cta", "action": "show" if data.get("to") == "visible" else "hide", **common}

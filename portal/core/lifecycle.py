@@ -2,7 +2,7 @@
 
 Public hooks (seed 000 / SPEC §6): `core_webinar_set_status(webinar, action, *, actor)` with
 action start|stop, and `core_webinar_set_cta_visibility(webinar, visibility, *, actor)`.
-Core-internal operations: publish, unpublish, pause, archive (SPEC §3).
+Core-internal operations: publish, unpublish, pause, archive, cancel (SPEC §3).
 
 Every call is one unit of work: check permission, apply the transition with a conditional
 UPDATE (so concurrent double clicks change and emit once), write the events to the outbox,
@@ -42,6 +42,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "pause": {Status.live.value: Status.paused.value},
     "stop": {Status.live.value: Status.finished.value, Status.paused.value: Status.finished.value},
     "archive": {Status.finished.value: Status.archived.value},
+    # issue 12: a scheduled webinar called off, registrants or not (no run, no webinar_completed)
+    "cancel": {Status.scheduled.value: Status.archived.value},
 }
 TARGET = {op: next(iter(set(moves.values()))) for op, moves in TRANSITIONS.items()}
 PERMISSION = {
@@ -51,12 +53,14 @@ PERMISSION = {
     "stop": Action.CONTROL,
     "pause": Action.PAUSE,
     "archive": Action.ARCHIVE,
+    "cancel": Action.ARCHIVE,
 }
 HOOK_ACTIONS = ("start", "stop")
 # The vocabulary refusals carry as parameters, marked so the catalogue translates it.
 VOCABULARY = (
     N_("draft"), N_("scheduled"), N_("live"), N_("paused"), N_("finished"), N_("archived"),
     N_("publish"), N_("unpublish"), N_("start"), N_("pause"), N_("stop"), N_("archive"),
+    N_("cancel"),
 )
 
 
@@ -101,6 +105,13 @@ def pause(webinar: Webinar, *, actor: Actor) -> Outcome:
 def archive(webinar: Webinar, *, actor: Actor) -> Outcome:
     """Core: finished -> archived (organizer, admin or the retention job)."""
     return _transition(webinar, "archive", actor=actor)
+
+
+def cancel(webinar: Webinar, *, actor: Actor) -> Outcome:
+    """Core: scheduled -> archived, marked cancelled (`cancelled_at`, a new calendar
+    revision); the event says `reason: "cancelled"` so mail tells the registrants and pages
+    say "cancelled". Nothing ran, so no `webinar_completed`."""
+    return _transition(webinar, "cancel", actor=actor)
 
 
 def core_webinar_set_cta_visibility(webinar: Webinar, visibility: str, *, actor: Actor) -> Outcome:
@@ -172,6 +183,8 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
         values["started_at"] = now
     if op == "stop":
         values["finished_at"] = now
+    if op == "cancel":  # the calendar entries are withdrawn with a higher SEQUENCE (METHOD:CANCEL)
+        values.update(cancelled_at=now, calendar_sequence=(webinar.calendar_sequence or 0) + 1)
     with core_write():
         result = db.session.execute(
             update(Webinar)
@@ -184,11 +197,10 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
     for key, value in values.items():
         set_committed_value(webinar, key, value)
     signals.send(signals.status_changing, webinar, from_status=before, to_status=target, actor=actor)
-    events.emit(
-        "webinar_status_changed",
-        webinar_id=webinar.webinar_id,
-        data={"from": before, "to": target, "actor": describe(actor)},
-    )
+    data: dict[str, object] = {"from": before, "to": target, "actor": describe(actor)}
+    if op == "cancel":
+        data["reason"] = "cancelled"
+    events.emit("webinar_status_changed", webinar_id=webinar.webinar_id, data=data)
     if target == Status.finished.value:
         events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"type": webinar.type})
     db.session.commit()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -127,6 +128,9 @@ class Webinar(Model):
         CheckConstraint(_check_in("stream_type", StreamType), name="stream_type"),
         CheckConstraint("chat_lobby_minutes >= 0", name="chat_lobby_minutes"),
         CheckConstraint("cta_at_sec IS NULL OR cta_at_sec >= 0", name="cta_at_sec"),
+        # issue 12 (organizer): seats per start time and the live completion share.
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity"),
+        CheckConstraint("completion_percent BETWEEN 1 AND 100", name="completion_percent"),
         Index("ix_webinar_status_scheduled_at", "status", "scheduled_at"),
     )
 
@@ -162,6 +166,13 @@ class Webinar(Model):
     remind_24h: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     remind_1h: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     remind_live: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # issue 12 (organizer, migration d2b3c4e5f60b): set by Core's `cancel` (scheduled ->
+    # archived) so pages say "cancelled", not "ended"; seats per start time (None: no limit);
+    # manual approval of registrants; the live completion rule's share of the live time.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    completion_percent: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_user_id])
     slots: Mapped[list[WebinarSlot]] = relationship(

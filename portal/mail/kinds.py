@@ -42,6 +42,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("rescheduled", N_("New time: %(title)s"), calendar="REQUEST", join_link=True),
     Kind("cancelled", N_("Cancelled: %(title)s"), calendar="CANCEL"),
     Kind("thank_you", N_("Thank you for joining %(title)s"), reminder=True),
+    # organizer helper (issue 12: approval and waiting list, queued by portal.admin)
+    Kind("declined", N_("Your registration for %(title)s")),
+    Kind("seat_available", N_("A seat is free: %(title)s")),
 )}
 
 

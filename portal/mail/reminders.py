@@ -19,8 +19,9 @@ written in the transaction of its cause:
   time): a `rescheduled` notice (new time, same link, .ics with the same UID and the higher
   SEQUENCE) and the reminders of the new start; the queued reminders of the old start are
   skipped (and `still_wanted` skips any whose occurrence is no longer the start).
-- cancellation (`cancelled(webinar)`; Core has no cancel operation yet — issue 12 calls it
-  from its cancel transaction): a `cancelled` notice with METHOD:CANCEL; every queued reminder
+- cancellation (`cancelled(webinar)`, in Core's cancel transaction: the in-transaction
+  `event_emitted` of `webinar_status_changed` with `data.reason == "cancelled"`): a
+  `cancelled` notice with METHOD:CANCEL; every queued reminder
   skipped, and `still_wanted` refuses reminders of a cancelled webinar afterwards.
 - end (`webinar_completed`, after its commit, in background batches): `thank_you`, with the
   replay link when a later issue provides one (`replay_link` registry).
@@ -369,9 +370,14 @@ def _state(app: Flask) -> dict[str, Any]:
 
 
 def on_event_emitted(envelope: dict[str, Any], *, private: dict[str, Any] | None = None, **_: Any) -> None:
-    """In the registration's transaction: queue its confirmation's reminders."""
+    """In the registration's transaction: queue its confirmation's reminders; in Core's
+    cancel transaction: the cancellation notices."""
     if envelope.get("event") == "client_webinar_registered":
         _on_registered(envelope, private or {})
+    elif envelope.get("event") == "webinar_status_changed" and (envelope.get("data") or {}).get("reason") == CANCELLED:
+        webinar = db.session.get(Webinar, envelope["webinar_id"])
+        if webinar is not None:
+            cancelled(webinar)
 
 
 def on_event_committed(envelope: dict[str, Any], *, app: Flask, **_: Any) -> None:

@@ -21,12 +21,13 @@ from sqlalchemy.orm import joinedload
 from portal.core.models import Webinar
 from portal.core.permissions import Action, can
 from portal.db_types import utcnow
-from portal.errors import N_, Invalid, NotFound, RateLimited, refusal_shown
+from portal.errors import N_, Conflict, Invalid, NotFound, RateLimited, refusal_shown
 from portal.extensions import db
 from portal.ratelimit import limiter
-from portal.registration import calendar, choices, display, remember, service
+from portal.registration import calendar, choices, display, questions, remember, seats, service
 from portal.registration.forms import RegistrationForm
-from portal.registration.models import Registration
+from portal.registration.models import PENDING, Registration
+from portal.registration.tokens import hash_token
 
 bp = Blueprint("registration", __name__, url_prefix=None)
 
@@ -71,7 +72,8 @@ def _focus_first_error(form: RegistrationForm, *, message: str | None) -> None:
 
 
 def _page(webinar: Webinar, form: RegistrationForm, *, now: datetime, status: int = 200,
-          message: str | None = None) -> Response:
+          message: str | None = None, answers: dict[str, str] | None = None,
+          answer_errors: dict[str, str] | None = None) -> Response:
     _focus_first_error(form, message=message)
     registered, token = _mine(webinar) or (None, None)
     accepting = service.is_open(webinar)
@@ -87,6 +89,9 @@ def _page(webinar: Webinar, form: RegistrationForm, *, now: datetime, status: in
             join_url=display.join_url(token) if token else None,
             message=message,
             link_recovery=request.args.get("link"),
+            questions=questions.of(webinar),
+            answers=answers if answers is not None else request.form,
+            answer_errors=answer_errors or {},
         ),
         status,
     )
@@ -129,14 +134,23 @@ def register(slug: str):
         response = _page(webinar, form, now=now, status=429, message=error.translated())
         response.headers["Retry-After"] = str(error.retry_after)
         return response
-    if not form.validate():
+    valid = form.validate()
+    try:
+        answers = questions.answers_from(questions.of(webinar), request.form)
+    except Invalid as error:
+        errors = {name: _(msgid) for name, msgid in error.details["fields"].items()}
+        return _page(webinar, form, now=now, status=422, answer_errors=errors)
+    if not valid:
         return _page(webinar, form, now=now, status=422)
     webinar_id = webinar.webinar_id
     try:
         result = service.register(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
                                   starts_at=form.resolved.starts_at, source=form.source.data or "",
                                   token_seed=remember.token_seed(), timezone=form.timezone.data,
-                                  language=str(get_locale() or "") or None)
+                                  language=str(get_locale() or "") or None, answers=answers)
+    except seats.Full as error:
+        refusal_shown(error)  # the audit record
+        return _private(make_response(render_template("registration/full.html", webinar=webinar, form=form), 409))
     except Invalid as error:
         refusal_shown(error)  # the audit record
         getattr(form, error.details.get("field", ""), form.name).errors.append(error.translated())
@@ -146,7 +160,7 @@ def register(slug: str):
     if result.created:
         remember.remember(confirmation, webinar_id=webinar_id, token=result.token)
         return confirmation
-    mine = service.registration_for(webinar, remember.recall(webinar_id))
+    mine = service.registration_for(webinar, remember.recall(webinar_id)) or _pending(webinar)
     if mine is not None and mine.registration_id == result.registration_id:
         return confirmation
     again = service.registration_for(webinar, result.token) if result.token else None
@@ -180,6 +194,10 @@ def confirmation(slug: str):
     webinar = _load(slug)
     mine = _mine(webinar)
     if mine is None:
+        waiting = _pending(webinar)
+        if waiting is not None:
+            return _private(make_response(render_template("registration/pending.html", webinar=webinar,
+                                                          reg=waiting)))
         return redirect(url_for(".page", slug=slug), 303)
     reg, token = mine
     entry = _entry(webinar, reg, token)
@@ -201,3 +219,43 @@ def calendar_file(slug: str):
     response.charset = "utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{webinar.slug}.ics"'
     return _private(response)
+
+
+def _pending(webinar: Webinar) -> Registration | None:
+    """This browser's registration when it waits for the organizer's approval (its token
+    opens nothing until then)."""
+    token = remember.recall(webinar.webinar_id)
+    if not token or len(token) > 64:
+        return None
+    reg = db.session.scalar(select(Registration).where(Registration.join_token_hash == hash_token(token)))
+    ok = reg is not None and reg.webinar_id == webinar.webinar_id and reg.state == PENDING
+    return reg if ok and reg.revoked_at is None and reg.cancelled_at is None else None
+
+
+@bp.post("/w/<slug>/waitlist")
+def waitlist(slug: str):
+    """"Email me if a seat frees up" from the full page: the same fields as the form."""
+    webinar = _load(slug)
+    now = utcnow()
+    form = RegistrationForm().for_webinar(webinar, now=now)
+    try:
+        _rate_limit()
+    except RateLimited as error:
+        refusal_shown(error)
+        return _private(make_response(render_template("registration/full.html", webinar=webinar, form=form,
+                                                      message=error.translated()), 429))
+    if not form.validate():
+        return _private(make_response(render_template("registration/full.html", webinar=webinar, form=form), 422))
+    try:
+        service.join_waitlist(webinar, name=form.name.data, email=form.email.data, slot=form.resolved.slot,
+                              starts_at=form.resolved.starts_at, language=str(get_locale() or "") or None,
+                              timezone=form.timezone.data)
+    except (Invalid, Conflict) as error:
+        db.session.rollback()
+        refusal_shown(error)
+        if isinstance(error, Invalid):
+            getattr(form, error.details.get("field", ""), form.name).errors.append(error.translated())
+        return _private(make_response(render_template("registration/full.html", webinar=webinar, form=form,
+                                                      message=None if isinstance(error, Invalid)
+                                                      else error.translated()), error.status_code))
+    return _private(make_response(render_template("registration/waitlisted.html", webinar=webinar)))

@@ -19,6 +19,7 @@ from portal.core.permissions import Action, can
 from portal.db_types import utcnow
 from portal.errors import N_, Conflict, NotFound
 from portal.extensions import db
+from portal.registration import seats
 from portal.registration.models import Registration
 from portal.registration.tokens import hash_token
 from portal.room.access import INVALID_LINK
@@ -35,6 +36,7 @@ def cancel(reg: Registration) -> bool:
         return False
     reg.cancelled_at = utcnow()
     ledger.leave_everywhere(reg, reason="left")
+    seats.free(reg)  # issue 12: the waiting list's first is told, in this transaction
     db.session.commit()
     log.info("registration %s cancelled by its registrant", reg.registration_id)
     realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=CLOSE_REASON)
@@ -57,6 +59,8 @@ def keep(reg: Registration) -> Registration:
         raise NotFound(INVALID_LINK)
     if not can(None, Action.REGISTER, reg.webinar):
         raise Conflict(N_("Registration for this webinar is closed, so the seat cannot be taken back."))
+    if seats.is_full(reg.webinar, slot_id=reg.slot_id, starts_at=reg.starts_at):  # issue 12: capacity
+        raise seats.Full(N_("This time is fully booked meanwhile, so the seat cannot be taken back."))
     reg.cancelled_at = None
     db.session.commit()
     log.info("registration %s taken back by its registrant", reg.registration_id)

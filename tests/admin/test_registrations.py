@@ -11,7 +11,7 @@ from portal.registration.tokens import find_registration
 from tests.admin import dataset
 
 HEADER = ["Name", "Email", "Registered (UTC)", "Source", "Start (UTC)", "Attended", "Watch time", "Completed",
-          "CTA clicked"]
+          "CTA clicked", "Status", "First join (UTC)", "Last leave (UTC)", "CTA clicked at (UTC)"]
 
 
 def _rows_by_email(html: str) -> dict[str, str]:
@@ -51,7 +51,7 @@ def test_table_columns_are_the_export_columns(as_user, staff, make):
     data = dataset.live(make, staff.owner)
     html = as_user(staff.owner).get(f"/admin/webinars/{data.webinar.webinar_id}/registrations").get_data(as_text=True)
     thead = html.split("<thead>", 1)[1].split("</thead>", 1)[0]
-    for column in exports.COLUMNS:
+    for column in exports.PAGE_COLUMNS:
         assert f'class="col-{column.key}">{column.label}</th>' in thead
 
 
@@ -175,11 +175,13 @@ def test_csv_export(as_user, staff, make):
     assert len(by_email) == 4
     anna = by_email["anna@example.test"]
     assert anna[0] == "Анна Иванова" and anna[3] == "newsletter"
-    assert anna[5:] == ["yes", "0:40:00", "yes", "yes"]
-    assert by_email["boris@example.test"][5:] == ["yes", "0:10:00", "no", "no"]
+    assert anna[5:11] == ["yes", "0:40:00", "yes", "yes", "registered", "2030-01-15 10:00:00"]
+    assert anna[11] == "2030-01-15 10:40:00" and anna[12]  # issue 12: visit times and the click's time
+    boris = by_email["boris@example.test"]
+    assert boris[5:] == ["yes", "0:10:00", "no", "no", "registered", "2030-01-15 10:05:00", "2030-01-15 10:15:00", ""]
     eve = by_email["eve@example.test"]
     assert eve[0] == "'=HYPERLINK(\"http://x\")" and eve[3] == "'-1+2"
-    assert eve[5:] == ["no", "0:00:00", "no", "no"]
+    assert eve[5:] == ["no", "0:00:00", "no", "no", "registered", "", "", ""]
     assert anna[2] == data.regs["anna"].registered_at.strftime("%Y-%m-%d %H:%M:%S")
     # Same order as the page: newest first.
     assert [r[1] for r in rows[1:]] == [

@@ -185,3 +185,14 @@ def test_unknown_api_urls_and_methods_are_problems(app, make, api):
     assert api("GET", "/api/v1/nothing-here", token).mimetype == "application/problem+json"
     wrong = api("DELETE", "/api/v1/webinars", token)
     assert wrong.status_code == 405 and wrong.mimetype == "application/problem+json"
+
+
+def test_registration_representation_has_state_and_answers(app, make, api):
+    """Issue 12: the approval state and the registration questions' answers are in the API."""
+    from portal.registration.service import register
+
+    owner = make.user()
+    webinar = make.webinar(owner=owner, status="scheduled", requires_approval=True)
+    register(webinar, name="Ann", email="ann@example.com", answers={"7": "Acme"})
+    (row,) = api("GET", f"/api/v1/webinars/{webinar.webinar_id}/registrations", issue(owner)).json["data"]
+    assert (row["state"], row["answers"], row["cancelled_at"]) == ("pending", {"7": "Acme"}, None)

@@ -12,7 +12,7 @@ from portal.errors import Conflict, Forbidden, Invalid
 from portal.extensions import db
 
 ALL = [s.value for s in Status]
-OPS = ["publish", "unpublish", "start", "pause", "stop", "archive"]
+OPS = ["publish", "unpublish", "start", "pause", "stop", "archive", "cancel"]
 
 # The SPEC §3 table: (operation, from) -> to. Anything else is refused (or a no-op at target).
 ALLOWED = {
@@ -24,6 +24,7 @@ ALLOWED = {
     ("stop", "live"): "finished",
     ("stop", "paused"): "finished",
     ("archive", "finished"): "archived",
+    ("cancel", "scheduled"): "archived",
 }
 
 

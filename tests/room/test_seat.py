@@ -103,3 +103,15 @@ def test_a_cancelled_seat_gets_no_more_reminders(client, make):
     _post(client, a, "cancel")
     db.session.expire_all()
     assert reminders.still_wanted(reminder, a.reg) == "no access"  # the sender skips it
+
+
+def test_no_seat_back_once_the_time_is_full(client, make):
+    """Issue 12 (capacity): a cancelled seat given to someone else cannot be taken back."""
+    w = make.webinar(status="scheduled", capacity=1)
+    a = register(w)
+    _post(client, a, "cancel")
+    register(w)  # the freed seat is taken
+    refused = _post(client, a, "keep")
+    assert refused.status_code == 409 and "fully booked" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert a.reg.cancelled_at is not None

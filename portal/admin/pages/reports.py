@@ -1,9 +1,9 @@
 """/admin/webinars/<id>/attendance and /analytics."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Response, render_template, request, stream_with_context
 
-from portal.admin import analytics, charts, reports
+from portal.admin import analytics, charts, exports, reports, visit_exports
 from portal.admin.access import webinar_for
 from portal.admin.pages.common import actor
 from portal.admin.pagination import page_number
@@ -33,3 +33,23 @@ def analytics_page(webinar_id: int):
     funnel, sources = analytics.summary(webinar)
     return render_template("admin/analytics/page.html", webinar=webinar, funnel=funnel, sources=sources,
                            section="webinars", tab="analytics")
+
+
+def _csv(body, name: str) -> Response:  # noqa: ANN001 - an iterator of str
+    response = Response(stream_with_context(body), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def attendance_csv(webinar_id: int):
+    """One row per visit (issue 12)."""
+    webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
+    now = utcnow()
+    return _csv(visit_exports.attendance_csv(webinar, now=now), exports.filename(webinar, now=now, what="attendance"))
+
+
+def chat_csv(webinar_id: int):
+    """The webinar's chat, every message (hidden ones marked)."""
+    webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
+    return _csv(visit_exports.chat_csv(webinar), exports.filename(webinar, now=utcnow(), what="chat"))

@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.admin import listing, webinars
+from portal.admin import copies, listing, webinars
 from portal.admin.access import webinar_for
 from portal.admin.forms import ActionForm, WebinarForm
 from portal.admin.pages.common import actor
@@ -16,7 +16,7 @@ from portal.core.permissions import Action
 from portal.db_types import utcnow
 from portal.errors import Conflict, Invalid
 from portal.extensions import db
-from portal.htmx import is_htmx, page_or_fragment
+from portal.htmx import is_htmx, page_or_fragment, redirect_to
 from portal.qa import questions as qa_questions
 
 
@@ -108,3 +108,24 @@ def change_status(webinar_id: int):
                   "success")
         return redirect(url_for("admin.webinar", webinar_id=webinar.webinar_id), code=303)
     return _show(webinar)
+
+
+def delete(webinar_id: int):
+    """Delete a draft (confirmed in the browser); anything else is refused in the status panel."""
+    webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
+    try:
+        copies.delete_draft(webinar, actor=actor())
+    except Conflict as error:
+        db.session.rollback()
+        return _show(webinar, error=error.translated(), status=error.status_code)
+    flash(_("The draft was deleted."), "success")
+    return redirect_to(url_for("admin.webinars"))
+
+
+def duplicate(webinar_id: int):
+    """Copy the webinar into a new draft and open the copy's form."""
+    webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
+    copy = copies.duplicate(webinar, actor=actor())
+    flash(_("This is a copy of “%(title)s”, saved as a draft. Check its times and publish it when ready.",
+            title=webinar.title), "success")
+    return redirect_to(url_for("admin.webinar_edit", webinar_id=copy.webinar_id))
