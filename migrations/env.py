@@ -36,11 +36,25 @@ def run_migrations_online() -> None:
             log.info("No changes in schema detected.")
 
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild a table (copy, DROP, rename). With foreign keys on, SQLite's
+            # DROP TABLE deletes every row first and fires ON DELETE CASCADE on the tables that
+            # reference it: rebuilding `webinar` would empty `registration`. The pragma only
+            # changes outside a transaction; the references are checked once at the end instead.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         options = _options(connection)
         options.setdefault("process_revision_directives", skip_empty)
         context.configure(connection=connection, **options)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose references are broken: {broken[:10]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -90,9 +90,16 @@ def downgrade():
     if op.get_bind().dialect.name != 'sqlite':
         for table, name, _ in CHECKS:
             op.drop_constraint(op.f(f'ck_{table}_{name}'), table, type_='check')
+    sqlite = op.get_bind().dialect.name == 'sqlite'
     for table, columns in _columns().items():
-        # SQLite drops a plain column in place (recreating the table would fail on the
-        # tables that reference it once there are rows).
-        with op.batch_alter_table(table, schema=None, recreate='never') as batch_op:
+        # On SQLite a column named by a CHECK cannot be dropped in place, and a later batch
+        # migration may have turned the inline CHECKs into table constraints: rebuild the table
+        # without them (migrations/env.py turns foreign keys off while it runs, so no cascade).
+        checked = [name for t, name, _ in CHECKS if t == table]
+        existing = {c['name'] for c in sa.inspect(op.get_bind()).get_check_constraints(table)} if sqlite else set()
+        with op.batch_alter_table(table, schema=None, recreate='always' if sqlite and checked else 'auto') as batch_op:
+            for name in checked:
+                if f'ck_{table}_{name}' in existing:
+                    batch_op.drop_constraint(op.f(f'ck_{table}_{name}'), type_='check')
             for column in reversed(columns):
                 batch_op.drop_column(column.name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -54,3 +55,41 @@ def test_single_head():
     config.set_main_option("script_location", os.path.join(ROOT, "migrations"))
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, f"several migration heads: {heads}"
+
+
+def _insert(conn, table: str, **values) -> None:
+    """One row with `values`; every other NOT NULL column without a default gets a plain value."""
+    from datetime import datetime
+
+    from sqlalchemy import Boolean, DateTime, Integer, MetaData, Table, insert
+
+    t = Table(table, MetaData(), autoload_with=conn)
+    row = dict(values)
+    for column in t.columns:
+        if column.name in row or column.nullable or column.server_default is not None or column.primary_key:
+            continue
+        kind = column.type
+        row[column.name] = (False if isinstance(kind, Boolean) else 0 if isinstance(kind, Integer)
+                            else datetime.now(UTC) if isinstance(kind, DateTime) else "x")
+    conn.execute(insert(t).values(**row))
+
+
+def test_upgrading_a_database_with_data_keeps_every_row(empty_database):
+    """Batch migrations rebuild `webinar` on SQLite: with foreign keys on, that DROP TABLE would
+    cascade into `registration` (migrations/env.py turns them off while it runs)."""
+    from sqlalchemy import text
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(revision="d2b3c4e5f605")  # the schema before the rebuilding migrations
+        with db.engine.begin() as conn:
+            _insert(conn, "user", user_id=1, email="o@example.com", role="organizer")
+            _insert(conn, "user", user_id=2, email="l@example.com", role="lead")
+            _insert(conn, "webinar", webinar_id=1, slug="kept", type="live", status="draft", owner_user_id=1,
+                    stream_type="obs", cta_visibility="hidden", timezone="UTC", duration_minutes=60)
+            _insert(conn, "registration", registration_id=1, webinar_id=1, lead_id=2, webinar_type="live")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM registration")).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM webinar")).scalar() == 1
+        db.engine.dispose()
