@@ -21,8 +21,8 @@ from portal.errors import N_, Conflict, NotFound
 from portal.extensions import db
 from portal.registration.models import Registration
 from portal.registration.tokens import hash_token
+from portal.room import cohorts
 from portal.room.access import INVALID_LINK
-from portal.room.channels import room_channel
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def cancel(reg: Registration) -> bool:
     ledger.leave_everywhere(reg, reason="left")
     db.session.commit()
     log.info("registration %s cancelled by its registrant", reg.registration_id)
-    realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=CLOSE_REASON)
+    realtime.disconnect(cohorts.channel_of(reg), member=reg.lead_id, reason=CLOSE_REASON)
     return True
 
 
