@@ -32,8 +32,8 @@ def upgrade():
         batch_op.add_column(sa.Column('run_starts_at', sa.DateTime(timezone=True), nullable=True))
     # No table references `session`, so SQLite may rebuild it to drop the columns.
     with op.batch_alter_table('session', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_session_progress', type_='check')
-        batch_op.drop_constraint('fk_session_attendee_id_user', type_='foreignkey')
+        batch_op.drop_constraint(op.f('ck_session_progress'), type_='check')
+        batch_op.drop_constraint(op.f('fk_session_attendee_id_user'), type_='foreignkey')
         batch_op.drop_column('attendee_id')
         batch_op.drop_column('progress')
         batch_op.drop_column('last_position_sec')
@@ -49,8 +49,8 @@ def downgrade():
         batch_op.add_column(sa.Column('last_position_sec', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('progress', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('attendee_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_session_attendee_id_user', 'user', ['attendee_id'], ['user_id'],
+        batch_op.create_foreign_key(op.f('fk_session_attendee_id_user'), 'user', ['attendee_id'], ['user_id'],
                                     ondelete='CASCADE')
-        batch_op.create_check_constraint('ck_session_progress', sa.text('progress IS NULL OR progress IN (0, 25, 50, 75, 100)'))
+        batch_op.create_check_constraint(op.f('ck_session_progress'), sa.text('progress IS NULL OR progress IN (0, 25, 50, 75, 100)'))
     with op.batch_alter_table('webinar', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('run_starts_at')

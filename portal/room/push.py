@@ -187,6 +187,8 @@ def push_regions(webinar: Webinar, wanted: tuple[str, ...]) -> None:
     if not regions:
         return
     groups = cohorts.all_of(webinar)
+    if all(c.channel_key for c in groups):  # the webinar's own channel too (pages of older links)
+        groups.append(cohorts.Cohort("", None))
     with ExitStack() as numbers:
         # The channels' numbers are taken before the read: pages apply pushes in commit order.
         for cohort in groups:
