@@ -277,11 +277,13 @@ def _enter_in_batches(app: Flask, webinar_id: int) -> None:
                 if not batch:
                     break
                 ids = [c for c, _ in batch]
-                result = _with_retries(lambda b=batch: _enter_batch(webinar_id, b))
+                waiting: set[str] = set()  # another start time's registrants: not entered, not marked
+                result = _with_retries(lambda b=batch: _enter_batch(webinar_id, b, waiting=waiting))
                 if result is None:  # the webinar stopped (or the writes kept failing): nothing to do
                     presence.batch_done(webinar_id, ids, entered=False)
                     break
-                presence.batch_done(webinar_id, ids, entered=True)
+                presence.batch_done(webinar_id, [c for c in ids if c not in waiting], entered=True)
+                presence.batch_done(webinar_id, sorted(waiting), entered=False)
                 entered += result
                 time.sleep(0)  # let the worker serve its sockets between batches
             db.session.remove()
@@ -292,8 +294,9 @@ def _enter_in_batches(app: Flask, webinar_id: int) -> None:
     log.info("webinar %s: %s waiting connections entered", webinar_id, entered)
 
 
-def _enter_batch(webinar_id: int, batch: list[tuple[str, int]]) -> int | None:
-    """One transaction: lock the leads, re-check the status, insert the rows, emit entered."""
+def _enter_batch(webinar_id: int, batch: list[tuple[str, int]], *, waiting: set[str]) -> int | None:
+    """One transaction: lock the leads, re-check the status, insert the rows, emit entered.
+    Connections of registrants whose start time is not the running one go into `waiting`."""
     webinar = db.session.get(Webinar, webinar_id)
     if webinar is None or webinar.type != WebinarType.live.value:
         return None
@@ -308,8 +311,11 @@ def _enter_batch(webinar_id: int, batch: list[tuple[str, int]]) -> int | None:
     entries = []
     for connection_id, registration_id in batch:
         reg = regs.get(registration_id)
-        if reg is None or not reg.has_access or not sessions.in_current_run(reg, webinar):
-            continue  # another start time's registrant waits for their own run
+        if reg is None or not reg.has_access:
+            continue
+        if not sessions.in_current_run(reg, webinar):
+            waiting.add(connection_id)  # another start time's registrant waits for their own run
+            continue
         if reg.slot_id not in session_of:
             session_of[reg.slot_id] = sessions.live_session_id(webinar, slot_id=reg.slot_id)
         entries.append((reg, session_of[reg.slot_id], connection_id))
