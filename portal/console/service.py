@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from portal import realtime, timefmt
 from portal.console import fragments
-from portal.core import runs
+from portal.core import lifecycle, runs
 from portal.core.models import Role, Status, User, Webinar, WebinarSlot, WebinarSpeaker, WebinarType
 from portal.core.permissions import Action, can, require
 from portal.db_types import utcnow
@@ -111,6 +111,7 @@ def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None
     context.update(
         messages=chat.messages_for(webinar.webinar_id, viewer_lead_id=None, staff=True, session_id=session_id),
         cohorts=fragments.cohort_choices(webinar),
+        running_session=runs.current_session_id(webinar) if webinar.status in runs.RUNNING else None,
         watching=watching,
         # realtime.url keeps the path only: the cohort rides in the query the admission reads.
         ws_url=realtime.url("console.socket", webinar_id=webinar.webinar_id)
@@ -127,6 +128,15 @@ def post_message(user: User, webinar: Webinar, body: object, *, cohort: str | No
     uses the same chat function)."""
     watching = cohorts.watched(webinar, cohort)
     return chat.post_as_staff(user, webinar, body, session_id=watching.session_id if watching else None)
+
+
+def started_run(webinar: Webinar, outcome: lifecycle.Outcome) -> str | None:
+    """The session of the run a start just began, when the webinar has several start times
+    (the console then moves to that run's chat); None otherwise."""
+    if outcome.changed and outcome.after == Status.live.value and outcome.before == Status.scheduled.value \
+            and len(runs.start_times(webinar)) > 1:
+        return runs.current_session_id(webinar)
+    return None
 
 
 def start_time_of(webinar: Webinar, value: str | None) -> datetime | None:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from portal import ratelimit, realtime
 from portal.console import fragments, service, sockets
 from portal.core import lifecycle
-from portal.htmx import is_htmx
+from portal.htmx import is_htmx, redirect_to
 from portal.realtime import catchup, polling
 from portal.room import cohorts, moderation
 from portal.room.channels import console_channel
@@ -66,7 +66,9 @@ def state(webinar_id: int):
 def set_status(webinar_id: int, action: str):
     webinar = service.console_or_404(current_user, webinar_id)
     starts_at = service.start_time_of(webinar, request.form.get("starts_at"))
-    lifecycle.core_webinar_set_status(webinar, action, actor=current_user, starts_at=starts_at)
+    outcome = lifecycle.core_webinar_set_status(webinar, action, actor=current_user, starts_at=starts_at)
+    if (run := service.started_run(webinar, outcome)) is not None:  # watch the new run's chat
+        return redirect_to(url_for("console.page", webinar_id=webinar.webinar_id, cohort=run))
     return _region(webinar, "controls")
 
 

@@ -61,6 +61,7 @@ def test_two_start_times_run_twice_with_the_right_people(browser, live_server, m
     shot(sam, "console-two-times-laptop")
     sam.click("[data-testid=console-start]")
     expect(sam.locator("[data-testid=console-run]")).to_be_visible(timeout=WAIT)
+    wait_socket(sam)  # the console moved to the run's chat (a new page)
 
     # Run 1: Ann is in, Bob keeps his own countdown (two hours after the first).
     expect(ann.locator("[data-testid=room-status]")).to_have_attribute("data-status", "live", timeout=WAIT)
@@ -81,12 +82,19 @@ def test_two_start_times_run_twice_with_the_right_people(browser, live_server, m
     shot(ann, "run1-ended-phone")
     shot(sam, "console-between-runs-laptop")
 
-    # Run 2: Bob is let in; Ann's run stays over.
+    # Run 2: Bob is let in; Ann's run stays over; the console watches run 2's chat.
     sam.click("[data-testid=console-start]")
+    expect(sam.locator("[data-testid=console-run]")).to_be_visible(timeout=WAIT)
+    wait_socket(sam)
     expect(bob.locator("[data-testid=room-status]")).to_have_attribute("data-status", "live", timeout=WAIT)
     expect(ann.locator("[data-testid=room-status]")).to_have_attribute("data-status", "finished")
     expect(sam.locator("[data-testid=console-attendee-count]")).to_have_attribute("data-count", "1", timeout=WAIT)
     expect(sam.locator(".attendee-name", has_text="Bob Second")).to_be_visible()
+    bob.fill("[data-testid=chat-input]", "Hello from the second run")
+    bob.click("[data-testid=chat-send]")
+    expect(sam.locator(".chat-msg", has_text="second run")).to_be_visible(timeout=WAIT)
+    expect(ann.locator(".chat-msg", has_text="second run")).to_have_count(0)
+    shot(sam, "console-run2-live-laptop")
     shot(bob, "run2-live-laptop")
     bob.set_viewport_size(PHONE)
     shot(bob, "run2-live-phone")
