@@ -85,7 +85,7 @@ def find(webinar: Webinar, session_id: str | None) -> Cohort | None:
 
 def watched(webinar: Webinar, session_id: str | None) -> Cohort | None:
     """The cohort a console watches: the one asked for, else a live webinar's running (or next)
-    start time, else an auto webinar's first cohort."""
+    start time, else an auto webinar's first shared cohort (scheduled start)."""
     chosen = find(webinar, session_id)
     if chosen is not None:
         return chosen
@@ -93,7 +93,8 @@ def watched(webinar: Webinar, session_id: str | None) -> Cohort | None:
     if runs.has_runs(webinar):
         at = webinar.run_starts_at if webinar.status in runs.RUNNING else runs.next_start(webinar)
         return next((c for c in groups if c.starts_at == at), groups[0] if groups else None)
-    return groups[0] if groups else None
+    shared = [c for c in groups if not c.watch_now]  # a watch-now viewer is picked, never the default
+    return (shared or groups or [None])[0]
 
 
 def channel_of(reg: Registration) -> str:
