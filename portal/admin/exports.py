@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import timefmt
 from portal.admin import reports
+from portal.admin.runfilter import Run
 from portal.admin.reports import RegistrationRow
 from portal.core.models import Webinar
 
@@ -80,19 +81,21 @@ def cells(row: RegistrationRow, words: Words) -> list[str]:
     return [escape_cell(c.value(row, words)) if c.typed else c.value(row, words) for c in COLUMNS]
 
 
-def registrations_csv(webinar: Webinar, *, q: str, now: datetime) -> Iterator[str]:
-    """The CSV text in pieces of one chunk each (a few hundred KB at most in memory)."""
+def registrations_csv(webinar: Webinar, *, q: str, now: datetime, run: Run | None = None) -> Iterator[str]:
+    """The CSV text (of one run's registrants, or all) in pieces of one chunk each (a few
+    hundred KB at most in memory)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     words = Words.current()
     writer.writerow([escape_cell(h) for h in header()])
     yield BOM + buffer.getvalue()
-    for chunk in reports.all_registration_rows(webinar, q=q, now=now):
+    for chunk in reports.all_registration_rows(webinar, q=q, now=now, run=run):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(cells(row, words) for row in chunk)
         yield buffer.getvalue()
 
 
-def filename(webinar: Webinar, *, now: datetime) -> str:
-    return f"registrations-{webinar.slug}-{now.strftime('%Y%m%d-%H%M')}.csv"
+def filename(webinar: Webinar, *, now: datetime, run: Run | None = None) -> str:
+    of_run = f"-run-{run.starts_at.strftime('%Y%m%d-%H%M')}" if run is not None else ""
+    return f"registrations-{webinar.slug}{of_run}-{now.strftime('%Y%m%d-%H%M')}.csv"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, make_response, render_template, request, stream_with_context, url_for
 
-from portal.admin import exports, registrations, reports, search
+from portal.admin import exports, registrations, reports, runfilter, search
 from portal.admin.access import webinar_for
 from portal.admin.forms import ActionForm
 from portal.admin.pages.common import actor, back
@@ -17,10 +17,12 @@ from portal.registration import display
 def page(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     q = search.normalise(request.args.get("q"))
-    rows = reports.registration_page(webinar, q=q, number=page_number(request.args.get("page")), now=utcnow())
+    run = runfilter.chosen(webinar, request.args.get("run"))
+    rows = reports.registration_page(webinar, q=q, number=page_number(request.args.get("page")), now=utcnow(),
+                                     run=run)
     return page_or_fragment("admin/registrations/page.html", "admin/registrations/_table.html", "registrations",
                             webinar=webinar, page=rows, q=q, columns=exports.COLUMNS, action_form=ActionForm(),
-                            section="webinars", tab="registrations")
+                            runs=runfilter.choices(webinar), run=run, section="webinars", tab="registrations")
 
 
 def _row_action(webinar_id: int, registration_id: int, change) -> Response:  # noqa: ANN001
@@ -71,9 +73,10 @@ def resend(webinar_id: int, registration_id: int):
 def export_csv(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     q = search.normalise(request.args.get("q"))
+    run = runfilter.chosen(webinar, request.args.get("run"))
     now = utcnow()
-    body = stream_with_context(exports.registrations_csv(webinar, q=q, now=now))
+    body = stream_with_context(exports.registrations_csv(webinar, q=q, now=now, run=run))
     response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(webinar, now=now)}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(webinar, now=now, run=run)}"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from portal.admin import analytics, charts, reports
+from portal.admin import analytics, charts, reports, runfilter
 from portal.admin.access import webinar_for
 from portal.admin.pages.common import actor
 from portal.admin.pagination import page_number
@@ -16,14 +16,16 @@ from portal.htmx import targets
 def attendance(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     now = utcnow()
-    attendees = reports.attendee_page(webinar, number=page_number(request.args.get("page")), now=now)
+    run = runfilter.chosen(webinar, request.args.get("run"))  # one run of several start times, or all
+    attendees = reports.attendee_page(webinar, number=page_number(request.args.get("page")), now=now, run=run)
     if targets("attendees"):  # paging through attendees needs no chart
-        return render_template("admin/attendance/_attendees.html", webinar=webinar, attendees=attendees)
-    overview = reports.attendance_overview(webinar, now=now)
+        return render_template("admin/attendance/_attendees.html", webinar=webinar, attendees=attendees, run=run)
+    overview = reports.attendance_overview(webinar, now=now, run=run)
     progress = reports.progress_distribution(webinar) if webinar.type == WebinarType.auto.value else None
     return render_template("admin/attendance/page.html", webinar=webinar, attendees=attendees, overview=overview,
-                           chart=charts.timeline(overview.points), reasons=reports.leave_reasons(webinar),
-                           progress=progress, section="webinars", tab="attendance")
+                           chart=charts.timeline(overview.points), reasons=reports.leave_reasons(webinar, run=run),
+                           progress=progress, runs=runfilter.choices(webinar), run=run,
+                           section="webinars", tab="attendance")
 
 
 def analytics_page(webinar_id: int):
