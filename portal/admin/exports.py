@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal import timefmt
 from portal.admin import reports
-from portal.admin.runfilter import Run
 from portal.admin.reports import RegistrationRow
+from portal.admin.runfilter import Run
 from portal.core.models import Webinar
 
 BOM = "\ufeff"

@@ -278,7 +278,7 @@ def _enter_in_batches(app: Flask, webinar_id: int) -> None:
                     break
                 ids = [c for c, _ in batch]
                 waiting: set[str] = set()  # another start time's registrants: not entered, not marked
-                result = _with_retries(lambda b=batch: _enter_batch(webinar_id, b, waiting=waiting))
+                result = _with_retries(lambda b=batch, w=waiting: _enter_batch(webinar_id, b, waiting=w))
                 if result is None:  # the webinar stopped (or the writes kept failing): nothing to do
                     presence.batch_done(webinar_id, ids, entered=False)
                     break

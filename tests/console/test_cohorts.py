@@ -19,7 +19,8 @@ def _auto(make):
     watch_now = choices.resolve(w, "now", now=now).starts_at
 
     def reg(name: str, starts_at):
-        return registration.register(w, name=name, email=f"{name.lower()}@example.com", starts_at=starts_at).registration
+        email = f"{name.lower()}@example.com"
+        return registration.register(w, name=name, email=email, starts_at=starts_at).registration
 
     return w, reg("Ann", first), reg("Ada", first), reg("Bob", second), reg("Wes", watch_now)
 

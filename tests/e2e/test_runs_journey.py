@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 from portal.db_types import utcnow
 from tests.e2e.test_live_journey import LAPTOP, PHONE, WAIT, login, wait_socket
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning")]
+# The test server leaks a static video segment's file when the browser aborts it (as in the live journey).
+LEAK = "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(LEAK)]
 SHOTS = Path("/work/shots/runs")
 
 

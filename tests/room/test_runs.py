@@ -23,13 +23,12 @@ from portal.extensions import db
 from portal.registration import choices, service
 from portal.room import chat, cohorts, fragments
 from portal.room.channels import room_channel
-from tests.room.conftest import register
 
 
-def _two_times(make):
-    """A live webinar at +1 h (main time) with an extra time at +3 h; one registrant each."""
+def _two_times(make, *, apart: timedelta = timedelta(hours=2)):
+    """A live webinar at +1 h (main time) with an extra time `apart` later; one registrant each."""
     main = utcnow().replace(microsecond=0) + timedelta(hours=1)
-    w = make.webinar(status="scheduled", scheduled_at=main, slots=(main + timedelta(hours=2),))
+    w = make.webinar(status="scheduled", scheduled_at=main, slots=(main + apart,))
     first = service.register(w, name="First", email="first@example.com", slot=None)
     second = service.register(w, name="Second", email="second@example.com", slot=w.slots[0])
     return w, first.registration, second.registration
@@ -128,3 +127,28 @@ def test_each_run_has_its_own_chat_and_channel(app, make, pushes):
     assert not any("hello run one" in html for html in pushes.to(second_channel))
     assert chat.messages_for(w.webinar_id, viewer_lead_id=second.lead_id,
                              session_id=cohorts.of(second).session_id) == []
+
+
+def test_we_are_live_and_thank_you_go_to_the_runs_own_registrants(app, make):
+    from portal.mail import reminders
+    from portal.mail.models import MailMessage
+
+    def mailed(kind: str) -> list[int]:
+        return sorted(db.session.scalars(select(MailMessage.registration_id).where(
+            MailMessage.webinar_id == w.webinar_id, MailMessage.kind == kind)))
+
+    # The second time is close: inside "we are live"'s window, but not this run's.
+    w, first, second = _two_times(make, apart=timedelta(minutes=5))
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    reminders.went_live(w, now=w.scheduled_at)
+    db.session.commit()
+    assert mailed(reminders.LIVE_NOW) == [first.registration_id]
+    lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM)
+    reminders.completed(w, now=utcnow())
+    db.session.commit()
+    assert mailed(reminders.THANK_YOU) == [first.registration_id]
+    # The sender re-checks at send time: for the second time's registrant run 1 is not theirs.
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    message = MailMessage(registration_id=first.registration_id, webinar_id=w.webinar_id,
+                          kind=reminders.LIVE_NOW, occurrence="x", recipient="first@example.com")
+    assert reminders.still_wanted(message, first) == "not live"
