@@ -152,3 +152,15 @@ def test_we_are_live_and_thank_you_go_to_the_runs_own_registrants(app, make):
     message = MailMessage(registration_id=first.registration_id, webinar_id=w.webinar_id,
                           kind=reminders.LIVE_NOW, occurrence="x", recipient="first@example.com")
     assert reminders.still_wanted(message, first) == "not live"
+
+
+def test_only_core_writes_which_time_runs(app, make):
+    from portal.core.guard import GuardedFieldWrite
+
+    w, _, _ = _two_times(make)
+    with pytest.raises(GuardedFieldWrite):
+        w.run_starts_at = w.slots[0].starts_at
+    db.session.rollback()
+    with pytest.raises(GuardedFieldWrite):
+        db.session.execute(db.text("UPDATE webinar SET run_starts_at = NULL"))
+    db.session.rollback()
