@@ -77,11 +77,13 @@ def on_moderation_changed(webinar_id: int, **_: Any) -> None:
     _push(webinar_id, ("attendees",))
 
 
-def channels(webinar_id: int) -> list[str]:
-    """Every console channel of a webinar: one per cohort a console may watch."""
+def channels(webinar_id: int, *, present_only: bool = True) -> list[str]:
+    """The console channels of a webinar: one per cohort a console may watch (pushes: those
+    with someone in them; closing a staff member's consoles: all)."""
     with fresh_session():
         webinar = db.session.get(Webinar, webinar_id)
-        keys = {c.channel_key for c in cohorts.all_of(webinar)} if webinar is not None else set()
+        groups = cohorts.all_of(webinar, present_only=present_only) if webinar is not None else []
+        keys = {c.channel_key for c in groups}
     return [console_channel(webinar_id, key) for key in sorted(keys | {""})]
 
 

@@ -37,7 +37,7 @@ def on_sessions_ended(user_id: int, *, webinar_ids: tuple[int, ...], reason: str
     """A staff member's sessions ended (or they were taken off a webinar): close their consoles
     (whichever cohort each watches)."""
     for webinar_id in webinar_ids:
-        for channel in push.channels(webinar_id):
+        for channel in push.channels(webinar_id, present_only=False):
             realtime.disconnect(channel, member=user_id, reason=reason)
 
 

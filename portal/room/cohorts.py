@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from portal.attendance.models import Attendance
 from portal.core import runs
 from portal.core.models import Webinar
 from portal.db_types import utcnow
@@ -24,7 +25,7 @@ from portal.room.channels import room_channel
 from portal.room.kinds import kind_of
 
 # Auto cohorts that may still have open pages: started within the recording plus this margin.
-AUTO_WINDOW = timedelta(days=1)
+AUTO_WINDOW = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,11 @@ def of(reg: Registration) -> Cohort:
     return Cohort(key, start, key)
 
 
-def all_of(webinar: Webinar, *, now: datetime | None = None) -> list[Cohort]:
+def all_of(webinar: Webinar, *, now: datetime | None = None, present_only: bool = False) -> list[Cohort]:
     """Every cohort that may have open pages: each start time of a live webinar; each auto
-    cohort whose start is recent enough (AUTO_WINDOW plus the recording)."""
+    cohort whose start is recent enough (AUTO_WINDOW plus the recording) or still to come.
+    `present_only` (pushes): watch-now cohorts only while their viewer is in the room, so a
+    busy evergreen's status or CTA change is not published to every viewer of the day."""
     if runs.has_runs(webinar):
         return [_run(webinar, slot_id, at) for at, slot_id in runs.start_times(webinar)] or [_run(webinar, None, None)]
     now = now or utcnow()
@@ -62,10 +65,13 @@ def all_of(webinar: Webinar, *, now: datetime | None = None) -> list[Cohort]:
     regs = db.session.scalars(select(Registration).where(
         Registration.webinar_id == webinar.webinar_id, Registration.starts_at >= since,
         Registration.cancelled_at.is_(None)).order_by(Registration.starts_at, Registration.registration_id))
+    present = set(db.session.scalars(select(Attendance.lead_id).where(
+        Attendance.webinar_id == webinar.webinar_id, Attendance.left_at.is_(None)))) if present_only else set()
     found: dict[str, Cohort] = {}
     for reg in regs:
         cohort = of(reg)
-        found.setdefault(cohort.session_id, cohort)
+        if not (present_only and cohort.watch_now and reg.lead_id not in present):
+            found.setdefault(cohort.session_id, cohort)
     return list(found.values())
 
 

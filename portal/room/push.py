@@ -24,6 +24,7 @@ from flask import Flask, current_app, has_request_context
 from flask_babel import force_locale
 
 from portal import realtime, signals
+from portal.core import runs
 from portal.core.models import Webinar
 from portal.dbsession import fresh_session
 from portal.extensions import db
@@ -186,7 +187,7 @@ def push_regions(webinar: Webinar, wanted: tuple[str, ...]) -> None:
     regions = fragments.room_regions(webinar, wanted)
     if not regions:
         return
-    groups = cohorts.all_of(webinar)
+    groups = cohorts.all_of(webinar, present_only=True)
     if all(c.channel_key for c in groups):  # the webinar's own channel too (pages of older links)
         groups.append(cohorts.Cohort("", None))
     with ExitStack() as numbers:
@@ -195,10 +196,14 @@ def push_regions(webinar: Webinar, wanted: tuple[str, ...]) -> None:
             numbers.enter_context(realtime.ordered(room_channel(webinar.webinar_id, cohort.channel_key)))
         db.session.refresh(webinar)
         count = fragments.attendance.present_count(webinar.webinar_id)
+        rendered: dict[object, str] = {}  # by start time: only a live run's regions differ per cohort
         for cohort in groups:
-            html = per_language(lambda lang, c=cohort: "".join(
-                fragments.room_region(name, webinar, count=count, oob=True, lang=lang, cohort=c) for name in regions))
-            realtime.publish(room_channel(webinar.webinar_id, cohort.channel_key), html)
+            key = cohort.starts_at if runs.has_runs(webinar) else None
+            if key not in rendered:
+                rendered[key] = per_language(lambda lang, c=cohort: "".join(
+                    fragments.room_region(name, webinar, count=count, oob=True, lang=lang, cohort=c)
+                    for name in regions))
+            realtime.publish(room_channel(webinar.webinar_id, cohort.channel_key), rendered[key])
 
 
 def _push_count(app: Flask, webinar_id: int) -> None:
