@@ -215,9 +215,11 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor, run: datetime | None
     signals.send(signals.status_changing, webinar, from_status=before, to_status=target, actor=actor)
     session_id = runs.current_session_id(webinar)
     data: dict[str, object] = {"from": before, "to": target, "actor": describe(actor)}
-    if session_id is not None:
-        data["run_starts_at"] = timefmt.iso_utc(webinar.run_starts_at) if webinar.run_starts_at else None
-    events.emit("webinar_status_changed", webinar_id=webinar.webinar_id, session_id=session_id, data=data)
+    several = session_id is not None and len(runs.start_times(webinar)) > 1
+    if several:  # which run changed (one start time: the envelope keeps its old shape)
+        data["run_starts_at"] = timefmt.iso_utc(webinar.run_starts_at)
+    events.emit("webinar_status_changed", webinar_id=webinar.webinar_id,
+                session_id=session_id if several else None, data=data)
     if op in ("stop", "end_run"):
         events.emit("webinar_completed", webinar_id=webinar.webinar_id, session_id=session_id,
                     data={"type": webinar.type})
