@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template, url_for
 
 from portal import realtime, signals
 from portal.console import fragments
@@ -70,6 +70,19 @@ def on_message(message_id: int, **_: Any) -> None:
         items = per_language(lambda lang: fragments.message_items([message], muted=muted, lang=lang))
         key = cohorts.channel_key(message.webinar_id, message.session_id)
         realtime.publish(console_channel(message.webinar_id, key), fragments.messages_oob(items))
+        if cohorts.is_alone(message.session_id) and not message.posted_as_host:
+            _tell_other_consoles(message, own=console_channel(message.webinar_id, key))
+
+
+def _tell_other_consoles(message: ChatMessage, *, own: str) -> None:
+    """A watch-now viewer wrote to the hosts: consoles watching another cohort see a link to
+    that viewer's chat (it reaches the hosts wherever they look)."""
+    html = per_language(lambda lang: render_template(  # per_language gives url_for a request context
+        "console/_cohort_notice.html", message=message, oob=True, lang=lang,
+        url=url_for("console.page", webinar_id=message.webinar_id, cohort=message.session_id)))
+    for channel in channels(message.webinar_id):
+        if channel != own:
+            realtime.publish(channel, html)
 
 
 def on_moderation_changed(webinar_id: int, **_: Any) -> None:

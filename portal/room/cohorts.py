@@ -81,7 +81,7 @@ def find(webinar: Webinar, session_id: str | None) -> Cohort | None:
         return None
     if runs.has_runs(webinar):
         return next((c for c in all_of(webinar) if c.session_id == session_id), None)
-    if session_id.startswith("r") and session_id[1:].isdigit():
+    if is_alone(session_id):
         reg = db.session.get(Registration, int(session_id[1:]))
         if reg is not None and reg.webinar_id == webinar.webinar_id:
             return of(reg)
@@ -113,6 +113,11 @@ def channel_key(webinar_id: int, session_id: str | None) -> str:
     if session_id is None or session_id == runs.run_session_id(webinar_id, None):
         return ""
     return session_id
+
+
+def is_alone(session_id: str | None) -> bool:
+    """Is this chat session a watch-now viewer's (a cohort of one)?"""
+    return bool(session_id) and session_id[0] == "r" and session_id[1:].isdigit()
 
 
 def session_of_key(webinar: Webinar, key: str) -> str | None:

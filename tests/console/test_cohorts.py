@@ -75,3 +75,14 @@ def test_the_console_picks_the_cohort_it_watches(app, make):
     page = client.get(f"/console/{w.webinar_id}?cohort=r999999").get_data(as_text=True)
     assert "from the watch-now viewer" not in page
 
+
+
+def test_a_watch_now_message_reaches_consoles_watching_another_cohort(app, make, pushes):
+    w, ann, _, _, wes = _auto(make)
+    presence_of = cohorts.channel_key(w.webinar_id, cohorts.of(ann).session_id)
+    chat.post(wes, "anyone there?")
+    notices = [h for h in pushes.to(console_channel(w.webinar_id, presence_of)) if "console-cohort-notice" in h]
+    assert notices and f"cohort=r{wes.registration_id}" in notices[-1] and "Wes" in notices[-1]
+    pushes.clear()
+    chat.post(ann, "a shared-cohort message")  # a shared cohort's message raises no notice
+    assert not any("console-cohort-notice" in h for ch, h in pushes.sent)

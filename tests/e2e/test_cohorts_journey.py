@@ -58,7 +58,6 @@ def test_two_evergreen_cohorts_cannot_see_each_others_chat(browser, live_server,
 
     # A watch-now viewer asks; the host picks that viewer's chat in the console and answers.
     wes_ctx, wes = register(browser, live_server, w.slug, name="Wes Now", choice=0, viewport=PHONE)
-    say(wes, "Is there a replay?")
     host_ctx = browser.new_context(viewport=LAPTOP, locale="en-US")
     host = host_ctx.new_page()
     host.goto(f"{live_server.url}/login")
@@ -66,11 +65,17 @@ def test_two_evergreen_cohorts_cannot_see_each_others_chat(browser, live_server,
     host.fill("input[name=password]", PASSWORD)
     host.click("button[type=submit]:has-text('Log in')")
     host.goto(f"{live_server.url}/console/{w.webinar_id}")
-    expect(host.locator(".chat-msg", has_text="early cohort")).to_be_visible()
-    expect(host.locator(".chat-msg", has_text="replay")).to_have_count(0)
-    host.select_option("[data-testid=console-cohort]", label="Watch now: Wes Now")
-    host.click(".console-cohorts button[type=submit]")
     wait_socket(host)
+    expect(host.locator(".chat-msg", has_text="early cohort")).to_be_visible()
+    say(wes, "Is there a replay?")
+    # The console watches the early cohort: a notice links to the watch-now viewer's chat.
+    notice = host.locator("[data-testid=console-cohort-notice]")
+    expect(notice).to_contain_text("Wes Now", timeout=WAIT)
+    expect(host.locator(".chat-msg", has_text="replay")).to_have_count(0)
+    shot(host, "console-watch-now-notice-laptop")
+    notice.locator("a").click()
+    wait_socket(host)
+    expect(host.locator("[data-testid=console-cohort] option:checked")).to_have_text("Watch now: Wes Now")
     expect(host.locator(".chat-msg", has_text="Is there a replay?")).to_be_visible()
     host.fill("#console-chat-body", "Yes, tomorrow morning")
     host.click("#console-compose button[type=submit]")
@@ -79,5 +84,12 @@ def test_two_evergreen_cohorts_cannot_see_each_others_chat(browser, live_server,
     expect(ann.locator(".chat-msg", has_text="replay")).to_have_count(0)
     shot(host, "console-watch-now-laptop")
     shot(wes, "watch-now-answered-phone")
+    # The console's selector picks any cohort back.
+    host.select_option("[data-testid=console-cohort]", index=2)  # by start: Wes (now), early, later
+    host.click(".console-cohorts button[type=submit]")
+    wait_socket(host)
+    expect(host.locator(".chat-msg", has_text="later cohort")).to_be_visible()
+    host.set_viewport_size(PHONE)
+    shot(host, "console-later-cohort-phone")
     for context in (ann_ctx, cat_ctx, bob_ctx, wes_ctx, host_ctx):
         context.close()
