@@ -50,8 +50,9 @@ def next_start(webinar: Webinar) -> datetime | None:
 
 
 def later_left(webinar: Webinar) -> bool:
-    """Does a start time remain after the running one (stop then waits for it)?"""
-    return has_runs(webinar) and bool(remaining(webinar))
+    """Does a start time remain after the running one (stop then waits for it)? Never for a
+    webinar started before runs were recorded (no `run_starts_at`): its stop finishes it."""
+    return has_runs(webinar) and webinar.run_starts_at is not None and bool(remaining(webinar))
 
 
 def run_slot(webinar: Webinar, starts_at: datetime | None) -> int | None:

@@ -164,3 +164,15 @@ def test_only_core_writes_which_time_runs(app, make):
     with pytest.raises(GuardedFieldWrite):
         db.session.execute(db.text("UPDATE webinar SET run_starts_at = NULL"))
     db.session.rollback()
+
+
+def test_a_webinar_live_before_runs_were_recorded_finishes_on_stop(app, make):
+    from portal.core.guard import core_write
+
+    w, _, _ = _two_times(make)
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    with core_write():  # as a row migrated while live looks: no run recorded
+        db.session.execute(db.text("UPDATE webinar SET run_starts_at = NULL"))
+    db.session.commit()
+    db.session.refresh(w)
+    assert lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM).after == "finished"
