@@ -93,3 +93,11 @@ def status_for(webinar: Webinar, starts_at: datetime | None) -> str:
 def in_run(webinar: Webinar, starts_at: datetime | None) -> bool:
     """May a registrant of this start time be entered now (their run is live or paused)?"""
     return status_for(webinar, starts_at) in RUNNING
+
+
+def shows_cta(webinar: Webinar, starts_at: datetime | None) -> bool:
+    """May this start time's room show the call-to-action Core made visible? With several start
+    times only the running time's registrants see it (the others are still waiting)."""
+    if not has_runs(webinar) or webinar.run_starts_at is None or starts_at is None or len(start_times(webinar)) < 2:
+        return True
+    return in_run(webinar, starts_at)

@@ -54,7 +54,7 @@ def room_context(webinar: Webinar, *, count: int | None = None, reg: Registratio
         "status": status,
         "starts_at": starts_at,
         "count": attendance.present_count(webinar.webinar_id) if count is None else count,
-        "cta_visible": cta_visible(webinar, reg if page else None),
+        "cta_visible": cta_visible(webinar, reg if page else None) and runs.shows_cta(webinar, starts_at),
         "chat_state": chat.chat_state(webinar, now=now, starts_at=starts_at),
         "lobby_opens_at": chat.lobby_opens_at(webinar, starts_at),
         "now": now,
@@ -71,6 +71,8 @@ def cta_visible(webinar: Webinar, reg: Registration | None = None) -> bool:
     the webinar's type (auto: the viewer's position reached cta_at_sec)."""
     if webinar.cta_visibility != CtaVisibility.visible.value or not webinar.cta_url:
         return False
+    if reg is not None and not runs.shows_cta(webinar, cohorts.of(reg).starts_at):
+        return False  # another start time's registrant: the offer belongs to the running time
     rule = kind_of(webinar).cta_visible
     if rule is not None and reg is not None:
         return rule(reg, webinar)

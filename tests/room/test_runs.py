@@ -176,3 +176,19 @@ def test_a_webinar_live_before_runs_were_recorded_finishes_on_stop(app, make):
     db.session.commit()
     db.session.refresh(w)
     assert lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM).after == "finished"
+
+
+def test_the_offer_is_for_the_running_times_registrants(app, make):
+    from portal.errors import Conflict
+    from portal.room import cta
+
+    w, first, second = _two_times(make)
+    lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
+    lifecycle.core_webinar_set_cta_visibility(w, "visible", actor=SYSTEM)
+    assert fragments.room_context(w, reg=first, page=True)["cta_visible"]
+    assert not fragments.room_context(w, reg=second, page=True)["cta_visible"]
+    assert cta.click(first) == w.cta_url
+    with pytest.raises(Conflict):
+        cta.click(second)
+    db.session.rollback()
+    assert [e.lead_id for e in _events(w.webinar_id, "client_webinar_cta_clicked")] == [first.lead_id]
