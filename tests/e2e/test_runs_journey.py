@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from portal.db_types import utcnow
 from tests.e2e.test_live_journey import LAPTOP, PHONE, WAIT, login, wait_socket
+from tests.factories import PASSWORD
 
 # The test server leaks a static video segment's file when the browser aborts it (as in the live journey).
 LEAK = "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
@@ -45,8 +46,9 @@ def register(browser, live_server, slug: str, *, name: str, email: str, choice: 
 
 def test_two_start_times_run_twice_with_the_right_people(browser, live_server, make):
     speaker = make.user(role="speaker", email="sam@example.com", display_name="Sam Speaker")
+    owner = make.user(role="organizer", email="olga@example.com", display_name="Olga Organizer")
     main = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=5)
-    w = make.webinar(status="scheduled", title="Two-time workshop", slug="two-times", speakers=(speaker,),
+    w = make.webinar(status="scheduled", title="Two-time workshop", slug="two-times", speakers=(speaker,), owner=owner,
                      scheduled_at=main, slots=(main + timedelta(hours=2),), chat_lobby_minutes=15,
                      stream_url="/static/demo/hls/index.m3u8")
     ann_ctx, ann = register(browser, live_server, w.slug, name="Ann First", email="ann@example.com", choice=0,
@@ -99,5 +101,24 @@ def test_two_start_times_run_twice_with_the_right_people(browser, live_server, m
     shot(bob, "run2-live-laptop")
     bob.set_viewport_size(PHONE)
     shot(bob, "run2-live-phone")
-    for context in (ann_ctx, bob_ctx, sam_ctx):
+
+    # The organizer reads the report of one run: Attendance tab, pick the run.
+    olga_ctx = browser.new_context(viewport=LAPTOP, locale="en-US")
+    olga = olga_ctx.new_page()
+    olga.goto(f"{live_server.url}/login")
+    olga.fill("input[name=email]", "olga@example.com")
+    olga.fill("input[name=password]", PASSWORD)
+    olga.click("button[type=submit]:has-text('Log in')")
+    olga.goto(f"{live_server.url}/admin/webinars/{w.webinar_id}")
+    olga.click("nav.tabs a:has-text('Attendance')")
+    picker = olga.locator("[data-testid=run-picker]")
+    picker.locator("select").select_option(index=1)  # the main (first) time
+    picker.locator("button[type=submit]").click()
+    expect(olga.locator("[data-testid=attendees-total]")).to_have_text("1")
+    expect(olga.locator("text=Ann First")).to_be_visible()
+    expect(olga.locator("text=Bob Second")).to_have_count(0)
+    shot(olga, "report-run1-laptop")
+    olga.set_viewport_size(PHONE)
+    shot(olga, "report-run1-phone")
+    for context in (ann_ctx, bob_ctx, sam_ctx, olga_ctx):
         context.close()
