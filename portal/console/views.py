@@ -49,7 +49,7 @@ def state(webinar_id: int):
     staff = current_user._get_current_object()  # type: ignore[attr-defined]
     webinar = service.console_or_404(staff, webinar_id)
     subject = str(staff.user_id)  # the loader let only a signed-in staff member through
-    cohort = request.args.get("cohort") or None
+    cohort = (request.args.get("cohort") or "")[:40] or None  # names a channel version only; data: watched()
     key = cohorts.channel_key(webinar_id, cohort)
     cached = polling.not_modified("c", subject, request.headers.get("If-None-Match"),
                                   lambda scope: console_channel(scope, key))
