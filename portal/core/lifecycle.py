@@ -88,6 +88,8 @@ def core_webinar_set_status(webinar: Webinar, action: str, *, actor: Actor,
         if webinar.status in runs.RUNNING and runs.later_left(webinar):
             return _transition(webinar, "end_run", actor=actor)
     if action == "start" and runs.has_runs(webinar) and webinar.status == Status.scheduled.value:
+        # The times as stored now (an organizer may have moved one since this object was read).
+        db.session.refresh(webinar, ["scheduled_at", "slots", "run_starts_at"])
         return _transition(webinar, "start", actor=actor, run=_run_to_start(webinar, starts_at))
     return _transition(webinar, action, actor=actor)
 
