@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from portal import timefmt
 from portal.admin import reports
 from portal.admin.reports import RegistrationRow
+from portal.admin.runfilter import Run
 from portal.core.models import Webinar
 from portal.registration import questions
 from portal.registration.models import RegistrationQuestion
@@ -116,17 +117,19 @@ def cells(row: RegistrationRow, words: Words, columns: tuple[Column, ...] = COLU
     return [escape_cell(c.value(row, words)) if c.typed else c.value(row, words) for c in columns]
 
 
-def registrations_csv(webinar: Webinar, *, q: str, now: datetime) -> Iterator[str]:
-    """The CSV text in pieces of one chunk each (a few hundred KB at most in memory)."""
+def registrations_csv(webinar: Webinar, *, q: str, now: datetime, run: Run | None = None) -> Iterator[str]:
+    """The CSV text (of one run's registrants, or all) in pieces of one chunk each (a few
+    hundred KB at most in memory)."""
     words = Words.current()
     columns = columns_for(webinar)
     chunks = ([cells(row, words, columns) for row in chunk]
-              for chunk in reports.all_registration_rows(webinar, q=q, now=now))
+              for chunk in reports.all_registration_rows(webinar, q=q, now=now, run=run))
     return csv_text(header(columns), chunks)
 
 
-def filename(webinar: Webinar, *, now: datetime, what: str = "registrations") -> str:
-    return f"{what}-{webinar.slug}-{now.strftime('%Y%m%d-%H%M')}.csv"
+def filename(webinar: Webinar, *, now: datetime, what: str = "registrations", run: Run | None = None) -> str:
+    of_run = f"-run-{run.starts_at.strftime('%Y%m%d-%H%M')}" if run is not None else ""
+    return f"{what}-{webinar.slug}{of_run}-{now.strftime('%Y%m%d-%H%M')}.csv"
 
 
 def csv_text(header_cells: list[str], chunks: Iterator[list[list[str]]]) -> Iterator[str]:

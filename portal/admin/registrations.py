@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.registration import seats
 from portal.registration.models import Registration
 from portal.registration.tokens import rotate
-from portal.room.channels import room_channel
+from portal.room import cohorts
 from portal.room.sockets import LINK_REISSUED
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def revoke(reg: Registration, *, actor: Actor) -> Registration:
         _audit(reg, "revoke", actor)
         db.session.commit()
         log.info("registration %s revoked", reg.registration_id)
-        realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason="revoked")
+        realtime.disconnect(cohorts.channel_of(reg), member=reg.lead_id, reason="revoked")
     return reg
 
 
@@ -78,5 +78,5 @@ def reissue(reg: Registration, *, actor: Actor, email: bool = False) -> str:
                    context={"join_token": token, "by_organizer": True})
     db.session.commit()
     log.info("registration %s: join link re-issued", reg.registration_id)
-    realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=LINK_REISSUED)
+    realtime.disconnect(cohorts.channel_of(reg), member=reg.lead_id, reason=LINK_REISSUED)
     return token

@@ -14,6 +14,7 @@ from sqlalchemy import ARRAY, Float, Integer, Select, and_, any_, bindparam, cas
 
 from portal.admin import facts, intervals, search, visits
 from portal.admin.pagination import PER_PAGE, Page, clamp
+from portal.admin.runfilter import Run
 from portal.attendance.models import Attendance, LiveSession
 from portal.core.models import OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarType
 from portal.extensions import db
@@ -85,7 +86,7 @@ class RegistrationRow:
             and self.state == "confirmed"
 
 
-def _registration_select(webinar: Webinar, *, q: str) -> Select:
+def _registration_select(webinar: Webinar, *, q: str, run: Run | None = None) -> Select:
     stmt = (
         select(
             Registration.registration_id, Registration.lead_id, User.display_name, User.email,
@@ -97,14 +98,18 @@ def _registration_select(webinar: Webinar, *, q: str) -> Select:
         .outerjoin(WebinarSlot, WebinarSlot.slot_id == Registration.slot_id)
         .where(Registration.webinar_id == webinar.webinar_id)
     )
+    if run is not None:
+        stmt = stmt.where(run.registrations())
     if q:
         dialect = db.session.get_bind().dialect.name
         stmt = stmt.where(search.person_matches(User.display_name, User.email, q, dialect=dialect))
     return stmt
 
 
-def _count(webinar: Webinar, *, q: str) -> int:
+def _count(webinar: Webinar, *, q: str, run: Run | None = None) -> int:
     stmt = select(func.count()).select_from(Registration).where(Registration.webinar_id == webinar.webinar_id)
+    if run is not None:
+        stmt = stmt.where(run.registrations())
     if q:
         dialect = db.session.get_bind().dialect.name
         stmt = stmt.join(User, User.user_id == Registration.lead_id).where(
@@ -129,17 +134,20 @@ def _rows(result) -> list[RegistrationRow]:  # noqa: ANN001 - a SQLAlchemy Resul
 
 
 def registration_page(webinar: Webinar, *, q: str = "", number: int = 1, now: datetime,
-                      per_page: int = PER_PAGE) -> Page[RegistrationRow]:
-    """One page of the registrations table, newest first, with its attendance facts."""
+                      per_page: int = PER_PAGE, run: Run | None = None) -> Page[RegistrationRow]:
+    """One page of the registrations table (of one run's start time, or all), newest first,
+    with its attendance facts."""
     no_jit()
-    total = _count(webinar, q=q)
+    total = _count(webinar, q=q, run=run)
     number = clamp(number, total=total, per_page=per_page)
     offset = (number - 1) * per_page
     if q:
-        stmt = _ordered(_registration_select(webinar, q=q)).limit(per_page).offset(offset)
+        stmt = _ordered(_registration_select(webinar, q=q, run=run)).limit(per_page).offset(offset)
     else:
         # Deferred join: skip rows on the registration index alone, then join the 50 kept.
         page_ids = _ordered(select(Registration.registration_id).where(Registration.webinar_id == webinar.webinar_id))
+        if run is not None:
+            page_ids = page_ids.where(run.registrations())
         page_ids = page_ids.limit(per_page).offset(offset).scalar_subquery()
         stmt = _ordered(_registration_select(webinar, q="").where(Registration.registration_id.in_(page_ids)))
     rows = _rows(_rows_of(stmt))
@@ -155,11 +163,11 @@ def registration_row(webinar: Webinar, registration_id: int, *, now: datetime) -
     return rows[0] if rows else None
 
 
-def all_registration_rows(webinar: Webinar, *, q: str = "", now: datetime,
-                          chunk: int = CHUNK) -> Iterator[list[RegistrationRow]]:
-    """The whole table in chunks, in page order (keyset pagination: no growing OFFSET)."""
+def all_registration_rows(webinar: Webinar, *, q: str = "", now: datetime, chunk: int = CHUNK,
+                          run: Run | None = None) -> Iterator[list[RegistrationRow]]:
+    """The whole table (or one run's) in chunks, in page order (keyset pagination: no growing OFFSET)."""
     no_jit()
-    base = _registration_select(webinar, q=q)
+    base = _registration_select(webinar, q=q, run=run)
     last: tuple[datetime, int] | None = None
     while True:
         stmt = base
@@ -269,19 +277,21 @@ class AttendeeRow:
     completed: bool = False
 
 
-def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page: int = PER_PAGE) -> Page[AttendeeRow]:
-    """Attendees in order of first entry, each with every join/leave interval."""
+def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page: int = PER_PAGE,
+                  run: Run | None = None) -> Page[AttendeeRow]:
+    """Attendees (of one run, or all) in order of first entry, each with every join/leave interval."""
     no_jit()
     wid = webinar.webinar_id
+    of_run = (run.visits(),) if run is not None else ()
     total = db.session.scalar(
-        select(func.count(func.distinct(Attendance.lead_id))).where(Attendance.webinar_id == wid)
+        select(func.count(func.distinct(Attendance.lead_id))).where(Attendance.webinar_id == wid, *of_run)
     ) or 0
     number = clamp(number, total=total, per_page=per_page)
     first = func.min(Attendance.entered_at).label("first_entered")
     leads = _rows_of(
         select(Attendance.lead_id, User.display_name, User.email, first)
         .join(User, User.user_id == Attendance.lead_id)
-        .where(Attendance.webinar_id == wid)
+        .where(Attendance.webinar_id == wid, *of_run)
         .group_by(Attendance.lead_id, User.display_name, User.email)
         .order_by(first, Attendance.lead_id)
         .limit(per_page).offset((number - 1) * per_page)
@@ -292,7 +302,7 @@ def attendee_page(webinar: Webinar, *, number: int = 1, now: datetime, per_page:
         visits = _rows_of(
             select(Attendance.lead_id, Attendance.entered_at, Attendance.left_at, Attendance.leave_reason,
                    Attendance.completed_at, Attendance.connection_id.startswith(REPLAY_PREFIX))
-            .where(Attendance.webinar_id == wid, among(Attendance.lead_id, list(rows)))
+            .where(Attendance.webinar_id == wid, among(Attendance.lead_id, list(rows)), *of_run)
             .order_by(Attendance.entered_at, Attendance.attendance_id)
         )
         for lead_id, entered, left, reason, completed, replay in visits:
@@ -316,14 +326,14 @@ class Overview:
     points: list[intervals.Point]
 
 
-def attendance_overview(webinar: Webinar, *, now: datetime, buckets: int = 120) -> Overview:
-    """Attendee count, peak presence, average watch time and the presence timeline."""
+def attendance_overview(webinar: Webinar, *, now: datetime, buckets: int = 120, run: Run | None = None) -> Overview:
+    """Attendee count, peak presence, average watch time and the presence timeline (of one run, or all)."""
     no_jit()
     per_lead: dict[int, list[intervals.Interval]] = defaultdict(list)
     clock = facts.Clock(webinar, now=now)
     result = _rows_of(
         select(Attendance.lead_id, epoch(Attendance.entered_at), epoch(Attendance.left_at))
-        .where(Attendance.webinar_id == webinar.webinar_id)
+        .where(Attendance.webinar_id == webinar.webinar_id, *((run.visits(),) if run is not None else ()))
     )
     for lead_id, entered, left in result:
         per_lead[lead_id].append((entered, clock.end(entered, left)))
@@ -338,11 +348,12 @@ def attendance_overview(webinar: Webinar, *, now: datetime, buckets: int = 120) 
     )
 
 
-def leave_reasons(webinar: Webinar) -> list[tuple[str, int]]:
-    """How attendance intervals ended ("in the room" for those still open)."""
+def leave_reasons(webinar: Webinar, *, run: Run | None = None) -> list[tuple[str, int]]:
+    """How attendance intervals ended ("in the room" for those still open), of one run or all."""
     reason = func.coalesce(Attendance.leave_reason, "")
     rows = _rows_of(
-        select(reason, func.count()).where(Attendance.webinar_id == webinar.webinar_id)
+        select(reason, func.count()).where(Attendance.webinar_id == webinar.webinar_id,
+                                           *((run.visits(),) if run is not None else ()))
         .group_by(reason).order_by(func.count().desc())
     )
     return [(r, n) for r, n in rows]

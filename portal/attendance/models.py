@@ -15,13 +15,15 @@ __all__ = ["LEAVE_REASONS", "PROGRESS_MILESTONES", "Attendance", "AttendanceLeas
 
 
 class LiveSession(db.Model):
-    """One session per (webinar, slot) for live webinars. Auto sessions live in user_meta."""
+    """A run of a live webinar: one per start time (webinar, slot; no slot = the main time).
+
+    Its id is `portal.core.runs.run_session_id` (Core names it in `webinar_completed`). No
+    attendee, progress or position columns: a run has many attendees, and an auto session's
+    progress and position live in user_meta under the seed 004 names."""
 
     __tablename__ = "session"
     __table_args__ = (
         CheckConstraint("session_type IN ('live', 'auto')", name="session_type"),
-        CheckConstraint("progress IS NULL OR progress IN (" + ", ".join(map(str, PROGRESS_MILESTONES)) + ")",
-                        name="progress"),
         Index("uq_session_webinar_id_slot_id", "webinar_id", "slot_id", unique=True),
         Index(
             "uq_session_webinar_id_no_slot",
@@ -34,13 +36,10 @@ class LiveSession(db.Model):
 
     session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
-    attendee_id: Mapped[int | None] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"))
     session_type: Mapped[str] = mapped_column(String(8), default="live")
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("webinar_slot.slot_id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    progress: Mapped[int | None] = mapped_column(Integer)
-    last_position_sec: Mapped[int | None] = mapped_column(Integer)
 
 
 class Attendance(db.Model):

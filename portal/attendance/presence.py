@@ -277,11 +277,13 @@ def _enter_in_batches(app: Flask, webinar_id: int) -> None:
                 if not batch:
                     break
                 ids = [c for c, _ in batch]
-                result = _with_retries(lambda b=batch: _enter_batch(webinar_id, b))
+                waiting: set[str] = set()  # another start time's registrants: not entered, not marked
+                result = _with_retries(lambda b=batch, w=waiting: _enter_batch(webinar_id, b, waiting=w))
                 if result is None:  # the webinar stopped (or the writes kept failing): nothing to do
                     presence.batch_done(webinar_id, ids, entered=False)
                     break
-                presence.batch_done(webinar_id, ids, entered=True)
+                presence.batch_done(webinar_id, [c for c in ids if c not in waiting], entered=True)
+                presence.batch_done(webinar_id, sorted(waiting), entered=False)
                 entered += result
                 time.sleep(0)  # let the worker serve its sockets between batches
             db.session.remove()
@@ -292,8 +294,9 @@ def _enter_in_batches(app: Flask, webinar_id: int) -> None:
     log.info("webinar %s: %s waiting connections entered", webinar_id, entered)
 
 
-def _enter_batch(webinar_id: int, batch: list[tuple[str, int]]) -> int | None:
-    """One transaction: lock the leads, re-check the status, insert the rows, emit entered."""
+def _enter_batch(webinar_id: int, batch: list[tuple[str, int]], *, waiting: set[str]) -> int | None:
+    """One transaction: lock the leads, re-check the status, insert the rows, emit entered.
+    Connections of registrants whose start time is not the running one go into `waiting`."""
     webinar = db.session.get(Webinar, webinar_id)
     if webinar is None or webinar.type != WebinarType.live.value:
         return None
@@ -301,6 +304,7 @@ def _enter_batch(webinar_id: int, batch: list[tuple[str, int]]) -> int | None:
     leads = {(webinar_id, lead_id) for lead_id in db.session.scalars(wanted.with_only_columns(Registration.lead_id))}
     if not ledger.lock_running(webinar_id, leads, statuses=ATTENDING):
         return None
+    db.session.refresh(webinar, ["status", "run_starts_at"])  # the run, as locked
     # Read under the locks: a ban or a revoke while waiting counts.
     regs = {r.registration_id: r for r in db.session.scalars(wanted.execution_options(populate_existing=True))}
     session_of: dict[int | None, str] = {}
@@ -308,6 +312,9 @@ def _enter_batch(webinar_id: int, batch: list[tuple[str, int]]) -> int | None:
     for connection_id, registration_id in batch:
         reg = regs.get(registration_id)
         if reg is None or not reg.has_access:
+            continue
+        if not sessions.in_current_run(reg, webinar):
+            waiting.add(connection_id)  # another start time's registrant waits for their own run
             continue
         if reg.slot_id not in session_of:
             session_of[reg.slot_id] = sessions.live_session_id(webinar, slot_id=reg.slot_id)
@@ -372,7 +379,8 @@ def _flush_polls(polls: dict[str, float]) -> int:
         done += len(stale)
         new = [r for r in group if r.lead_id not in have]
         if new and ledger.lock_running(webinar_id, {(webinar_id, r.lead_id) for r in new}, statuses=ATTENDING):
-            for reg in new:
+            db.session.refresh(webinar, ["status", "run_starts_at"])
+            for reg in (r for r in new if sessions.in_current_run(r, webinar)):
                 ledger.enter(reg, session_id=sessions.session_for(reg), connection_id=HTTP_CONNECTION,
                              seen_at=seen[reg.lead_id])
                 done += 1
@@ -395,7 +403,8 @@ def _enter_if_running(reg: Registration, connection_id: str) -> bool:
     if not ledger.lock_running(reg.webinar_id, {(reg.webinar_id, reg.lead_id)}, statuses=ATTENDING):
         return False
     db.session.refresh(reg)
-    if not reg.has_access:
+    db.session.refresh(webinar, ["status", "run_starts_at"])
+    if not reg.has_access or not sessions.in_current_run(reg, webinar):
         return False
     ledger.enter(reg, session_id=sessions.session_for(reg), connection_id=connection_id)
     registry().mark_entered(reg.webinar_id, [connection_id])

@@ -25,6 +25,8 @@ AUTO_ROOM = kinds.RoomKind(
     first_click=runtime.record_cta_click,
     cta_visible=runtime.cta_visible,
     page_context=room.context,
+    # A watch-now viewer chats alone with the hosts; a scheduled start is a shared cohort.
+    watch_now=lambda reg: schedule.is_watch_now_start(reg.starts_at),
 )
 
 

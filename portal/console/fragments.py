@@ -12,12 +12,13 @@ from sqlalchemy import func, or_, select
 
 from portal.attendance import ledger
 from portal.attendance.models import Attendance
+from portal.core import runs
 from portal.core.models import User, Webinar
 from portal.extensions import db
 from portal.polls import fragments as poll_fragments
 from portal.qa import fragments as qa_fragments
 from portal.registration.models import Registration
-from portal.room import chat
+from portal.room import chat, cohorts
 from portal.room import fragments as room_fragments
 from portal.room.models import ChatMessage
 
@@ -60,6 +61,10 @@ def context(webinar: Webinar, *, view: AttendeeView | None = None) -> dict[str, 
     return {
         "webinar": webinar,
         "status": webinar.status,
+        # Several start times: the one running (or that ran last) and those left to start.
+        "run_starts_at": webinar.run_starts_at if runs.has_runs(webinar) else None,
+        "runs_left": runs.remaining(webinar) if runs.has_runs(webinar) else [],
+        "several_times": runs.has_runs(webinar) and len(runs.start_times(webinar)) > 1,
         "count": ledger.present_count(webinar.webinar_id),
         "view": view,
         "attendees": present.items,
@@ -67,6 +72,18 @@ def context(webinar: Webinar, *, view: AttendeeView | None = None) -> dict[str, 
         "banned": banned_leads(webinar.webinar_id, q=view.q),
         "muted": muted_leads(webinar.webinar_id),
     }
+
+
+def cohort_choices(webinar: Webinar) -> list[dict[str, Any]]:
+    """The runs or auto cohorts a console may watch: session id, start, and for a watch-now
+    viewer their name."""
+    groups = cohorts.all_of(webinar)
+    alone = [c.registration_id for c in groups if c.registration_id is not None]
+    names = dict(db.session.execute(
+        select(Registration.registration_id, User.display_name).join(User, User.user_id == Registration.lead_id)
+        .where(Registration.registration_id.in_(alone))).all()) if alone else {}
+    return [{"session_id": c.session_id, "starts_at": c.starts_at, "watch_now": c.watch_now,
+             "name": names.get(c.registration_id, "")} for c in groups]
 
 
 def message_items(messages: list[ChatMessage], *, muted: set[int] | None = None, lang: str | None = None) -> str:
@@ -144,15 +161,17 @@ def muted_leads(webinar_id: int) -> set[int]:
     ))
 
 
-def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0) -> str:
-    """Catch-up for one staff member: every console region (oob), every chat message after the
-    id and the Q&A queue."""
+def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0, cohort: str | None = None) -> str:
+    """Catch-up for one staff member: every console region (oob), every chat message of the
+    watched cohort after the id, the Q&A queue and the polls."""
     since = max(int(since_message_id or 0), 0)
     parts = [region(name, webinar, oob=True) for name in CONSOLE_REGIONS]
+    watching = cohorts.watched(webinar, cohort)
+    session_id = watching.session_id if watching is not None else None
     # Every message since the console's last one, however many, read in bounded chunks.
     muted = muted_leads(webinar.webinar_id)
-    items = "".join(message_items(chunk, muted=muted) for chunk in
-                    chat.messages_after(webinar.webinar_id, viewer_lead_id=None, after_id=since, staff=True))
+    items = "".join(message_items(chunk, muted=muted) for chunk in chat.messages_after(
+        webinar.webinar_id, viewer_lead_id=None, after_id=since, staff=True, session_id=session_id))
     parts.append(messages_oob(items))
     parts.append(qa_fragments.console_region(webinar, oob=True))
     parts.append(poll_fragments.console_region(webinar, oob=True))

@@ -2,15 +2,17 @@
 layers announce (portal/signals.py), rendered once per language."""
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template, url_for
 
 from portal import realtime, signals
 from portal.console import fragments
 from portal.core.models import Webinar
 from portal.dbsession import fresh_session
 from portal.extensions import db
+from portal.room import cohorts
 from portal.room.channels import console_channel
 from portal.room.models import ChatMessage
 from portal.room.push import Debouncer, per_language
@@ -66,7 +68,21 @@ def on_message(message_id: int, **_: Any) -> None:
             return
         muted = fragments.muted_leads(message.webinar_id)
         items = per_language(lambda lang: fragments.message_items([message], muted=muted, lang=lang))
-        realtime.publish(console_channel(message.webinar_id), fragments.messages_oob(items))
+        key = cohorts.channel_key(message.webinar_id, message.session_id)
+        realtime.publish(console_channel(message.webinar_id, key), fragments.messages_oob(items))
+        if cohorts.is_alone(message.session_id) and not message.posted_as_host:
+            _tell_other_consoles(message, own=console_channel(message.webinar_id, key))
+
+
+def _tell_other_consoles(message: ChatMessage, *, own: str) -> None:
+    """A watch-now viewer wrote to the hosts: consoles watching another cohort see a link to
+    that viewer's chat (it reaches the hosts wherever they look)."""
+    html = per_language(lambda lang: render_template(  # per_language gives url_for a request context
+        "console/_cohort_notice.html", message=message, oob=True, lang=lang,
+        url=url_for("console.page", webinar_id=message.webinar_id, cohort=message.session_id)))
+    for channel in channels(message.webinar_id):
+        if channel != own:
+            realtime.publish(channel, html)
 
 
 def on_moderation_changed(webinar_id: int, **_: Any) -> None:
@@ -74,20 +90,31 @@ def on_moderation_changed(webinar_id: int, **_: Any) -> None:
     _push(webinar_id, ("attendees",))
 
 
+def channels(webinar_id: int, *, present_only: bool = True) -> list[str]:
+    """The console channels of a webinar: one per cohort a console may watch (pushes: those
+    with someone in them; closing a staff member's consoles: all)."""
+    with fresh_session():
+        webinar = db.session.get(Webinar, webinar_id)
+        groups = cohorts.all_of(webinar, present_only=present_only) if webinar is not None else []
+        keys = {c.channel_key for c in groups}
+    return [console_channel(webinar_id, key) for key in sorted(keys | {""})]
+
+
 def _push_attendees(app: Flask, webinar_id: int) -> None:
-    with fresh_session(app), realtime.ordered(console_channel(webinar_id)):
-        _render(webinar_id, ("attendees",))
+    with fresh_session(app):
+        _push(webinar_id, ("attendees",))
 
 
 def _push(webinar_id: int, regions: tuple[str, ...]) -> None:
-    # The channel's number is taken before the read: pages apply pushes in commit order.
-    with realtime.ordered(console_channel(webinar_id)), fresh_session():
-        _render(webinar_id, regions)
-
-
-def _render(webinar_id: int, regions: tuple[str, ...]) -> None:
-    webinar = db.session.get(Webinar, webinar_id)
-    if webinar is not None:
+    targets = channels(webinar_id)
+    with ExitStack() as numbers, fresh_session():
+        # The channels' numbers are taken before the read: pages apply pushes in commit order.
+        for channel in targets:
+            numbers.enter_context(realtime.ordered(channel))
+        webinar = db.session.get(Webinar, webinar_id)
+        if webinar is None:
+            return
         html = per_language(lambda lang: "".join(fragments.region(name, webinar, oob=True, lang=lang)
                                                  for name in regions))
-        realtime.publish(console_channel(webinar_id), html)
+        for channel in targets:
+            realtime.publish(channel, html)

@@ -4,22 +4,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from portal import realtime
+from portal import realtime, timefmt
 from portal.console import fragments
+from portal.core import lifecycle, runs
 from portal.core.models import Role, Status, User, Webinar, WebinarSlot, WebinarSpeaker, WebinarType
 from portal.core.permissions import Action, can, require
 from portal.db_types import utcnow
-from portal.errors import N_, Forbidden, NotFound
+from portal.errors import N_, Forbidden, Invalid, NotFound
 from portal.extensions import db
 from portal.polls import fragments as poll_fragments
 from portal.qa import fragments as qa_fragments
-from portal.room import chat, links
+from portal.room import chat, cohorts, links
 from portal.room.models import ChatMessage
 
 
@@ -100,14 +102,24 @@ def next_start(webinar: Webinar, *, now: datetime) -> datetime | None:
     return min(coming) if coming else max(times)
 
 
-def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None) -> dict[str, Any]:
-    """Every console region (the attendee list as `view` asks), the chat (all messages,
-    moderation state), the Q&A queue and the socket URLs."""
+def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None,
+                 cohort: str | None = None) -> dict[str, Any]:
+    """Every console region (the attendee list as `view` asks), the chat of the watched cohort
+    (run or auto cohort, all moderation state), the cohorts to pick from, the Q&A queue, the
+    polls and the socket URLs."""
     context = fragments.context(webinar, view=view)
+    watching = cohorts.watched(webinar, cohort)
+    session_id = watching.session_id if watching is not None else None
+    query = {"cohort": session_id} if watching is not None and watching.channel_key else {}
     context.update(
-        messages=chat.messages_for(webinar.webinar_id, viewer_lead_id=None, staff=True),
-        ws_url=realtime.url("console.socket", webinar_id=webinar.webinar_id),
-        state_url=url_for("console.state", webinar_id=webinar.webinar_id),
+        messages=chat.messages_for(webinar.webinar_id, viewer_lead_id=None, staff=True, session_id=session_id),
+        cohorts=fragments.cohort_choices(webinar),
+        running_session=runs.current_session_id(webinar) if webinar.status in runs.RUNNING else None,
+        watching=watching,
+        # realtime.url keeps the path only: the cohort rides in the query the admission reads.
+        ws_url=realtime.url("console.socket", webinar_id=webinar.webinar_id)
+        + (f"?{urlencode(query)}" if query else ""),
+        state_url=url_for("console.state", webinar_id=webinar.webinar_id, **query),
         speakers=[s.display_name for s in webinar.speakers],
         chat_link=links.safe_link(webinar.external_chat_ref),
         qa=qa_fragments.console_context(webinar),
@@ -116,6 +128,27 @@ def page_context(webinar: Webinar, *, view: fragments.AttendeeView | None = None
     return context
 
 
-def post_message(user: User, webinar: Webinar, body: object) -> ChatMessage:
-    """A host's chat message (HTTP path; the socket path uses the same chat function)."""
-    return chat.post_as_staff(user, webinar, body)
+def post_message(user: User, webinar: Webinar, body: object, *, cohort: str | None = None) -> ChatMessage:
+    """A host's chat message to the cohort the console watches (HTTP path; the socket path
+    uses the same chat function)."""
+    watching = cohorts.watched(webinar, cohort)
+    return chat.post_as_staff(user, webinar, body, session_id=watching.session_id if watching else None)
+
+
+def started_run(webinar: Webinar, outcome: lifecycle.Outcome) -> str | None:
+    """The session of the run a start just began, when the webinar has several start times
+    (the console then moves to that run's chat); None otherwise."""
+    if outcome.changed and outcome.after == Status.live.value and outcome.before == Status.scheduled.value \
+            and len(runs.start_times(webinar)) > 1:
+        return runs.current_session_id(webinar)
+    return None
+
+
+def start_time_of(webinar: Webinar, value: str | None) -> datetime | None:
+    """The start time the console's start button names (ISO-8601 UTC); None: Core's next one."""
+    if not value:
+        return None
+    for at in runs.remaining(webinar):
+        if timefmt.iso_utc(at) == value:
+            return at
+    raise Invalid("That start time has already run or is not one of this webinar's times.")

@@ -8,16 +8,17 @@ from flask_login import current_user, login_required
 from portal import ratelimit, realtime
 from portal.console import fragments, service, sockets
 from portal.core import lifecycle
-from portal.htmx import is_htmx
+from portal.htmx import is_htmx, redirect_to
 from portal.realtime import catchup, polling
-from portal.room import moderation
+from portal.room import cohorts, moderation
 from portal.room.channels import console_channel
 
 bp = Blueprint("console", __name__)  # no prefix: the socket lives under /ws/
 
 
 realtime.route(bp, "/ws/console/<int:webinar_id>", endpoint="socket",
-               admit=lambda webinar_id: sockets.admit(current_user._get_current_object(), webinar_id))
+               admit=lambda webinar_id: sockets.admit(current_user._get_current_object(), webinar_id,
+                                                      request.args.get("cohort")))
 
 
 @bp.get("/console/")
@@ -36,7 +37,8 @@ def mine():
 def page(webinar_id: int):
     webinar = service.console_or_404(current_user, webinar_id)
     view = fragments.AttendeeView.from_args(request.args.get("q"), request.args.get("page"))
-    response = make_response(render_template("console/page.html", **service.page_context(webinar, view=view)))
+    context = service.page_context(webinar, view=view, cohort=request.args.get("cohort"))
+    response = make_response(render_template("console/page.html", **context))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -47,20 +49,26 @@ def state(webinar_id: int):
     staff = current_user._get_current_object()  # type: ignore[attr-defined]
     webinar = service.console_or_404(staff, webinar_id)
     subject = str(staff.user_id)  # the loader let only a signed-in staff member through
-    cached = polling.not_modified("c", subject, request.headers.get("If-None-Match"), console_channel)
+    cohort = (request.args.get("cohort") or "")[:40] or None  # names a channel version only; data: watched()
+    key = cohorts.channel_key(webinar_id, cohort)
+    cached = polling.not_modified("c", subject, request.headers.get("If-None-Match"),
+                                  lambda scope: console_channel(scope, key))
     if cached is not None:
         return cached
     ratelimit.poll(f"c:{staff.user_id}")  # the 304 above is not counted: it is cheaper
     since = catchup.since_id(request.args.get("since", ""))
-    return polling.state("c", subject, webinar_id, channel=console_channel(webinar_id),
-                         render=lambda: fragments.snapshot(staff, webinar, since_message_id=since))
+    return polling.state("c", subject, webinar_id, channel=console_channel(webinar_id, key),
+                         render=lambda: fragments.snapshot(staff, webinar, since_message_id=since, cohort=cohort))
 
 
 @bp.post("/console/<int:webinar_id>/<any(start, stop):action>")
 @login_required
 def set_status(webinar_id: int, action: str):
     webinar = service.console_or_404(current_user, webinar_id)
-    lifecycle.core_webinar_set_status(webinar, action, actor=current_user)
+    starts_at = service.start_time_of(webinar, request.form.get("starts_at"))
+    outcome = lifecycle.core_webinar_set_status(webinar, action, actor=current_user, starts_at=starts_at)
+    if (run := service.started_run(webinar, outcome)) is not None:  # watch the new run's chat
+        return redirect_to(url_for("console.page", webinar_id=webinar.webinar_id, cohort=run))
     return _region(webinar, "controls")
 
 
@@ -115,7 +123,8 @@ def moderate_lead(webinar_id: int, lead_id: int, verb: str):
 @login_required
 def chat_post(webinar_id: int):
     webinar = service.console_or_404(current_user, webinar_id)
-    message = service.post_message(current_user, webinar, request.form.get("body"))
+    message = service.post_message(current_user, webinar, request.form.get("body"),
+                                   cohort=request.form.get("cohort") or None)
     return _after(webinar, fragments.messages(webinar_id, [message]))
 
 

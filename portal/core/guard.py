@@ -19,8 +19,10 @@ from sqlalchemy.sql.elements import TextClause
 
 from portal.core.models import CtaVisibility, Status, Webinar
 
-GUARDED = {"status": Status.draft.value, "cta_visibility": CtaVisibility.hidden.value}
-_RAW_UPDATE = re.compile(r"update\s+[\"`]?webinar[\"`]?\s+set\b.*\b(status|cta_visibility)\b", re.I | re.S)
+# run_starts_at (which start time runs) is part of the status: written with it, by Core only.
+GUARDED = {"status": Status.draft.value, "cta_visibility": CtaVisibility.hidden.value, "run_starts_at": None}
+_RAW_UPDATE = re.compile(r"update\s+[\"`]?webinar[\"`]?\s+set\b.*\b(status|cta_visibility|run_starts_at)\b",
+                         re.I | re.S)
 _core_writing: ContextVar[bool] = ContextVar("core_writing", default=False)
 
 

@@ -19,8 +19,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import signals
-from portal.core import events
+from portal import signals, timefmt
+from portal.core import events, runs
 from portal.core.guard import core_write
 from portal.core.models import CtaVisibility, Status, StreamType, Webinar, WebinarType
 from portal.core.permissions import Action, Actor, describe, require
@@ -41,6 +41,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "start": {Status.scheduled.value: Status.live.value, Status.paused.value: Status.live.value},
     "pause": {Status.live.value: Status.paused.value},
     "stop": {Status.live.value: Status.finished.value, Status.paused.value: Status.finished.value},
+    # A live webinar's run ends and the webinar waits for its next start time (portal.core.runs).
+    "end_run": {Status.live.value: Status.scheduled.value, Status.paused.value: Status.scheduled.value},
     "archive": {Status.finished.value: Status.archived.value},
     # issue 12: a scheduled webinar called off, registrants or not (no run, no webinar_completed)
     "cancel": {Status.scheduled.value: Status.archived.value},
@@ -51,6 +53,7 @@ PERMISSION = {
     "unpublish": Action.PUBLISH,
     "start": Action.CONTROL,
     "stop": Action.CONTROL,
+    "end_run": Action.CONTROL,
     "pause": Action.PAUSE,
     "archive": Action.ARCHIVE,
     "cancel": Action.ARCHIVE,
@@ -73,11 +76,37 @@ class Outcome:
     after: str
 
 
-def core_webinar_set_status(webinar: Webinar, action: str, *, actor: Actor) -> Outcome:
-    """Public hook: start or stop a webinar (SPEC §3)."""
+def core_webinar_set_status(webinar: Webinar, action: str, *, actor: Actor,
+                            starts_at: datetime | None = None) -> Outcome:
+    """Public hook: start or stop a webinar (SPEC §3).
+
+    A live webinar with several start times runs once per time: `start` runs `starts_at` (one
+    of the times not run yet; default the first of them), `stop` ends that run and, while
+    later times remain, sends the webinar back to `scheduled` (portal.core.runs)."""
     if action not in HOOK_ACTIONS:
         raise Invalid("Unknown action %(action)r: use start or stop.", details={"action": action}, action=action)
+    if action == "stop" and runs.has_runs(webinar):
+        require(actor, PERMISSION["stop"], webinar)
+        if webinar.status == Status.scheduled.value and webinar.run_starts_at is not None:
+            return Outcome(False, webinar.status, webinar.status)  # that run ended already: a repeat
+        if webinar.status in runs.RUNNING and runs.later_left(webinar):
+            return _transition(webinar, "end_run", actor=actor)
+    if action == "start" and runs.has_runs(webinar) and webinar.status == Status.scheduled.value:
+        # The times as stored now (an organizer may have moved one since this object was read).
+        db.session.refresh(webinar, ["scheduled_at", "slots", "run_starts_at"])
+        return _transition(webinar, "start", actor=actor, run=_run_to_start(webinar, starts_at))
     return _transition(webinar, action, actor=actor)
+
+
+def _run_to_start(webinar: Webinar, starts_at: datetime | None) -> datetime | None:
+    """The start time a `start` runs: the one named, if it has not run yet, else the next."""
+    left = runs.remaining(webinar)
+    if starts_at is None:
+        return left[0] if left else None
+    if starts_at not in left:
+        raise Invalid("That start time has already run or is not one of this webinar's times.",
+                      details={"starts_at": starts_at.isoformat()})
+    return starts_at
 
 
 def publish(webinar: Webinar, *, actor: Actor) -> Outcome:
@@ -166,7 +195,7 @@ def publish_blockers(webinar: Webinar, *, now: datetime) -> list[str]:
     return missing
 
 
-def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
+def _transition(webinar: Webinar, op: str, *, actor: Actor, run: datetime | None = None) -> Outcome:
     require(actor, PERMISSION[op], webinar)
     before, target = webinar.status, TARGET[op]
     if before == target:
@@ -179,9 +208,11 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
     signals.send(signals.status_requested, webinar, from_status=before, to_status=target, actor=actor)
     now = utcnow()
     values: dict[str, object] = {"status": target, "updated_at": now}
-    if op == "start" and webinar.started_at is None:
-        values["started_at"] = now
-    if op == "stop":
+    if op == "start" and (webinar.started_at is None or run is not None):
+        values["started_at"] = now  # a new run starts its own clock (the completion rule's)
+    if run is not None:
+        values["run_starts_at"] = run
+    if op in ("stop", "end_run"):
         values["finished_at"] = now
     if op == "cancel":  # the calendar entries are withdrawn with a higher SEQUENCE (METHOD:CANCEL)
         values.update(cancelled_at=now, calendar_sequence=(webinar.calendar_sequence or 0) + 1)
@@ -197,12 +228,18 @@ def _transition(webinar: Webinar, op: str, *, actor: Actor) -> Outcome:
     for key, value in values.items():
         set_committed_value(webinar, key, value)
     signals.send(signals.status_changing, webinar, from_status=before, to_status=target, actor=actor)
+    session_id = runs.current_session_id(webinar)
     data: dict[str, object] = {"from": before, "to": target, "actor": describe(actor)}
     if op == "cancel":
         data["reason"] = "cancelled"
-    events.emit("webinar_status_changed", webinar_id=webinar.webinar_id, data=data)
-    if target == Status.finished.value:
-        events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"type": webinar.type})
+    several = session_id is not None and len(runs.start_times(webinar)) > 1
+    if several:  # which run changed (one start time: the envelope keeps its old shape)
+        data["run_starts_at"] = timefmt.iso_utc(webinar.run_starts_at)
+    events.emit("webinar_status_changed", webinar_id=webinar.webinar_id,
+                session_id=session_id if several else None, data=data)
+    if op in ("stop", "end_run"):
+        events.emit("webinar_completed", webinar_id=webinar.webinar_id, session_id=session_id,
+                    data={"type": webinar.type})
     db.session.commit()
     log.info("webinar %s %s: %s -> %s by %r", webinar.webinar_id, op, before, target, actor)
     return Outcome(True, before, target)

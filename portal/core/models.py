@@ -161,6 +161,9 @@ class Webinar(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Live: the start time (scheduled_at or a slot's) whose run is live or ran last; written
+    # by Core's start hook only (portal.core.runs). Guarded like status.
+    run_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Reminder mails (issue 10, portal.mail.reminders): live 24 h / 1 h before and "we are
     # live"; auto 1 h before and at the chosen start (remind_1h, remind_live).
     remind_24h: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -46,6 +46,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import signals, timefmt
 from portal.attendance.models import Attendance
+from portal.core import runs
 from portal.core.models import Status, Webinar, WebinarType
 from portal.db_types import utcnow
 from portal.dbsession import fresh_session
@@ -196,8 +197,8 @@ def went_live(webinar: Webinar, *, now: datetime, commit_every: int | None = Non
     count = 0
     for reg in regs:
         start = start_of(reg, webinar)
-        if start is not None and start > now + LIVE_WINDOW:
-            continue
+        if (start is not None and start > now + LIVE_WINDOW) or not runs.in_run(webinar, start):
+            continue  # another start time's registrant: their own run tells them (portal.core.runs)
         _queue(reg, Planned(LIVE_NOW, occurrence, now + LIVE_NOW_GRACE), token=tokens.get(reg.registration_id))
         count += 1
         if commit_every and count % commit_every == 0:
@@ -211,7 +212,10 @@ def completed(webinar: Webinar, *, now: datetime, commit_every: int | None = Non
     occurrence = occurrence_of(webinar.finished_at or now)
     replay = replay_link(webinar)
     count = 0
+    run = webinar.run_starts_at if runs.has_runs(webinar) else None
     for reg in _registrations(webinar):
+        if run is not None and start_of(reg, webinar) != run:
+            continue  # several start times: the run that ended thanks its own registrants
         if reg.reminders_unsubscribed_at is None:
             _queue(reg, Planned(THANK_YOU, occurrence, now), replay_url=replay)
             count += 1
@@ -326,8 +330,8 @@ def still_wanted(message: MailMessage, reg: Registration) -> str | None:
         if webinar.status in (Status.finished.value, Status.archived.value):
             return "finished"
     if kind == LIVE_NOW:
-        if webinar.status != Status.live.value:
-            return "not live"
+        if runs.status_for(webinar, start_of(reg, webinar)) != Status.live.value:
+            return "not live"  # (their run: a webinar with several start times runs each once)
         if in_room(reg):
             return "in the room"
     return None

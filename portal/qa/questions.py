@@ -31,7 +31,7 @@ from portal.extensions import db
 from portal.qa.models import QaSettings, Question, QuestionVote
 from portal.ratelimit import limiter
 from portal.registration.models import Registration
-from portal.room import chat
+from portal.room import chat, cohorts
 from portal.signals import after_commit, question_changed
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def ask(reg: Registration, body: object) -> Question:
     """An attendee's question: the chat's checks, cleaned, rate limited, stored, committed."""
     webinar = reg.webinar
     chat.require_writer(reg, Action.ENTER_ROOM)
-    _require_open(webinar)
+    _require_open(reg)
     text = chat.validate(body)
     chat.rate_limit(reg, "qa")
     status = chat.stored_status(reg)
@@ -104,7 +104,7 @@ def vote(reg: Registration, question_id: object, *, up: bool) -> Question:
         raise NotFound(NO_SUCH_QUESTION)  # exactly as a forged id: nothing tells them apart
     if reg.chat_muted_at is not None:
         raise Forbidden("You cannot vote in this webinar.")
-    _require_open(webinar)
+    _require_open(reg)
     limiter().hit(f"qa-vote:{webinar.webinar_id}:{reg.lead_id}", limit=VOTES_PER_WINDOW, window=WINDOW,
                   message=N_("You are voting too fast. Wait a few seconds and try again."))
     voted = db.session.scalar(select(QuestionVote.vote_id).where(
@@ -136,8 +136,10 @@ def _recount(question: Question) -> None:
     db.session.refresh(question, ["votes"])
 
 
-def _require_open(webinar: Webinar) -> None:
-    phase = chat.room_phase(webinar)
+def _require_open(reg: Registration) -> None:
+    """Questions follow the asker's own run (a live webinar with several start times)."""
+    webinar = reg.webinar
+    phase = chat.room_phase(webinar, starts_at=cohorts.of(reg).starts_at)
     if phase == "not_yet":
         raise Conflict("Questions open %(n)s minutes before the start.", n=webinar.chat_lobby_minutes)
     if phase != "open":

@@ -12,6 +12,7 @@ from portal.core.models import Webinar, WebinarSlot, WebinarType
 from portal.errors import Invalid
 
 EXTENSION = "portal.registration.starts"
+MAIN = "main"  # the form value of a live webinar's main start time when it has extra times
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,21 @@ def _open_slots(webinar: Webinar, *, now: datetime) -> list[WebinarSlot]:
     return [s for s in webinar.slots if s.starts_at + length > now]
 
 
+def _main_open(webinar: Webinar, *, now: datetime) -> bool:
+    """Has the main start time (`scheduled_at`) not ended yet?"""
+    length = timedelta(minutes=webinar.duration_minutes or 60)
+    return webinar.scheduled_at is not None and webinar.scheduled_at + length > now
+
+
 def offered(webinar: Webinar, *, now: datetime) -> list[Choice]:
     """The options to show; empty means there is nothing left to register for."""
     if (starts := _starts(webinar)) is not None:
         return starts.offered(webinar, now)
     if webinar.slots:
-        return [Choice(str(s.slot_id), s.starts_at, "slot", s.label, s) for s in _open_slots(webinar, now=now)]
+        # The main start time is one of the times too (it runs first: portal.core.runs).
+        main = [Choice(MAIN, webinar.scheduled_at, "scheduled")] if _main_open(webinar, now=now) else []
+        slots = [Choice(str(s.slot_id), s.starts_at, "slot", s.label, s) for s in _open_slots(webinar, now=now)]
+        return sorted(main + slots, key=lambda c: c.starts_at or now)
     return [Choice("", webinar.scheduled_at, "scheduled")]
 
 
@@ -90,7 +100,10 @@ def resolve(webinar: Webinar, value: str | None, *, now: datetime) -> Resolved:
             raise Invalid("Unknown time slot.", details={"field": "slot_id"})
         return Resolved(None, None)
     slots = _open_slots(webinar, now=now)
-    if not value and len(slots) == 1:
+    main_open = _main_open(webinar, now=now)
+    if value == MAIN and main_open:
+        return Resolved(None, None)
+    if not value and len(slots) == 1 and not main_open:
         return Resolved(slots[0], None)
     if not value:
         raise Invalid("Please choose a time.", details={"field": "slot_id"})

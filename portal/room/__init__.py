@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import realtime, signals
+from portal import signals
 from portal.room import kinds, panels, push, sockets
-from portal.room.channels import room_channel
 from portal.room.views import bp
 
 
@@ -21,4 +20,4 @@ def init_app(app: Flask) -> None:
 
 def _close_old_link(registration_id: int, *, webinar_id: int, lead_id: int, **_: object) -> None:
     """A join token was rotated ("Email me my link"): the old link's sockets close at once."""
-    realtime.disconnect(room_channel(webinar_id), member=lead_id, reason=sockets.LINK_REISSUED)
+    push.disconnect(webinar_id, lead_id, reason=sockets.LINK_REISSUED)

@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.core import runs
 from portal.core.models import Status, User, Webinar, WebinarType
 from portal.core.permissions import Action, can, require
 from portal.db_types import utcnow
@@ -34,6 +35,7 @@ from portal.errors import N_, Conflict, Forbidden, Invalid
 from portal.extensions import db
 from portal.ratelimit import limiter
 from portal.registration.models import Registration
+from portal.room import cohorts
 from portal.room.models import ChatMessage
 from portal.signals import after_commit, message_stored
 
@@ -74,30 +76,34 @@ def validate(body: object) -> str:
     return text
 
 
-def chat_state(webinar: Webinar, *, now=None) -> str:
-    """'open', 'not_yet' (before the lobby opens), 'closed' or 'external'."""
+def chat_state(webinar: Webinar, *, now=None, starts_at: datetime | None = None) -> str:
+    """'open', 'not_yet' (before the lobby opens), 'closed' or 'external' — for the viewers of
+    `starts_at` (their run and their lobby; default the main start time)."""
     if not webinar.has_internal_chat:
         return "external"
-    return room_phase(webinar, now=now)
+    return room_phase(webinar, now=now, starts_at=starts_at)
 
 
-def room_phase(webinar: Webinar, *, now=None) -> str:
-    """'open' (live, paused, or a live webinar's lobby), 'not_yet' (before the lobby) or 'closed'."""
+def room_phase(webinar: Webinar, *, now=None, starts_at: datetime | None = None) -> str:
+    """'open' (live, paused, or a live webinar's lobby), 'not_yet' (before the lobby) or 'closed'
+    — for the viewers of `starts_at` (default the main start time)."""
     now = now or utcnow()
-    status = webinar.status
+    starts_at = starts_at or webinar.scheduled_at
+    status = runs.status_for(webinar, starts_at)
     if status in (Status.live.value, Status.paused.value):
         return "open"
     if status == Status.scheduled.value and webinar.type == WebinarType.live.value:
-        opens = lobby_opens_at(webinar)
+        opens = lobby_opens_at(webinar, starts_at)
         return "open" if opens is None or now >= opens else "not_yet"
     return "closed"
 
 
-def lobby_opens_at(webinar: Webinar):
+def lobby_opens_at(webinar: Webinar, starts_at: datetime | None = None) -> datetime | None:
     """When the chat lobby opens before a live start (None: no start time known)."""
-    if webinar.scheduled_at is None:
+    starts_at = starts_at or webinar.scheduled_at
+    if starts_at is None:
         return None
-    return webinar.scheduled_at - timedelta(minutes=webinar.chat_lobby_minutes or 0)
+    return starts_at - timedelta(minutes=webinar.chat_lobby_minutes or 0)
 
 
 def client_id_of(value: object) -> str | None:
@@ -121,12 +127,14 @@ def post(reg: Registration, body: object, *, client_id: str | None = None) -> Ch
     if client_id is not None and (stored := _by_client_id(reg, client_id)) is not None:
         return stored
     require_writer(reg, Action.CHAT)
-    _require_open(webinar)
+    cohort = cohorts.of(reg)
+    _require_open(webinar, starts_at=cohort.starts_at)
     text = validate(body)
     rate_limit(reg, "chat")
     status = stored_status(reg)
     try:
-        return _store(webinar, author_id=reg.lead_id, text=text, status=status, client_id=client_id)
+        return _store(webinar, author_id=reg.lead_id, text=text, status=status, client_id=client_id,
+                      session_id=cohort.session_id)
     except IntegrityError:  # the same message, posted concurrently (socket and HTTP): stored once
         db.session.rollback()
         stored = _by_client_id(reg, client_id) if client_id is not None else None
@@ -168,8 +176,9 @@ def _by_client_id(reg: Registration, client_id: str) -> ChatMessage | None:
         ChatMessage.client_id == client_id))
 
 
-def post_as_staff(user: User, webinar: Webinar, body: object) -> ChatMessage:
-    """A speaker's or organizer's message from the console."""
+def post_as_staff(user: User, webinar: Webinar, body: object, *, session_id: str | None = None) -> ChatMessage:
+    """A speaker's or organizer's message from the console, to the cohort it watches
+    (`session_id`; default the live main start time's run)."""
     require(user, Action.MODERATE, webinar)
     if not webinar.has_internal_chat:
         raise Conflict("This webinar uses an external chat.")
@@ -178,15 +187,18 @@ def post_as_staff(user: User, webinar: Webinar, body: object) -> ChatMessage:
     text = validate(body)
     limiter().hit(f"chat:{webinar.webinar_id}:staff:{user.user_id}", limit=MAX_PER_WINDOW * 4,
                   window=WINDOW, message=N_("You are sending messages too fast. Wait a few seconds and try again."))
-    return _store(webinar, author_id=user.user_id, text=text, status="visible", as_host=True)
+    if session_id is None and runs.has_runs(webinar):
+        session_id = runs.run_session_id(webinar.webinar_id, None)
+    return _store(webinar, author_id=user.user_id, text=text, status="visible", as_host=True, session_id=session_id)
 
 
 def messages_for(webinar_id: int, *, viewer_lead_id: int | None, after_id: int = 0,
-                 limit: int = HISTORY, staff: bool = False) -> list[ChatMessage]:
-    """Messages a viewer may see, oldest first: the last `limit` after `after_id` (a page's start)."""
+                 limit: int = HISTORY, staff: bool = False, session_id: str | None = None) -> list[ChatMessage]:
+    """Messages a viewer may see, oldest first: the last `limit` after `after_id` (a page's
+    start), of one cohort when `session_id` is given."""
     query = _seen_by(select(ChatMessage).options(selectinload(ChatMessage.author)).where(
         ChatMessage.webinar_id == webinar_id, ChatMessage.message_id > after_id
-    ), viewer_lead_id=viewer_lead_id, staff=staff)
+    ), viewer_lead_id=viewer_lead_id, staff=staff, session_id=session_id)
     rows = db.session.scalars(query.order_by(ChatMessage.message_id.desc()).limit(limit)).all()
     return list(reversed(rows))
 
@@ -196,7 +208,7 @@ COMMIT_WINDOW = timedelta(seconds=10)  # PostgreSQL: how late a message may comm
 
 
 def messages_after(webinar_id: int, *, viewer_lead_id: int | None, after_id: int = 0, staff: bool = False,
-                   chunk: int = CATCHUP_CHUNK) -> Iterator[list[ChatMessage]]:
+                   chunk: int = CATCHUP_CHUNK, session_id: str | None = None) -> Iterator[list[ChatMessage]]:
     """Catch-up: every message a viewer may see after `after_id`, oldest first, `chunk` rows
     per query (keyset pages by id), however many there are.
 
@@ -213,7 +225,7 @@ def messages_after(webinar_id: int, *, viewer_lead_id: int | None, after_id: int
     while True:
         query = _seen_by(select(ChatMessage).options(selectinload(ChatMessage.author)).where(
             ChatMessage.webinar_id == webinar_id, ChatMessage.message_id > cursor
-        ), viewer_lead_id=viewer_lead_id, staff=staff)
+        ), viewer_lead_id=viewer_lead_id, staff=staff, session_id=session_id)
         if overlap_from is not None:
             query = query.where(or_(ChatMessage.message_id > after_id, ChatMessage.created_at >= overlap_from))
         rows = list(db.session.scalars(query.order_by(ChatMessage.message_id).limit(chunk)))
@@ -225,9 +237,12 @@ def messages_after(webinar_id: int, *, viewer_lead_id: int | None, after_id: int
 
 
 def _seen_by(query: Select[tuple[ChatMessage]], *, viewer_lead_id: int | None,
-             staff: bool) -> Select[tuple[ChatMessage]]:
-    """Only what the viewer may see: staff everything, others the visible messages and their
-    own shadowed ones."""
+             staff: bool, session_id: str | None = None) -> Select[tuple[ChatMessage]]:
+    """Only what the viewer may see: their cohort's messages (and those stored before cohorts,
+    without a session), staff everything, others the visible messages and their own shadowed
+    ones."""
+    if session_id is not None:
+        query = query.where(or_(ChatMessage.session_id == session_id, ChatMessage.session_id.is_(None)))
     if staff:
         return query
     visible = ChatMessage.moderation_status == "visible"
@@ -254,11 +269,11 @@ def is_staff_author(message: ChatMessage) -> bool:
 
 
 def can_chat(reg: Registration, webinar: Webinar) -> bool:
-    return can(reg, Action.CHAT, webinar) and chat_state(webinar) == "open"
+    return can(reg, Action.CHAT, webinar) and chat_state(webinar, starts_at=cohorts.of(reg).starts_at) == "open"
 
 
-def _require_open(webinar: Webinar) -> None:
-    state = chat_state(webinar)
+def _require_open(webinar: Webinar, *, starts_at: datetime | None = None) -> None:
+    state = chat_state(webinar, starts_at=starts_at)
     if state == "external":
         raise Conflict("This webinar uses an external chat.")
     if state == "not_yet":
@@ -268,10 +283,10 @@ def _require_open(webinar: Webinar) -> None:
 
 
 def _store(webinar: Webinar, *, author_id: int, text: str, status: str, as_host: bool = False,
-           client_id: str | None = None) -> ChatMessage:
+           client_id: str | None = None, session_id: str | None = None) -> ChatMessage:
     message = ChatMessage(webinar_id=webinar.webinar_id, author_id=author_id, message_body=text,
                           moderation_status=status, created_at=utcnow(), posted_as_host=as_host,
-                          client_id=client_id)
+                          client_id=client_id, session_id=session_id)
     db.session.add(message)
     db.session.flush()
     after_commit(message_stored, message.message_id, webinar_id=webinar.webinar_id)

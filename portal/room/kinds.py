@@ -36,6 +36,8 @@ class RoomKind:
     cta_visible: Callable[[Registration, Webinar], bool] | None = None
     #: extra template context of the room page
     page_context: Callable[[Registration, Webinar], Mapping[str, Any]] | None = None
+    #: is this registrant a cohort of one (auto "watch now"); None: cohorts are start times
+    watch_now: Callable[[Registration], bool] | None = None
 
 
 def clicked_first(reg: Registration) -> bool:

@@ -19,6 +19,7 @@ class ChatMessage(db.Model):
         CheckConstraint("moderation_status IN ('visible', 'hidden', 'shadowed')", name="moderation_status"),
         CheckConstraint("length(message_body) BETWEEN 1 AND 2000", name="message_body"),
         Index("ix_webinar_chat_messages_webinar_message", "webinar_id", "message_id"),
+        Index("ix_webinar_chat_messages_session_message", "webinar_id", "session_id", "message_id"),
         # A page's retry of one message (socket, then HTTP) is stored once.
         Index("uq_webinar_chat_messages_client_id", "webinar_id", "author_id", "client_id", unique=True,
               sqlite_where=db.text("client_id IS NOT NULL"), postgresql_where=db.text("client_id IS NOT NULL")),
@@ -26,6 +27,8 @@ class ChatMessage(db.Model):
 
     message_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     webinar_id: Mapped[int] = mapped_column(ForeignKey("webinar.webinar_id", ondelete="CASCADE"))
+    # The run (live: its `session` row) or cohort (auto: portal.room.cohorts) the message
+    # belongs to: only that cohort's rooms show it.
     session_id: Mapped[str | None] = mapped_column(String(36))
     author_id: Mapped[int] = mapped_column(ForeignKey("user.user_id", ondelete="CASCADE"))
     message_body: Mapped[str] = mapped_column(Text)

@@ -17,17 +17,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from flask import Flask, current_app, has_request_context
 from flask_babel import force_locale
 
 from portal import realtime, signals
+from portal.core import runs
 from portal.core.models import Webinar
 from portal.dbsession import fresh_session
 from portal.extensions import db
-from portal.room import fragments
+from portal.room import cohorts, fragments
 from portal.room.channels import room_channel
 from portal.room.models import ChatMessage
 
@@ -109,8 +110,7 @@ def on_event_committed(envelope: dict[str, Any], **_: Any) -> None:
         regions = ("cta",)
     else:
         return
-    # The channel's number is taken before the read: pages apply pushes in commit order.
-    with realtime.ordered(room_channel(envelope["webinar_id"])), fresh_session():
+    with fresh_session():
         webinar = db.session.get(Webinar, envelope["webinar_id"])
         if webinar is not None:
             push_regions(webinar, regions)
@@ -122,7 +122,7 @@ def on_webinar_edited(webinar_id: int, *, fields: tuple[str, ...], **_: Any) -> 
     wanted = tuple(name for name in ROOM_ON_STATUS if any(name in ROOM_ON_EDIT.get(f, ()) for f in fields))
     if not wanted:
         return
-    with realtime.ordered(room_channel(webinar_id)), fresh_session():
+    with fresh_session():
         webinar = db.session.get(Webinar, webinar_id)
         if webinar is not None:
             push_regions(webinar, wanted)
@@ -141,20 +141,32 @@ def on_message_stored(message_id: int, **_: Any) -> None:
         if message is None:
             return
         if message.moderation_status == "visible":
-            realtime.publish(room_channel(message.webinar_id),
+            key = cohorts.channel_key(message.webinar_id, message.session_id)
+            realtime.publish(room_channel(message.webinar_id, key),
                              fragments.messages_oob(fragments.message_items([message])))
 
 
 def on_message_hidden(message_id: int, *, webinar_id: int, **_: Any) -> None:
-    """A hidden message disappears from every room page (as a tombstone)."""
-    with _rendering():
-        realtime.publish(room_channel(webinar_id), fragments.messages_oob("", removed=[message_id]))
+    """A hidden message disappears from every room page of its cohort (as a tombstone)."""
+    with fresh_session(), _rendering():
+        message = db.session.get(ChatMessage, message_id)
+        key = cohorts.channel_key(webinar_id, message.session_id if message is not None else None)
+        realtime.publish(room_channel(webinar_id, key), fragments.messages_oob("", removed=[message_id]))
 
 
 def on_moderation_changed(webinar_id: int, *, lead_id: int, banned: bool = False, **_: Any) -> None:
     """A banned lead's sockets close (in every process); their link is dead already."""
     if banned:
-        realtime.disconnect(room_channel(webinar_id), member=lead_id, reason="banned")
+        disconnect(webinar_id, lead_id, reason="banned")
+
+
+def disconnect(webinar_id: int, lead_id: int, *, reason: str) -> None:
+    """Close a lead's room sockets in whichever cohort channel they listen on."""
+    with fresh_session():
+        webinar = db.session.get(Webinar, webinar_id)
+        keys = {c.channel_key for c in cohorts.all_of(webinar)} if webinar is not None else set()
+    for key in sorted(keys | {""}):
+        realtime.disconnect(room_channel(webinar_id, key), member=lead_id, reason=reason)
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -170,18 +182,32 @@ def per_language(render: Callable[[str], str]) -> str:
 
 
 def push_regions(webinar: Webinar, wanted: tuple[str, ...]) -> None:
-    """Render the named room regions of a webinar once and publish them to its room."""
+    """Render the named room regions once per cohort (each with its own start time: a run's
+    status, countdown and lobby) and publish them to that cohort's room channel."""
     regions = fragments.room_regions(webinar, wanted)
     if not regions:
         return
-    count = fragments.attendance.present_count(webinar.webinar_id)
-    html = per_language(lambda lang: "".join(
-        fragments.room_region(name, webinar, count=count, oob=True, lang=lang) for name in regions))
-    realtime.publish(room_channel(webinar.webinar_id), html)
+    groups = cohorts.all_of(webinar, present_only=True)
+    if all(c.channel_key for c in groups):  # the webinar's own channel too (pages of older links)
+        groups.append(cohorts.Cohort("", None))
+    with ExitStack() as numbers:
+        # The channels' numbers are taken before the read: pages apply pushes in commit order.
+        for cohort in groups:
+            numbers.enter_context(realtime.ordered(room_channel(webinar.webinar_id, cohort.channel_key)))
+        db.session.refresh(webinar)
+        count = fragments.attendance.present_count(webinar.webinar_id)
+        rendered: dict[object, str] = {}  # by start time: only a live run's regions differ per cohort
+        for cohort in groups:
+            key = cohort.starts_at if runs.has_runs(webinar) else None
+            if key not in rendered:
+                rendered[key] = per_language(lambda lang, c=cohort: "".join(
+                    fragments.room_region(name, webinar, count=count, oob=True, lang=lang, cohort=c)
+                    for name in regions))
+            realtime.publish(room_channel(webinar.webinar_id, cohort.channel_key), rendered[key])
 
 
 def _push_count(app: Flask, webinar_id: int) -> None:
-    with fresh_session(app), realtime.ordered(room_channel(webinar_id)):
+    with fresh_session(app):
         webinar = db.session.get(Webinar, webinar_id)
         if webinar is not None:
             push_regions(webinar, ("count",))

@@ -22,8 +22,8 @@ from portal.extensions import db
 from portal.registration import seats
 from portal.registration.models import Registration
 from portal.registration.tokens import hash_token
+from portal.room import cohorts
 from portal.room.access import INVALID_LINK
-from portal.room.channels import room_channel
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def cancel(reg: Registration) -> bool:
     seats.free(reg)  # issue 12: the waiting list's first is told, in this transaction
     db.session.commit()
     log.info("registration %s cancelled by its registrant", reg.registration_id)
-    realtime.disconnect(room_channel(reg.webinar_id), member=reg.lead_id, reason=CLOSE_REASON)
+    realtime.disconnect(cohorts.channel_of(reg), member=reg.lead_id, reason=CLOSE_REASON)
     return True
 
 

@@ -21,7 +21,7 @@ from portal.errors import Forbidden, PortalError, refusal_shown
 from portal.extensions import db
 from portal.realtime import Admission, SocketContext, catchup
 from portal.registration.models import Registration
-from portal.room import chat, fragments
+from portal.room import chat, cohorts, fragments
 from portal.room.access import registration_or_404
 from portal.room.channels import room_channel
 
@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
 def admit(token: str) -> Admission:
     """Before the handshake: the join token must open the room (the same 404 as the page)."""
     reg = registration_or_404(token)
-    return Admission(room_channel(reg.webinar_id), AUDIENCE, member=reg.lead_id,
+    return Admission(room_channel(reg.webinar_id, cohorts.of(reg).channel_key), AUDIENCE, member=reg.lead_id,
                      ids=MappingProxyType({"registration_id": reg.registration_id,
                                            "webinar_id": reg.webinar_id, "lead_id": reg.lead_id}))
 
@@ -80,7 +80,10 @@ def on_chat(ctx: SocketContext, payload: dict[str, Any]) -> None:
             client_id = chat.client_id_of(payload.get("client_id"))
             message = chat.post(reg, body, client_id=client_id)
         elif (user := ctx.load(User, ctx.id("user_id"))) is not None:
-            message = chat.post_as_staff(user, ctx.load(Webinar, ctx.id("webinar_id")), body)
+            webinar = ctx.load(Webinar, ctx.id("webinar_id"))
+            key = ctx.channel.split(":", 2)[2] if ctx.channel.count(":") == 2 else ""  # the watched cohort
+            session_id = cohorts.session_of_key(webinar, key) if webinar is not None else None
+            message = chat.post_as_staff(user, webinar, body, session_id=session_id)
         else:
             return
     except PortalError as error:

@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.htmx import redirect_to
 from portal.media import players
 from portal.realtime import catchup, polling
-from portal.room import chat, cta, fragments, pages, seat, sockets
+from portal.room import chat, cohorts, cta, fragments, pages, seat, sockets
 from portal.room.access import registration_or_404
 from portal.room.channels import room_channel
 
@@ -35,13 +35,15 @@ def state(token: str):
     """The polling fallback: the snapshot since ?since=<id>, 304 while the room is unchanged.
     A page that polls is present (HTTP presence: noted in memory, written once a second)."""
     presence.polled(token)
-    cached = polling.not_modified("r", token, request.headers.get("If-None-Match"), room_channel)
+    cohort = request.args.get("c", "")[:40]  # which channel's version to compare; data comes from the database
+    cached = polling.not_modified("r", token, request.headers.get("If-None-Match"),
+                                  lambda webinar_id: room_channel(webinar_id, cohort))
     if cached is not None:
         return cached
     reg = registration_or_404(token)
     ratelimit.poll(f"r:{reg.registration_id}")  # the 304 above is not counted: it is cheaper
     since = catchup.since_id(request.args.get("since", ""))
-    return polling.state("r", token, reg.webinar_id, channel=room_channel(reg.webinar_id),
+    return polling.state("r", token, reg.webinar_id, channel=room_channel(reg.webinar_id, cohorts.of(reg).channel_key),
                          render=lambda: fragments.snapshot(reg, reg.webinar, since_message_id=since))
 
 

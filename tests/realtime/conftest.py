@@ -49,7 +49,7 @@ def room_calls(monkeypatch: pytest.MonkeyPatch) -> RoomCalls:
         calls.disconnected.append((reg.registration_id, connection_id, reason))
 
     def snapshot_of(audience: str):
-        def snapshot(actor: Any, webinar: Any, *, since_message_id: int) -> str:
+        def snapshot(actor: Any, webinar: Any, *, since_message_id: int, **_: Any) -> str:
             calls.snapshots.append((type(actor).__name__, webinar.webinar_id, since_message_id, audience))
             return (f'<div id="{SNAPSHOT_ID}" hx-swap-oob="true" data-since="{since_message_id}" '
                     f'data-audience="{audience}" data-status="{webinar.status}"></div>')

@@ -76,11 +76,14 @@ def test_several_slots_are_offered_as_a_choice(app, make, visitor):
     db.session.commit()
     html = visitor.open(f"/w/{w.slug}").get_data(as_text=True)
     values = re.findall(r'type="radio" name="slot_id" value="([^"]*)"', html)
-    assert values == [str(s1.slot_id), str(s2.slot_id)]  # the slot that ended is not offered
+    # The main start time (in an hour) is one of the times too (issue 12); the slot that ended is not offered.
+    assert values == ["main", str(s1.slot_id), str(s2.slot_id)]
 
 
 def test_one_slot_is_preselected_without_a_choice(app, make, visitor):
     w = make.webinar(status="scheduled", slots=(utcnow() + timedelta(days=1),))
+    w.scheduled_at = utcnow() - timedelta(days=1)  # the main time is over: one time left
+    db.session.commit()
     html = visitor.open(f"/w/{w.slug}").get_data(as_text=True)
     assert f'<input type="hidden" name="slot_id" value="{w.slots[0].slot_id}">' in html
 
@@ -88,6 +91,7 @@ def test_one_slot_is_preselected_without_a_choice(app, make, visitor):
 def test_all_slots_over_means_closed(app, make, visitor):
     w = make.webinar(status="scheduled", slots=(utcnow() + timedelta(days=1),))
     w.slots[0].starts_at = utcnow() - timedelta(days=1)  # time passed since publishing
+    w.scheduled_at = utcnow() - timedelta(days=2)
     db.session.commit()
     html = visitor.open(f"/w/{w.slug}").get_data(as_text=True)
     assert "Registration closed" in html and "no upcoming times" in html

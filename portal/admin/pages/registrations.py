@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, make_response, render_template, request, stream_with_context, url_for
 
-from portal.admin import approvals, exports, registrations, reports, search
+from portal.admin import approvals, exports, registrations, reports, runfilter, search
 from portal.admin.access import webinar_for
 from portal.admin.forms import ActionForm
 from portal.admin.pages.common import actor, back
@@ -19,14 +19,16 @@ from portal.registration import display
 def page(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     q = search.normalise(request.args.get("q"))
-    return _table(webinar, q=q, number=page_number(request.args.get("page")))
+    return _table(webinar, q=q, number=page_number(request.args.get("page")),
+                  run=runfilter.chosen(webinar, request.args.get("run")))
 
 
-def _table(webinar, *, q: str, number: int = 1, status: int = 200, **extra):  # noqa: ANN001, ANN202
-    rows = reports.registration_page(webinar, q=q, number=number, now=utcnow())
+def _table(webinar, *, q: str, number: int = 1, status: int = 200, run=None, **extra):  # noqa: ANN001, ANN202
+    rows = reports.registration_page(webinar, q=q, number=number, now=utcnow(), run=run)
     return page_or_fragment("admin/registrations/page.html", "admin/registrations/_table.html", "registrations",
                             status=status, webinar=webinar, page=rows, q=q, columns=exports.PAGE_COLUMNS,
-                            action_form=ActionForm(), section="webinars", tab="registrations", **extra)
+                            action_form=ActionForm(), runs=runfilter.choices(webinar), run=run,
+                            section="webinars", tab="registrations", **extra)
 
 
 def decide(webinar_id: int):
@@ -92,9 +94,10 @@ def resend(webinar_id: int, registration_id: int):
 def export_csv(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     q = search.normalise(request.args.get("q"))
+    run = runfilter.chosen(webinar, request.args.get("run"))
     now = utcnow()
-    body = stream_with_context(exports.registrations_csv(webinar, q=q, now=now))
+    body = stream_with_context(exports.registrations_csv(webinar, q=q, now=now, run=run))
     response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(webinar, now=now)}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(webinar, now=now, run=run)}"'
     response.headers["Cache-Control"] = "no-store"
     return response

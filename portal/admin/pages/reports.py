@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
 
-from portal.admin import analytics, charts, exports, reports, visit_exports
+from portal.admin import analytics, charts, exports, reports, runfilter, visit_exports
 from portal.admin.access import webinar_for
 from portal.admin.pages.common import actor
 from portal.admin.pagination import page_number
@@ -17,14 +17,16 @@ from portal.qa import reports as qa_reports
 def attendance(webinar_id: int):
     webinar = webinar_for(webinar_id, Action.VIEW_REPORTS, actor=actor())
     now = utcnow()
-    attendees = reports.attendee_page(webinar, number=page_number(request.args.get("page")), now=now)
+    run = runfilter.chosen(webinar, request.args.get("run"))  # one run of several start times, or all
+    attendees = reports.attendee_page(webinar, number=page_number(request.args.get("page")), now=now, run=run)
     if targets("attendees"):  # paging through attendees needs no chart
-        return render_template("admin/attendance/_attendees.html", webinar=webinar, attendees=attendees)
-    overview = reports.attendance_overview(webinar, now=now)
+        return render_template("admin/attendance/_attendees.html", webinar=webinar, attendees=attendees, run=run)
+    overview = reports.attendance_overview(webinar, now=now, run=run)
     progress = reports.progress_distribution(webinar) if webinar.type == WebinarType.auto.value else None
     return render_template("admin/attendance/page.html", webinar=webinar, attendees=attendees, overview=overview,
-                           chart=charts.timeline(overview.points), reasons=reports.leave_reasons(webinar),
+                           chart=charts.timeline(overview.points), reasons=reports.leave_reasons(webinar, run=run),
                            progress=progress, qa_counts=qa_reports.counts(webinar.webinar_id),
+                           runs=runfilter.choices(webinar), run=run,
                            section="webinars", tab="attendance")
 
 
