@@ -21,12 +21,14 @@ from portal import (
     console,
     core,
     errors,
+    health,
     htmx,
     i18n,
     mail,
     models,  # noqa: F401 - every table, for the metadata and Alembic
     public,
     ratelimit,
+    reactions,
     realtime,
     registration,
     room,
@@ -66,8 +68,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, room, autowebinar, console, admin, auth, public,
-                   webhooks, api):
+    for domain in (core, audit, registration, attendance, mail, room, reactions, health, autowebinar, console,
+                   admin, auth, public, webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
@@ -84,6 +86,8 @@ def shutdown(app: Flask) -> None:
     attendance.shutdown(app)
     room_push.shutdown(app)
     console_push.shutdown(app)
+    reactions.shutdown(app)
+    health.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
     webhooks.shutdown(app)

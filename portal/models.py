@@ -4,13 +4,14 @@ from portal.audit.models import AuditEntry
 from portal.auth.models import LoginFailure
 from portal.core.models import ApiToken, OutboxEvent, User, UserMeta, Webinar, WebinarSlot, WebinarSpeaker
 from portal.mail.models import MailMessage
+from portal.reactions.models import ReactionCount
 from portal.registration.models import Registration
 from portal.room.models import ChatMessage
 from portal.webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 __all__ = [
     "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "MailMessage", "OutboxEvent",
-    "Registration",
+    "ReactionCount", "Registration",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
     "WebhookAttempt", "WebhookCursor", "WebhookDelivery", "WebhookEndpoint", "WebhookSecret",
 ]

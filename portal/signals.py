@@ -89,6 +89,13 @@ message_unhidden: Signal = _ns.signal("room.message-unhidden")
 #: "unban") and actor_id (the moderator's user_id), both for the audit record.
 moderation_changed: Signal = _ns.signal("room.moderation-changed")
 
+# --- room: the polling fallback ------------------------------------------------------------------
+#: A room page polled its state fragment with a player report (its socket is down): sender the
+#: join token (str); kwargs app, report (the page's X-Player-Report header, untrusted text).
+#: Sent now (not after a commit) by portal.room.views.state, before its 304; the health panel
+#: (portal.health) counts the page's player from it.
+room_polled: Signal = _ns.signal("room.polled")
+
 # --- admin: the organizer's edits ----------------------------------------------------------------
 #: After commit of an organizer's edit of an existing webinar: sender the webinar_id (int);
 #: kwargs app, fields (tuple of the Webinar attributes whose value changed, e.g. "scheduled_at",

@@ -10,10 +10,12 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import func, or_, select
 
+from portal import health
 from portal.attendance import ledger
 from portal.attendance.models import Attendance
 from portal.core.models import User, Webinar
 from portal.extensions import db
+from portal.reactions import fragments as reactions
 from portal.registration.models import Registration
 from portal.room import chat
 from portal.room import fragments as room_fragments
@@ -146,6 +148,7 @@ def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0) -> str:
     """Catch-up for one staff member: every console region (oob) + every chat message after the id."""
     since = max(int(since_message_id or 0), 0)
     parts = [region(name, webinar, oob=True) for name in CONSOLE_REGIONS]
+    parts += [health.panel_html(webinar.webinar_id, oob=True), reactions.console(webinar.webinar_id, oob=True)]
     # Every message since the console's last one, however many, read in bounded chunks.
     muted = muted_leads(webinar.webinar_id)
     items = "".join(message_items(chunk, muted=muted) for chunk in
