@@ -14,7 +14,8 @@ def context(counts: Counter[str]) -> dict[str, Any]:
     def percent(n: int) -> int:
         return round(100 * n / total) if total else 0
 
-    return {"counts": counts, "seen_percent": percent(counts["cta_seen"]),
+    # A plain dict: Counter has a total() method that Jinja would find before the "total" key.
+    return {"counts": dict(counts), "seen_percent": percent(counts["cta_seen"]),
             "clicked_percent": percent(counts["cta_clicked"])}
 
 
