@@ -44,6 +44,7 @@ from fanout import (  # noqa: E402 - the bench folder is not a package
 BURST_MARKER = b'id="reaction-burst"'
 HEALTH_MARKER = b'id="console-health"'
 STATES = ("playing", "paused", "buffering", "stalled")
+POST_MS: list[float] = []  # how long each toggle's POST took (the push starts inside it)
 
 
 def client_process(port: int, tokens: list[str], ready: mp.Queue, storm: mp.Event, go: mp.Event,
@@ -67,7 +68,8 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, storm: mp.Even
         buffers.append(rest)
     ready.put(len(socks))
     bursts = [0] * len(socks)
-    cta: list[float] = []
+    cta: list[list[float]] = [[] for _ in socks]  # per socket: arrival of each CTA frame, in order
+    closed = [False] * len(socks)
     storm_frames = 0
     rng = random.Random(os.getpid())
     next_send, i = time.monotonic(), 0
@@ -98,16 +100,17 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, storm: mp.Even
                 continue
             if not chunk:
                 selector.unregister(key.fileobj)
+                closed[key.data] = True
                 continue
             frames, buffers[key.data] = parse_frames(buffers[key.data] + chunk)
             for opcode, payload in frames:
                 if opcode == 1 and BURST_MARKER in payload and storm.is_set():
                     bursts[key.data] += 1
                 if opcode == 1 and CTA_MARKER in payload and go.is_set():
-                    cta.append(time.monotonic())
+                    cta[key.data].append(time.monotonic())
                 elif opcode == 9:
                     key.fileobj.sendall(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-    results.put({"bursts": bursts, "cta": cta, "sent": storm_frames,
+    results.put({"bursts": bursts, "cta": cta, "closed": closed, "sent": storm_frames,
                  "storm_seconds": (storm_ended or time.monotonic()) - (storm_started or time.monotonic())})
 
 
@@ -155,19 +158,17 @@ def toggles(speaker: Speaker, count: int, interval: float, go: mp.Event) -> list
     for _ in range(count):
         sent.append(time.monotonic())
         speaker.toggle(show)
+        POST_MS.append((time.monotonic() - sent[-1]) * 1000)
         show = not show
         time.sleep(interval)
     return sent
 
 
-def latencies(sent: list[float], arrivals: list[float], interval: float) -> list[float]:
-    """Each arrival's latency from the toggle just before it."""
-    out = []
-    for at in arrivals:
-        before = [s for s in sent if s <= at]
-        if before and at - before[-1] < interval:
-            out.append((at - before[-1]) * 1000)
-    return out
+def latencies(sent: list[float], per_socket: list[list[float]], first: int, count: int) -> list[float]:
+    """The k-th CTA frame a socket received answers the k-th toggle: latencies (ms) of the
+    toggles first..first+count-1 over every socket that received them."""
+    return [(arrivals[k] - sent[k]) * 1000 for arrivals in per_socket for k in range(first, first + count)
+            if k < len(arrivals)]
 
 
 def main() -> None:
@@ -208,10 +209,12 @@ def main() -> None:
         time.sleep(3)  # the go-live push and the pages' enter frames settle
         console_frames: list[float] = []
         console_stop, console_storm = threading.Event(), threading.Event()
-        listener = threading.Thread(target=console_listener, daemon=True,
-                                    args=(server.port, speaker, webinar_id, console_storm, console_stop, console_frames))
+        listener = threading.Thread(target=console_listener, daemon=True, args=(
+            server.port, speaker, webinar_id, console_storm, console_stop, console_frames))
         listener.start()
-        count = max(3, int(args.seconds / args.interval))
+        # An even number per phase: each phase starts with "show" after a "hide" (repeating the
+        # current visibility is a no-op that pushes nothing).
+        count = max(4, int(args.seconds / args.interval) // 2 * 2)
         cpu0 = cpu(server)
         quiet_sent = toggles(speaker, count, args.interval, gos[0])
         cpu1 = cpu(server)
@@ -231,18 +234,23 @@ def main() -> None:
             p.join(30)
     finally:
         server.stop()
-    arrivals = [a for o in outs for a in o["cta"]]
-    quiet = latencies(quiet_sent, [a for a in arrivals if a < storm_sent[0]], args.interval)
-    stormy = latencies(storm_sent, [a for a in arrivals if a >= storm_sent[0]], args.interval)
+    per_socket = [a for o in outs for a in o["cta"]]
+    sent_all = quiet_sent + storm_sent
+    quiet = latencies(sent_all, per_socket, 0, count)
+    stormy = latencies(sent_all, per_socket, count, count)
     storm_seconds = max(o["storm_seconds"] for o in outs)
-    bursts = [b for o in outs for b in o["bursts"]]
+    alive = [not c for o in outs for c in o["closed"]]
+    bursts = [b for o in outs for b, c in zip(o["bursts"], o["closed"], strict=True) if not c]
     sent = sum(o["sent"] for o in outs)
     report = {
-        "scenario": args.scenario, "n": args.n, "connected": connected, "pinned": args.pin,
+        "scenario": args.scenario, "n": args.n, "clients": args.clients, "connected": connected, "pinned": args.pin,
         "storm_frames_sent": sent, "storm_seconds": round(storm_seconds, 1),
         "frames_up_per_second": round(sent / storm_seconds, 0) if storm_seconds else None,
         "cta_p50_quiet_ms": round(percentile(quiet, 50), 1), "cta_p99_quiet_ms": round(percentile(quiet, 99), 1),
         "cta_p50_storm_ms": round(percentile(stormy, 50), 1), "cta_p99_storm_ms": round(percentile(stormy, 99), 1),
+        "sockets_open_at_end": sum(alive),
+        "toggle_post_p50_quiet_ms": round(percentile(POST_MS[:count], 50), 1),
+        "toggle_post_p50_storm_ms": round(percentile(POST_MS[count:], 50), 1),
         "cta_delivered_quiet": f"{len(quiet)}/{count * connected}",
         "cta_delivered_storm": f"{len(stormy)}/{count * connected}",
         "cpu_quiet_s_per_s": round((cpu1 - cpu0) / (quiet_sent[-1] + args.interval - quiet_sent[0]), 3),
@@ -251,13 +259,13 @@ def main() -> None:
     report["p99_ratio_storm_vs_quiet"] = round(report["cta_p99_storm_ms"] / report["cta_p99_quiet_ms"], 2)
     if args.scenario == "reactions":
         report["burst_frames_per_socket_per_s_max"] = round(max(bursts) / storm_seconds, 2) if bursts else 0
-        report["burst_frames_per_socket_per_s_mean"] = round(sum(bursts) / len(bursts) / storm_seconds, 2)
+        report["burst_frames_per_socket_per_s_mean"] = round(sum(bursts) / max(len(bursts), 1) / storm_seconds, 2)
     else:
         span = (console_frames[-1] - console_frames[0]) if len(console_frames) > 1 else 0
         report["console_frames"] = len(console_frames)
         report["console_frames_per_s"] = round(len(console_frames) / storm_seconds, 2)
-        report["console_min_gap_s"] = round(min((b - a for a, b in zip(console_frames, console_frames[1:])),
-                                                default=0), 3)
+        gaps = [b - a for a, b in zip(console_frames, console_frames[1:], strict=False)]
+        report["console_min_gap_s"] = round(min(gaps, default=0), 3)
         report["console_span_s"] = round(span, 1)
     print(json.dumps(report, indent=1))
 

@@ -69,7 +69,8 @@ def test_reactions_and_health_panel(browser, live_server, make):
     bar.locator("[data-reaction=clap]").click()
     expect(bob_page.locator("#reaction-burst [data-reaction=clap]")).to_have_count(1, timeout=WAIT)
     shot(bob_page, "room-burst-1280")
-    expect(console.locator("[data-testid=console-reactions] [data-reaction=clap] strong")).to_have_text("2", timeout=WAIT)
+    totals = console.locator("[data-testid=console-reactions]")
+    expect(totals.locator("[data-reaction=clap] strong")).to_have_text("2", timeout=WAIT)
 
     # Ann's player plays, then she pauses it: the console says "Paused 1".
     ann_page.wait_for_function("() => { const v = document.querySelector('#room-stage video');"

@@ -28,8 +28,8 @@ def live(make):
 
 def counts_in(html: str, lang: str = "en") -> dict[str, int]:
     variant = html.split(f'data-lang="{lang}"', 1)[1].split("</section>", 1)[0]
-    return {name: int(n) for name, n in re.findall(r'data-health="(\w+)"[^>]*><span>[^<]*</span> <strong>(\d+)</strong>',
-                                                   variant)}
+    found = re.findall(r'data-health="(\w+)"[^>]*><span>[^<]*</span> <strong>(\d+)</strong>', variant)
+    return {name: int(n) for name, n in found}
 
 
 def report(reg, payload, connection_id="conn"):
@@ -139,7 +139,8 @@ def test_workers_counts_are_summed_and_stale_workers_ignored(app, live, monkeypa
     now = time.time()
 
     def worker(name, at, **counts):
-        pool.put(f"health:{live.webinar_id}", name, json.dumps({"counts": [counts.get(f, 0) for f in fields], "at": at}))
+        snapshot = {"counts": [counts.get(f, 0) for f in fields], "at": at}
+        pool.put(f"health:{live.webinar_id}", name, json.dumps(snapshot))
 
     worker("a", now, total=3, socket=3, playing=2, paused=1)
     worker("b", now - 1, total=2, polling=2, buffering=2, cta_seen=1)

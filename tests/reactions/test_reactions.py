@@ -12,6 +12,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.reactions import push, service
 from portal.reactions.models import ReactionCount
+from portal.realtime.runtime import current_hub
 from portal.room.channels import console_channel, room_channel
 from tests.conftest import csrf_token_from
 from tests.room.conftest import register, room_socket
@@ -33,6 +34,10 @@ def tap(reg, reaction="clap", connection_id="conn"):
     return ctx
 
 
+def htmx(token: str) -> dict[str, str]:
+    return {"X-CSRFToken": token, "HX-Request": "true"}
+
+
 def burst_counts(html: str, lang: str = "en") -> dict[str, int]:
     variant = html.split(f'data-lang="{lang}"', 1)[1].split("</div>", 1)[0]
     return {name: int(n) for name, n in re.findall(r'data-reaction="(\w+)" data-count="(\d+)"', variant)}
@@ -43,7 +48,9 @@ def test_taps_become_one_burst_per_second_and_totals(app, live, volatile, pushes
     for reaction in ("clap", "clap", "love"):
         tap(a.reg, reaction)
     tap(b.reg, "clap", "conn-b")
+    version = current_hub().version(room_channel(live.webinar_id))
     push.tick(app)
+    assert current_hub().version(room_channel(live.webinar_id)) == version  # pollers keep their 304
     [burst] = volatile.to(room_channel(live.webinar_id))
     assert burst_counts(burst) == {"clap": 3, "love": 1}
     assert burst_counts(burst, "ru") == {"clap": 3, "love": 1}  # once per language
@@ -78,7 +85,7 @@ def test_rate_limit_is_quiet_on_the_socket_and_clear_over_http(app, client, live
     refused = tap(a.reg)
     assert refused.sent == []  # no error frame for a tapping thumb
     token = csrf_token_from(client.get(a.url).get_data(as_text=True))
-    response = client.post(f"{a.url}/react", data={"reaction": "clap"}, headers={"X-CSRFToken": token, "HX-Request": "true"})
+    response = client.post(f"{a.url}/react", data={"reaction": "clap"}, headers=htmx(token))
     assert response.status_code == 429
     assert "Wait a few seconds before reacting again" in response.get_data(as_text=True)
     push.tick(app)
@@ -90,7 +97,7 @@ def test_rate_limit_is_quiet_on_the_socket_and_clear_over_http(app, client, live
 def test_the_http_fallback_taps(app, client, live, volatile):
     a = register(live)
     token = csrf_token_from(client.get(a.url).get_data(as_text=True))
-    response = client.post(f"{a.url}/react", data={"reaction": "love"}, headers={"X-CSRFToken": token, "HX-Request": "true"})
+    response = client.post(f"{a.url}/react", data={"reaction": "love"}, headers=htmx(token))
     assert response.status_code == 204
     push.tick(app)
     assert burst_counts(volatile.to(room_channel(live.webinar_id))[0]) == {"love": 1}
@@ -124,7 +131,7 @@ def test_refused_taps_store_and_push_nothing(app, client, live, volatile, pushes
         db.session.commit()
     assert tap(a.reg, reaction).sent == []
     data = {"reaction": reaction} if reaction is not None else {}
-    response = client.post(f"{a.url}/react", data=data, headers={"X-CSRFToken": token, "HX-Request": "true"})
+    response = client.post(f"{a.url}/react", data=data, headers=htmx(token))
     assert response.status_code == status
     if message:
         assert message in response.get_data(as_text=True)
@@ -138,7 +145,7 @@ def test_no_reactions_before_the_start(app, client, make, volatile):
     a = register(scheduled)
     tap(a.reg)
     token = csrf_token_from(client.get(a.url).get_data(as_text=True))
-    response = client.post(f"{a.url}/react", data={"reaction": "clap"}, headers={"X-CSRFToken": token, "HX-Request": "true"})
+    response = client.post(f"{a.url}/react", data={"reaction": "clap"}, headers=htmx(token))
     assert response.status_code == 422 and "Reactions open when the webinar is live." in response.get_data(as_text=True)
     push.tick(app)
     assert taps_stored() == 0 and volatile.sent == []
