@@ -8,11 +8,10 @@ from flask import Flask
 
 from portal import realtime, signals
 from portal.errors import PortalError
-from portal.extensions import db
 from portal.health import fragments, push
 from portal.health.board import Report, parse, parse_text
 from portal.realtime import SocketContext
-from portal.registration.models import Registration
+from portal.room import standing
 from portal.room.access import registration_or_404
 
 ROOM_AUDIENCE = "room"  # the room socket's audience (portal.room.sockets.AUDIENCE)
@@ -46,9 +45,12 @@ def on_player(ctx: SocketContext, payload: dict[str, Any]) -> None:
     """{"type": "player", "state": ..., flags...}: a bad report is refused with its message;
     one from a registration that lost access is dropped (its socket is being closed)."""
     report = parse(payload)
-    reg = db.session.get(Registration, ctx.id("registration_id"), populate_existing=True)
-    if reg is not None and reg.has_access:
-        _note(reg, report, via="socket")
+    webinar_id, registration_id = ctx.id("webinar_id"), ctx.id("registration_id")
+    if webinar_id is None or registration_id is None:
+        return
+    room = standing.of(webinar_id)  # cached per webinar: no query per report
+    if room is not None and registration_id not in room.barred:
+        _note(webinar_id, registration_id, report, via="socket")
 
 
 def on_polled(token: str, *, report: str, **_: Any) -> None:
@@ -59,11 +61,11 @@ def on_polled(token: str, *, report: str, **_: Any) -> None:
         reg = registration_or_404(token)
     except PortalError:
         return
-    _note(reg, parsed, via="polling")
+    _note(reg.webinar_id, reg.registration_id, parsed, via="polling")
 
 
-def _note(reg: Registration, report: Report, *, via: str) -> None:
+def _note(webinar_id: int, registration_id: int, report: Report, *, via: str) -> None:
     health = push.state()
-    health.board.note(reg.webinar_id, reg.registration_id, report, via=via)
+    health.board.note(webinar_id, registration_id, report, via=via)
     health.ticker.ensure_started()
 

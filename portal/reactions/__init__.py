@@ -8,11 +8,10 @@ from flask import Flask
 
 from portal import realtime
 from portal.errors import PortalError
-from portal.extensions import db
 from portal.reactions import fragments, push, service
 from portal.reactions.views import bp
 from portal.realtime import SocketContext
-from portal.registration.models import Registration
+from portal.room import standing
 
 ROOM_AUDIENCE = "room"  # the room socket's audience (portal.room.sockets.AUDIENCE)
 
@@ -34,13 +33,15 @@ def shutdown(app: Flask) -> None:
 
 def on_react(ctx: SocketContext, payload: dict[str, Any]) -> None:
     """{"type": "react", "reaction": name}: refused taps are dropped quietly (no error frame:
-    a tapping thumb must not get a flood of messages; the HTTP fallback says why)."""
-    reg = db.session.get(Registration, ctx.id("registration_id"), populate_existing=True)
-    if reg is None:
+    a tapping thumb must not get a flood of messages; the HTTP fallback says why). Checked
+    against the room's cached standing: a storm of taps costs no query per tap."""
+    webinar_id, registration_id, lead_id = ctx.id("webinar_id"), ctx.id("registration_id"), ctx.id("lead_id")
+    if webinar_id is None or registration_id is None or lead_id is None:
         return
     reactions = push.state()
     try:
-        service.tap(reg, payload.get("reaction"), tally=reactions.tally)
+        service.tap_in_room(standing.of(webinar_id), payload.get("reaction"), registration_id=registration_id,
+                            webinar_id=webinar_id, lead_id=lead_id, tally=reactions.tally)
     except PortalError:
         return
     reactions.ticker.ensure_started()

@@ -24,6 +24,7 @@ from portal.extensions import db
 from portal.ratelimit import limiter
 from portal.reactions.models import REACTIONS, ReactionCount
 from portal.registration.models import Registration
+from portal.room.standing import Standing
 
 #: Taps per attendee per window: a lively attendee taps a few times a second for a moment;
 #: beyond that the taps are refused (quietly on the socket) and cost nothing more.
@@ -57,21 +58,37 @@ def reaction_of(value: object) -> str:
 
 
 def tap(reg: Registration, value: object, *, tally: Tally) -> str:
-    """One tap of an attendee: checked, rate limited, tallied. Returns the reaction.
-
-    Refusals (PortalError): unknown reaction, no access (revoked, banned, cancelled), muted,
-    a webinar that is not live, too many taps."""
-    reaction = reaction_of(value)
+    """One tap through the HTTP fallback, checked against the fresh registration."""
     webinar = reg.webinar
-    if webinar is None or not can(reg, Action.ENTER_ROOM, webinar):
+    return _tap(value, webinar_id=reg.webinar_id, lead_id=reg.lead_id,
+                barred=webinar is None or not can(reg, Action.ENTER_ROOM, webinar),
+                muted=reg.chat_muted_at is not None,
+                live=webinar is not None and webinar.status == Status.live.value, tally=tally)
+
+
+def tap_in_room(standing: Standing | None, value: object, *, registration_id: int, webinar_id: int,
+                lead_id: int, tally: Tally) -> str:
+    """One tap over a room socket, checked against the room's cached standing (no query per tap)."""
+    return _tap(value, webinar_id=webinar_id, lead_id=lead_id,
+                barred=standing is None or registration_id in standing.barred,
+                muted=standing is not None and registration_id in standing.muted,
+                live=standing is not None and standing.status == Status.live.value, tally=tally)
+
+
+def _tap(value: object, *, webinar_id: int, lead_id: int, barred: bool, muted: bool, live: bool,
+         tally: Tally) -> str:
+    """The rules, in order: a known reaction; access (not revoked, banned, cancelled); not
+    muted; a live webinar; at most TAPS_PER_WINDOW taps per WINDOW. Then one more in the tally."""
+    reaction = reaction_of(value)
+    if barred:
         raise Forbidden("You can no longer take part in this webinar.")
-    if reg.chat_muted_at is not None:
+    if muted:
         raise Forbidden("The host has turned off reactions for you.")
-    if webinar.status != Status.live.value:
+    if not live:
         raise Invalid("Reactions open when the webinar is live.")
-    limiter().hit(f"react:{webinar.webinar_id}:{reg.lead_id}", limit=TAPS_PER_WINDOW, window=WINDOW,
+    limiter().hit(f"react:{webinar_id}:{lead_id}", limit=TAPS_PER_WINDOW, window=WINDOW,
                   message=N_("Easy there! Wait a few seconds before reacting again."))
-    tally.add(webinar.webinar_id, reaction)
+    tally.add(webinar_id, reaction)
     return reaction
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal import reactions
 from portal.db_types import utcnow
@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.reactions import push, service
 from portal.reactions.models import ReactionCount
 from portal.realtime.runtime import current_hub
+from portal.room import moderation
 from portal.room.channels import console_channel, room_channel
 from tests.conftest import csrf_token_from
 from tests.room.conftest import register, room_socket
@@ -177,3 +178,39 @@ def test_minutes_add_up_across_ticks(app, live):
     [(minute, counts)] = service.per_minute(live.webinar_id)
     assert minute == first.replace(second=0, microsecond=0) and counts == {"clap": 5, "like": 1}
     assert service.totals(live.webinar_id) == {"clap": 5, "like": 1}
+
+
+def test_the_report_shows_the_totals(app, client, auth, live):
+    service.record({live.webinar_id: service.Counter({"clap": 4, "love": 2})}, at=utcnow())
+    auth.login(live.owner.email)
+    page = client.get(f"/admin/webinars/{live.webinar_id}/analytics").get_data(as_text=True)
+    section = page.split('data-testid="report-reactions"', 1)[1].split("</section>", 1)[0]
+    assert "6 taps in all" in section
+    assert re.search(r'data-reaction="clap">.*?<strong>4</strong>', section)
+
+
+def test_a_mute_stops_taps_at_once_although_the_room_is_cached(app, live, volatile):
+    a = register(live)
+    tap(a.reg, "clap")  # the room's standing is read and cached now
+    moderation.set_muted(live, a.reg.lead_id, muted=True, actor=live.owner)
+    tap(a.reg, "love")  # refused: the mute cleared this webinar's cached standing
+    push.tick(app)
+    assert burst_counts(volatile.to(room_channel(live.webinar_id))[0]) == {"clap": 1}
+
+
+def test_a_storm_of_taps_reads_the_room_once(app, live, volatile):
+    sockets = [room_socket(register(live).reg, f"c{i}") for i in range(20)]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for i in range(100):
+            reactions.on_react(sockets[i % 20], {"type": "react", "reaction": "clap"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert 1 <= len(statements) <= 2  # the webinar's status and its barred/muted registrations
+    push.tick(app)
+    assert sum(burst_counts(volatile.to(room_channel(live.webinar_id))[0]).values()) == 100
