@@ -58,7 +58,22 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, storm: mp.Even
         os.sched_setaffinity(0, {pin})
     selector = selectors.DefaultSelector()
     socks, buffers = [], []
-    for token in tokens:
+
+
+    def drain() -> None:
+        """While connecting: read what the open sockets got (count pushes) and answer pings, so
+        the server never takes a socket that waits for its turn for a slow client."""
+        for key, _ in selector.select(timeout=0):
+            try:
+                chunk = key.fileobj.recv(262144)
+            except (BlockingIOError, OSError):
+                continue
+            frames, buffers[key.data] = parse_frames(buffers[key.data] + chunk)
+            for opcode, payload in frames:
+                if opcode == 9:
+                    key.fileobj.sendall(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+
+    for n, token in enumerate(tokens):
         try:
             sock, rest = _handshake(port, token)
         except OSError:
@@ -66,6 +81,8 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, storm: mp.Even
         selector.register(sock, selectors.EVENT_READ, len(socks))
         socks.append(sock)
         buffers.append(rest)
+        if n % 50 == 49:
+            drain()
     ready.put(len(socks))
     bursts = [0] * len(socks)
     cta: list[list[float]] = [[] for _ in socks]  # per socket: arrival of each CTA frame, in order
@@ -205,8 +222,9 @@ def main() -> None:
                 p.start()
                 procs.append(p)
         connected = sum(ready.get(timeout=600) for _ in procs)
+        time.sleep(3)  # presence pushes settle
         speaker.start()
-        time.sleep(3)  # the go-live push and the pages' enter frames settle
+        time.sleep(3 + args.n / 2000)  # the go-live push and the attendance pushes settle
         console_frames: list[float] = []
         console_stop, console_storm = threading.Event(), threading.Event()
         listener = threading.Thread(target=console_listener, daemon=True, args=(
