@@ -26,10 +26,12 @@ def choices() -> list[tuple[str, str, Any]]:
     return [(name, *CHOICES[name]) for name in REACTIONS]
 
 
-def burst(counts: Counter[str], *, lang: str | None = None) -> str:
-    """One second of taps as the room shows it (replaces the previous burst)."""
-    items = [(name, CHOICES[name][0], CHOICES[name][1], counts[name]) for name in REACTIONS if counts[name] > 0]
-    return render_template("reactions/_burst.html", items=items, lang=lang)
+def burst(counts: Counter[str]) -> str:
+    """One second of taps as the room shows it (replaces the previous burst). Language-neutral
+    (emoji and numbers, hidden from screen readers): rendered and sent once, not per language,
+    since it goes to every socket every second of a storm."""
+    items = [(name, CHOICES[name][0], counts[name]) for name in REACTIONS if counts[name] > 0]
+    return render_template("reactions/_burst.html", items=items)
 
 
 def console_context(webinar_id: int) -> dict[str, Any]:

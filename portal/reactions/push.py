@@ -3,8 +3,8 @@
 Each worker's ticker (once a second): writes its tally to the minute's rows, adds it to the
 pool shared by the workers (Redis when configured), and for each webinar tapped recently tries
 to lead the second; the one worker that leads drains the pooled counts and publishes ONE burst
-(the counts per reaction in that second, rendered once per language, outside the channel's
-order: `realtime.publish_volatile`) and the console's totals. So a socket receives at most one
+(the counts per reaction in that second, rendered once, outside the channel's order:
+`realtime.publish_volatile`) and the console's totals. So a socket receives at most one
 reaction frame a second, whatever the tap rate and however many workers took taps.
 """
 from __future__ import annotations
@@ -71,8 +71,9 @@ def tick(app: Flask) -> None:
 
 
 def publish(webinar_id: int, burst: Counter[str]) -> None:
-    """The second's burst to the room (volatile), the totals to the console."""
-    realtime.publish_volatile(room_channel(webinar_id), per_language(lambda lang: fragments.burst(burst, lang=lang)))
+    """The second's burst to the room (volatile, one variant for every language), the totals to
+    the console."""
+    realtime.publish_volatile(room_channel(webinar_id), fragments.burst(burst))
     with realtime.ordered(console_channel(webinar_id)):
         realtime.publish(console_channel(webinar_id),
                          per_language(lambda lang: fragments.console(webinar_id, oob=True, lang=lang)))
