@@ -45,6 +45,7 @@ BURST_MARKER = b'id="reaction-burst"'
 HEALTH_MARKER = b'id="console-health"'
 STATES = ("playing", "paused", "buffering", "stalled")
 POST_MS: list[float] = []  # how long each toggle's POST took (the push starts inside it)
+TIMEOUTS: list[int] = []  # toggles whose POST got no answer in time
 
 
 def client_process(port: int, tokens: list[str], ready: mp.Queue, storm: mp.Event, go: mp.Event,
@@ -174,7 +175,10 @@ def toggles(speaker: Speaker, count: int, interval: float, go: mp.Event) -> list
     go.set()
     for _ in range(count):
         sent.append(time.monotonic())
-        speaker.toggle(show)
+        try:
+            speaker.toggle(show)
+        except OSError:  # no answer within the speaker's 30 s: the worker is saturated
+            TIMEOUTS.append(len(POST_MS))
         POST_MS.append((time.monotonic() - sent[-1]) * 1000)
         show = not show
         time.sleep(interval)
@@ -267,6 +271,7 @@ def main() -> None:
         "cta_p50_quiet_ms": round(percentile(quiet, 50), 1), "cta_p99_quiet_ms": round(percentile(quiet, 99), 1),
         "cta_p50_storm_ms": round(percentile(stormy, 50), 1), "cta_p99_storm_ms": round(percentile(stormy, 99), 1),
         "sockets_open_at_end": sum(alive),
+        "toggle_posts_timed_out": len(TIMEOUTS),
         "toggle_post_p50_quiet_ms": round(percentile(POST_MS[:count], 50), 1),
         "toggle_post_p50_storm_ms": round(percentile(POST_MS[count:], 50), 1),
         "cta_delivered_quiet": f"{len(quiet)}/{count * connected}",
