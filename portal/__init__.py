@@ -21,6 +21,7 @@ from portal import (
     console,
     core,
     errors,
+    health,
     htmx,
     i18n,
     mail,
@@ -30,6 +31,7 @@ from portal import (
     public,
     qa,
     ratelimit,
+    reactions,
     realtime,
     registration,
     replay,
@@ -71,9 +73,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Every domain, lowest layer first (STYLE.md): each registers its blueprints, connects its
     # receivers (portal/signals.py), registers its socket frames and keeps its per-app state
     # in app.extensions. Nothing is wired at import time.
-    for domain in (core, audit, registration, attendance, mail, media, room, qa, polls, autowebinar, replay, console,
-                   admin, auth,
-                   public, webhooks, api):
+    for domain in (core, audit, registration, attendance, mail, media, room, qa, polls, reactions, health, autowebinar,
+                   replay, console, admin, auth, public, webhooks, api):
         domain.init_app(app)
     errors.register_error_handlers(app)
     security.init_app(app)
@@ -92,6 +93,8 @@ def shutdown(app: Flask) -> None:
     console_push.shutdown(app)
     qa_push.shutdown(app)
     polls.shutdown(app)
+    reactions.shutdown(app)
+    health.shutdown(app)
     autowebinar_state.current(app).stop()
     realtime_runtime.shutdown(app)
     webhooks.shutdown(app)

@@ -55,6 +55,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ROOM_ATTENDANCE_PUSH_INTERVAL": 1.0,  # seconds between attendee-count pushes per webinar
         "ROOM_MAX_SOCKETS_PER_LINK": 3,  # open room sockets per registrant; the oldest beyond is closed
         "AUTOWEBINAR_FLUSH_INTERVAL": 1.0,  # seconds between heartbeat flushes; 0 = no flusher thread
+        # Interaction (issue 13): the per-worker tickers of reaction bursts and of the health
+        # panel (one push a second at most per webinar; 0 = no thread, tests tick by hand).
+        "REACTIONS_TICK_SECONDS": 1.0,
+        "HEALTH_TICK_SECONDS": 1.0,
         # Attendance (issue 9): a worker's lease on its open rows (renewed every third; 0 = no
         # keeper), a polling page's silence before it has left, rows per go-live transaction.
         "ATTENDANCE_LEASE_SECONDS": 30.0,

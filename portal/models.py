@@ -7,14 +7,15 @@ from portal.mail.models import MailMessage
 from portal.media.models import Recording
 from portal.polls.models import Poll, PollOption, PollVote
 from portal.qa.models import QaSettings, Question, QuestionVote
+from portal.reactions.models import ReactionCount
 from portal.registration.models import Registration, RegistrationQuestion
 from portal.room.models import ChatMessage
 from portal.webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 __all__ = [
     "ApiToken", "Attendance", "AuditEntry", "ChatMessage", "LiveSession", "LoginFailure", "MailMessage", "OutboxEvent",
-    "Poll", "PollOption", "PollVote", "QaSettings", "Question", "QuestionVote", "Recording", "Registration",
-    "RegistrationQuestion",
+    "Poll", "PollOption", "PollVote", "QaSettings", "Question", "QuestionVote", "ReactionCount", "Recording",
+    "Registration", "RegistrationQuestion",
     "User", "UserMeta", "Webinar", "WebinarSlot", "WebinarSpeaker",
     "WebhookAttempt", "WebhookCursor", "WebhookDelivery", "WebhookEndpoint", "WebhookSecret",
 ]

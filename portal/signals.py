@@ -113,6 +113,13 @@ poll_changed: Signal = _ns.signal("polls.poll-changed")
 #: only; results pushes are coalesced (portal.polls.push).
 poll_answered: Signal = _ns.signal("polls.poll-answered")
 
+# --- room: the polling fallback ------------------------------------------------------------------
+#: A room page polled its state fragment with a player report (its socket is down): sender the
+#: join token (str); kwargs app, report (the page's X-Player-Report header, untrusted text).
+#: Sent now (not after a commit) by portal.room.views.state, before its 304; the health panel
+#: (portal.health) counts the page's player from it.
+room_polled: Signal = _ns.signal("room.polled")
+
 # --- admin: the organizer's edits ----------------------------------------------------------------
 #: After commit of an organizer's edit of an existing webinar: sender the webinar_id (int);
 #: kwargs app, fields (tuple of the Webinar attributes whose value changed, e.g. "scheduled_at",

@@ -10,6 +10,7 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import func, or_, select
 
+from portal import health
 from portal.attendance import ledger
 from portal.attendance.models import Attendance
 from portal.core import runs
@@ -17,6 +18,7 @@ from portal.core.models import User, Webinar
 from portal.extensions import db
 from portal.polls import fragments as poll_fragments
 from portal.qa import fragments as qa_fragments
+from portal.reactions import fragments as reactions
 from portal.registration.models import Registration
 from portal.room import chat, cohorts
 from portal.room import fragments as room_fragments
@@ -166,6 +168,7 @@ def snapshot(user: User, webinar: Webinar, *, since_message_id: int = 0, cohort:
     watched cohort after the id, the Q&A queue and the polls."""
     since = max(int(since_message_id or 0), 0)
     parts = [region(name, webinar, oob=True) for name in CONSOLE_REGIONS]
+    parts += [health.panel_html(webinar.webinar_id, oob=True), reactions.console(webinar.webinar_id, oob=True)]
     watching = cohorts.watched(webinar, cohort)
     session_id = watching.session_id if watching is not None else None
     # Every message since the console's last one, however many, read in bounded chunks.

@@ -7,6 +7,10 @@ none of them (tests/test_layers.py checks it):
 - ``publish(channel, html)``: an oob fragment to every socket of the channel, every process.
 - ``publish_to(channel, html, member=)``: the same, to one member's sockets only (an
   attendee's own view: their question answered).
+- ``publish_volatile(channel, html)``: the same, outside the channel's order and version (a
+  momentary burst that polling pages need not fetch and catch-up need not repeat).
+- ``pool(app)``: counters and snapshots shared by the workers, with a leader per interval
+  (portal.realtime.pool); ``Ticker`` runs a domain's coalescing job every interval.
 - ``ordered(channel)``: a block that reads the database and then publishes what it read; its
   publish keeps its place in commit order (see `ordered`).
 - ``disconnect(channel, *, member, reason)``: close a member's sockets (ban, revoke).
@@ -32,13 +36,16 @@ from flask import Flask
 from portal.realtime import sockets
 from portal.realtime.admission import Admission
 from portal.realtime.context import SocketContext
+from portal.realtime.pool import EXTENSION as POOL_EXTENSION
+from portal.realtime.pool import Pool, make_pool
 from portal.realtime.runtime import EXTENSION, Handler, Realtime, current_hub, state
 from portal.realtime.sockets import route, url
+from portal.realtime.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Admission", "SocketContext", "cap_member", "disconnect", "init_app", "ordered", "publish", "publish_to",
-           "register_handler", "route", "url"]
+__all__ = ["Admission", "SocketContext", "Ticker", "cap_member", "disconnect", "init_app", "ordered", "pool",
+           "publish", "publish_to", "publish_volatile", "register_handler", "route", "url"]
 
 # The numbers reserved by the `ordered` blocks around the current code: channel -> seq.
 _reserved: ContextVar[dict[str, int] | None] = ContextVar("realtime_reserved", default=None)
@@ -47,7 +54,13 @@ _reserved: ContextVar[dict[str, int] | None] = ContextVar("realtime_reserved", d
 def init_app(app: Flask) -> None:
     """This app's handler table and hub (made on first use), and socket admission."""
     app.extensions[EXTENSION] = Realtime(app)
+    app.extensions[POOL_EXTENSION] = make_pool(app.config.get("REDIS_URL", ""))
     sockets.init_app(app)
+
+
+def pool(app: Flask) -> Pool:
+    """This app's pool shared by its workers (Redis when REDIS_URL is set)."""
+    return app.extensions[POOL_EXTENSION]
 
 
 def register_handler(app: Flask, type_: str, fn: Handler, *, audience: str | None = None) -> Handler:
@@ -86,6 +99,18 @@ def _publish(channel: str, html: str, *, member: int | None) -> None:
             current_hub().publish_to(channel, html, member=member, seq=seq)
     except Exception:
         log.exception("realtime publish to %s failed", channel)
+
+
+def publish_volatile(channel: str, html: str) -> None:
+    """Send `html` to every socket of `channel` now, without a number: it does not move the
+    channel's version (pollers keep their 304) and is not replayed by catch-up. For momentary
+    frames only (a reaction burst), never for state a page must end up showing."""
+    if not html:
+        return
+    try:
+        current_hub().publish_volatile(channel, html)
+    except Exception:
+        log.exception("realtime volatile publish to %s failed", channel)
 
 
 @contextmanager

@@ -149,6 +149,15 @@ class Hub:
         body = json.dumps({"member": int(member), "html": html})
         self._send(channel, _MEMBER_HTML, body.encode("utf-8"), seq)
 
+    def publish_volatile(self, channel: str, html: str) -> None:
+        """Send a fragment to every socket of `channel` in every process, unnumbered (seq 0:
+        delivered on arrival, the version untouched); this process only while the broker is down."""
+        payload = pack(_HTML, 0, html.encode("utf-8"))
+        try:
+            self.broker.send(channel, payload)
+        except BrokerUnavailable:
+            self._deliver(channel, payload)
+
     def disconnect(self, channel: str, *, member: int, reason: str) -> None:
         """Close `member`'s sockets in `channel`, in every process."""
         body = json.dumps({"member": int(member), "reason": str(reason)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from portal import signals
-from portal.room import kinds, panels, push, sockets
+from portal.room import kinds, panels, push, sockets, standing
 from portal.room.views import bp
 
 
@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     kinds.init_app(app)
     panels.init_app(app)
+    standing.init_app(app)
     sockets.init_app(app)
     push.init_app(app)
     signals.connect(app, signals.join_link_rotated, _close_old_link)

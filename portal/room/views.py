@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from portal import ratelimit, realtime
+from portal import ratelimit, realtime, signals
 from portal.attendance import presence
 from portal.errors import NotFound, PortalError, refusal_shown
 from portal.extensions import db
@@ -35,6 +35,8 @@ def state(token: str):
     """The polling fallback: the snapshot since ?since=<id>, 304 while the room is unchanged.
     A page that polls is present (HTTP presence: noted in memory, written once a second)."""
     presence.polled(token)
+    if (report := request.headers.get("X-Player-Report")) is not None:
+        signals.send(signals.room_polled, token, report=report)
     cohort = request.args.get("c", "")[:40]  # which channel's version to compare; data comes from the database
     cached = polling.not_modified("r", token, request.headers.get("If-None-Match"),
                                   lambda webinar_id: room_channel(webinar_id, cohort))
