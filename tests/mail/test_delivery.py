@@ -150,5 +150,5 @@ def test_a_restart_while_mails_are_due_sends_each_once(app, app_config, make, br
         f"p{i}@example.com" for i in range(5)]
     assert {r.status for r in rows()} == {SENT}
     # the first process's late write-back changes nothing: the claim is not its any more
-    sender._finish(claimed[0], token, status=QUEUED)
+    sender._finish(claimed[0].message_id, token, status=QUEUED)
     assert rows()[0].status == SENT
