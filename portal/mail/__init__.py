@@ -50,5 +50,5 @@ def shutdown(app: Flask) -> None:
     returns its database connection) before this returns."""
     from portal.mail import jobs, sender
 
-    jobs.settle(app)  # mails being queued in the background, then the sender
+    jobs.close(app)  # mails being queued in the background (no new ones), then the sender
     sender.shutdown(app)

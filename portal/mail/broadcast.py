@@ -28,6 +28,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import Row, select, update
+from sqlalchemy.exc import OperationalError
 
 from portal.core.models import Status, User, Webinar, WebinarSlot, WebinarType
 from portal.db_types import utcnow
@@ -78,10 +79,42 @@ def _fan_out(webinar_id: int, build: Callable[[Sequence[Row[Any]]], list[dict[st
         if not page:
             return written
         after = page[-1].registration_id
-        written += insert_rows(build(page))
-        if commit:
-            db.session.commit()  # the write lock is held for one statement
-            time.sleep(PAUSE)  # yields under gevent, with no transaction open
+        rows = build(page)
+        if not commit:
+            written += insert_rows(rows)
+            continue
+        db.session.commit()  # end the read: the write below runs on a connection of its own
+        written += _write_without_waiting(rows)
+        time.sleep(PAUSE)  # yields under gevent, with no transaction open
+
+
+def _write_without_waiting(rows: list[dict[str, Any]]) -> int:
+    """Insert one page in a transaction of its own. On SQLite, never wait inside SQLite's busy
+    handler: under gevent it sleeps the whole process, so the greenlet holding the write lock
+    (a go-live entering batch, a toggle) could not finish and both would wait out the 15 s
+    busy timeout ("database is locked"). Instead the write fails at once when the lock is
+    taken and is retried after a sleep that yields to that greenlet."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            return insert_rows(rows, connection)
+    delay = 0.002
+    with engine.connect() as connection:
+        raw: Any = connection.connection.dbapi_connection  # pragmas outside SQLAlchemy's transaction
+        previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    with connection.begin():
+                        return insert_rows(rows, connection)
+                except OperationalError as error:
+                    if "locked" not in str(error.orig) and "busy" not in str(error.orig):
+                        raise
+                time.sleep(delay)  # the holder runs meanwhile
+                delay = min(delay * 2, 0.1)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(previous or 0)}")
 
 
 def went_live(webinar: Webinar, *, now: datetime, commit: bool = False, base: str | None = None) -> int:

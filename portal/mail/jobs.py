@@ -29,9 +29,11 @@ class Jobs:
         self.app = app
         self._lock = threading.Lock()
         self._running: set[threading.Thread] = set()
+        self._closed = False
 
     def start(self, work: Callable[[], Any], name: str) -> None:
-        """Run `work()` in a thread of its own, inside a fresh session (app context)."""
+        """Run `work()` in a thread of its own, inside a fresh session (app context); after
+        close() (the app shuts down) nothing starts: its engine is about to be disposed."""
         def run() -> None:
             try:
                 with fresh_session(self.app):
@@ -44,6 +46,9 @@ class Jobs:
 
         thread = threading.Thread(target=run, name=f"mail-{name}", daemon=True)
         with self._lock:
+            if self._closed:
+                log.warning("mail job %s not started: the app is shutting down", name)
+                return
             self._running.add(thread)
         thread.start()
 
@@ -60,6 +65,16 @@ class Jobs:
             running[0].join(max(0.0, deadline - time.monotonic()))
 
 
+    def close(self, timeout: float = 30.0) -> bool:
+        """Refuse new jobs, then wait for the running ones (portal.shutdown)."""
+        with self._lock:
+            self._closed = True
+        done = self.settle(timeout)
+        if not done:
+            log.warning("mail jobs still running after %.0f s at shutdown", timeout)
+        return done
+
+
 def jobs(app: Flask) -> Jobs:
     found = app.extensions.get(_EXT)
     if found is None:
@@ -72,6 +87,11 @@ def start(app: Flask, work: Callable[[], Any], name: str) -> None:
 
 
 def settle(app: Flask, timeout: float = 30.0) -> bool:
-    """Wait for this app's background mail jobs (tests, shutdown)."""
+    """Wait for this app's background mail jobs (tests)."""
     found = app.extensions.get(_EXT)
     return found.settle(timeout) if found is not None else True
+
+
+def close(app: Flask, timeout: float = 30.0) -> bool:
+    """No new jobs; wait for the running ones, whose sessions are closed when they end."""
+    return jobs(app).close(timeout)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -78,13 +78,15 @@ def row_values(*, registration_id: int, webinar_id: int, recipient: str, recipie
     }
 
 
-def insert_rows(rows: list[dict[str, Any]]) -> int:
+def insert_rows(rows: list[dict[str, Any]], connection: Connection | None = None) -> int:
     """Insert these ledger rows with ONE statement, skipping every (registration, kind,
     occurrence) already queued (insert ... on conflict do nothing, SQLite and PostgreSQL);
-    returns how many were written. In the caller's transaction, not committed."""
+    returns how many were written. In the caller's transaction (the session's, or
+    `connection`'s), not committed."""
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
+    executor: Any = connection if connection is not None else db.session
+    dialect = (connection.engine if connection is not None else db.session.get_bind()).dialect.name
     table = MailMessage.__table__
     stmt: Any
     if dialect == "postgresql":
@@ -93,7 +95,7 @@ def insert_rows(rows: list[dict[str, Any]]) -> int:
         stmt = sqlite_insert(table).values(rows).on_conflict_do_nothing(index_elements=_KEY)
     else:  # pragma: no cover - the portal runs on SQLite and PostgreSQL
         stmt = insert(table).values(rows)
-    return int(db.session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    return int(executor.execute(stmt).rowcount or 0)
 
 
 def queue_row(**values: Any) -> bool:

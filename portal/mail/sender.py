@@ -204,16 +204,26 @@ def _finish(message_id: int, token: str, **values: Any) -> None:
     db.session.commit()
 
 
+def _release(token: str) -> None:
+    """Give back this pass's rows still claimed (queued again, as they were)."""
+    db.session.execute(
+        update(MailMessage).where(MailMessage.claim_token == token, MailMessage.status == SENDING)
+        .values(status=QUEUED, claim_token=None, claimed_until=None).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
 def connection_for(app: Flask) -> Connection | None:
     """An SMTP conversation for `app` (opened on first use), None when no SMTP is configured."""
     settings = app.config.get("SMTP")
     return Connection(settings, float(app.config.get("MAIL_SMTP_TIMEOUT") or SMTP_TIMEOUT)) if settings else None
 
 
-def run_once(app: Flask, *, limit: int = BATCH, connection: Connection | None = None) -> int:
+def run_once(app: Flask, *, limit: int = BATCH, connection: Connection | None = None,
+             stop: threading.Event | None = None) -> int:
     """One pass: claim due rows, render, deliver (or keep). Returns the rows handled.
     `connection`: an open conversation to reuse across passes (the thread's, kept while busy);
-    without one, a conversation for this pass only."""
+    without one, a conversation for this pass only. `stop` set (shutdown): the rows not yet
+    handled are given back (queued, not waiting for their lease) and the pass ends."""
     session = db.session()
     expire = session.expire_on_commit
     session.expire_on_commit = False  # the pass's rows stay loaded across its per-message commits
@@ -224,7 +234,10 @@ def run_once(app: Flask, *, limit: int = BATCH, connection: Connection | None = 
             return 0
         if own:
             connection = connection_for(app)
-        for row in rows:
+        for done, row in enumerate(rows):
+            if stop is not None and stop.is_set():
+                _release(token)
+                return done
             _deliver(row, token, connection)
         return len(rows)
     finally:
@@ -337,7 +350,7 @@ class Sender:
             while not stop.is_set():
                 handled = 0
                 try:
-                    handled = run_once(self.app, connection=connection)
+                    handled = run_once(self.app, connection=connection, stop=stop)
                 except Exception:
                     log.exception("mail sender pass failed; will retry")
                     db.session.rollback()
@@ -351,14 +364,23 @@ class Sender:
             if connection is not None:
                 connection.close()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop the thread and wait for it: it ends its pass (an SMTP conversation ends within
+        its timeout) and removes its session, so it holds no database connection after this
+        returns True (the engine may then be disposed)."""
         thread = self._thread
         if thread is None or self._pid != os.getpid():
-            return
+            return True
         self._stop.set()
         self._wake.set()
+        if timeout is None:  # one SMTP step's timeout and a bit: the longest a pass waits
+            timeout = float(self.app.config.get("MAIL_SMTP_TIMEOUT") or SMTP_TIMEOUT) + 5.0
         thread.join(timeout)
+        if thread.is_alive():
+            log.warning("mail sender still running %.0f s after stop", timeout)
+            return False
         self._thread = None
+        return True
 
 
 def current(app: Flask) -> Sender:
