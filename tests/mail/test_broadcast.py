@@ -19,7 +19,7 @@ from portal.core.models import Webinar
 from portal.core.permissions import SYSTEM
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.mail import broadcast, jobs, reminders, sealed, sender
+from portal.mail import broadcast, compose, jobs, reminders, sealed, sender
 from portal.mail.ledger import TOKEN_KEY
 from portal.mail.models import MailMessage
 from portal.registration import service
@@ -214,3 +214,40 @@ def test_under_gevent_the_go_live_job_never_waits_in_sqlites_busy_handler(tmp_pa
     _, held, written, seconds, error = line[0].split(" ", 4)
     assert held == "held" and error == "None" and written == "30"
     assert float(seconds) < 3  # not the 15 s busy timeout
+
+
+def test_links_in_background_mails_come_from_the_configured_base_url(app, make):
+    app.config["BASE_URL"] = "https://webinars.example.com/"
+    webinar = make.webinar(status="scheduled", scheduled_at=utcnow() + timedelta(minutes=10))
+    _register_many(webinar, 1)
+    lifecycle.core_webinar_set_status(webinar, "start", actor=SYSTEM)  # no request: a background job queues
+    assert reminders.settle(current_app)
+    row = db.session.scalars(select(MailMessage).where(MailMessage.kind == "live_now")).one()
+    message = compose.render(row).message
+    assert message["List-Unsubscribe"].startswith("<https://webinars.example.com/unsubscribe/")
+    text = message.get_body(("plain",)).get_content()
+    assert "https://webinars.example.com/room/" in text and "http://localhost" not in text
+
+
+def test_production_mails_never_take_a_clients_host_header(app):
+    from portal.mail.ledger import base_url
+
+    app.config["ENV"] = "production"
+    with app.test_request_context("/", headers={"Host": "evil.example"}):
+        assert base_url() == "http://localhost"
+        app.config["BASE_URL"] = "https://webinars.example.com"
+        assert base_url() == "https://webinars.example.com"
+
+
+def test_without_a_base_url_the_job_links_to_the_origin_of_the_request_that_started_it(app, make):
+    webinar = make.webinar(status="scheduled", scheduled_at=utcnow() + timedelta(minutes=10))
+    _register_many(webinar, 1)
+    envelope = {"event": "webinar_status_changed", "webinar_id": webinar.webinar_id,
+                "data": {"from": "scheduled", "to": "live"}}
+    with app.test_request_context("/console", base_url="http://portal.test:8080"):
+        broadcast.on_event_committed(envelope, app=app)  # the start POST's after-commit
+    assert reminders.settle(current_app)
+    row = db.session.scalars(select(MailMessage).where(MailMessage.kind == "live_now")).one()
+    message = compose.render(row).message  # rendered later by the sender, outside any request
+    assert message["List-Unsubscribe"].startswith("<http://portal.test:8080/unsubscribe/")
+    assert "http://portal.test:8080/room/" in message.get_body(("plain",)).get_content()
