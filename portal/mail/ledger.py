@@ -95,7 +95,8 @@ def insert_rows(rows: list[dict[str, Any]], connection: Connection | None = None
         stmt = sqlite_insert(table).values(rows).on_conflict_do_nothing(index_elements=_KEY)
     else:  # pragma: no cover - the portal runs on SQLite and PostgreSQL
         stmt = insert(table).values(rows)
-    return int(executor.execute(stmt).rowcount or 0)
+    # RETURNING counts what was written (psycopg reports no rowcount for a multi-row insert)
+    return len(executor.execute(stmt.returning(table.c.message_id)).all())
 
 
 def queue_row(**values: Any) -> bool:
