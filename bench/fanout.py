@@ -155,7 +155,7 @@ def new_webinar(database_url: str, n: int) -> tuple[int, list[str]]:
 # -- the server process ----------------------------------------------------------------------
 class Server:
     def __init__(self, database_url: str, mode: str, stats_path: Path, log_path: Path, *, workers: int = 1,
-                 redis_url: str = "") -> None:
+                 redis_url: str = "", cpus: set[int] | None = None) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -180,7 +180,8 @@ class Server:
         self.process = subprocess.Popen(
             [str(gunicorn), "--config", "gunicorn.conf.py", "--no-control-socket", "--bind",
              f"127.0.0.1:{self.port}", "--pythonpath", "bench", "fanout:server_app()"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)  # --pin: the server's cores
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -442,11 +443,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: int, toggles: int,
-        interval: float, workdir: Path, workers: int = 1, redis_url: str = "", enter_frames: bool = True) -> dict:
+        interval: float, workdir: Path, workers: int = 1, redis_url: str = "", enter_frames: bool = True,
+        server_cpus: set[int] | None = None) -> dict:
     webinar_id, tokens = new_webinar(database_url, n)
     stats_path = workdir / f"stats-{mode}-{n}-w{workers}.log"
     stats_path.write_text("")
-    server = Server(database_url, mode, stats_path, workdir / "server.log", workers=workers, redis_url=redis_url)
+    server = Server(database_url, mode, stats_path, workdir / "server.log", workers=workers, redis_url=redis_url,
+                    cpus=server_cpus)
     try:
         speaker = Speaker(server.port, speaker_email, webinar_id)
         ctx = mp.get_context("fork")
@@ -554,8 +557,17 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--no-enter-frames", action="store_true",
                         help="clients do not answer the live status with room.js's \"enter\" frame")
+    parser.add_argument("--pin", action="store_true",
+                        help="server on the first CPU, this process and the clients on the others (sched_setaffinity)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
+    server_cpus: set[int] | None = None
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            sys.exit("--pin needs two CPUs")
+        server_cpus = {cpus[0]}
+        os.sched_setaffinity(0, set(cpus[1:]))  # inherited by the forked client processes
     sizes = [int(s) for s in args.sizes.split(",")]
     modes = args.modes.split(",")
 
@@ -577,7 +589,7 @@ def main() -> None:
         for mode in modes:
             row = run(database_url=database_url, speaker_email=speaker_email, n=n, mode=mode, clients=args.clients,
                       toggles=args.toggles, interval=args.interval, workdir=workdir, workers=args.workers,
-                      redis_url=args.redis_url, enter_frames=not args.no_enter_frames)
+                      redis_url=args.redis_url, enter_frames=not args.no_enter_frames, server_cpus=server_cpus)
             rows.append(row)
             print(json.dumps(row), flush=True)
 

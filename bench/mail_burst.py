@@ -49,9 +49,11 @@ def prepare(url: str, count: int, due_in: float) -> tuple[list[str], datetime]:
     returns the join tokens and the due instant."""
     from sqlalchemy import create_engine, insert, select
 
+    from portal import create_app
     from portal.config import normalise_database_url
     from portal.core.models import User, Webinar
-    from portal.mail import reminders
+    from portal.mail import reminders, sealed
+    from portal.mail.ledger import TOKEN_KEY
     from portal.mail.models import QUEUED, MailMessage
     from portal.registration.models import Registration
     from portal.registration.tokens import new_token
@@ -73,12 +75,15 @@ def prepare(url: str, count: int, due_in: float) -> tuple[list[str], datetime]:
             regs.append({"webinar_id": webinar_id, "lead_id": lead_id, "webinar_type": "live",
                          "join_token_hash": token_hash, "source": "", "registered_at": due})
         reg_ids = list(conn.execute(insert(Registration).returning(Registration.registration_id), regs).scalars())
+        app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": rb.BENCH_SECRET_KEY})
+        with app.app_context():  # sealed with the server's key, as portal.mail.ledger stores them
+            boxes = [sealed.seal(token) for token in tokens]
         conn.execute(insert(MailMessage), [{
             "registration_id": reg_id, "webinar_id": webinar_id, "kind": "remind_1h", "occurrence": occurrence,
             "recipient": lead["email"], "recipient_name": lead["display_name"], "language": "en",
-            "context": {"base_url": "http://localhost", "join_token": token}, "subject": "", "status": QUEUED,
+            "context": {"base_url": "http://localhost", TOKEN_KEY: box}, "subject": "", "status": QUEUED,
             "attempts": 0, "next_attempt_at": due, "last_answer": "", "created_at": due,
-        } for reg_id, lead, token in zip(reg_ids, leads, tokens, strict=True)])
+        } for reg_id, lead, box in zip(reg_ids, leads, boxes, strict=True)])
     engine.dispose()
     return tokens, due
 

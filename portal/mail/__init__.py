@@ -46,7 +46,9 @@ def init_app(app: Flask) -> None:
 
 
 def shutdown(app: Flask) -> None:
-    from portal.mail import reminders, sender
+    """Wait for the background jobs, then stop the sender; each closes its session (and so
+    returns its database connection) before this returns."""
+    from portal.mail import jobs, sender
 
-    reminders.settle(app)  # mails being queued in the background, then the sender
+    jobs.close(app)  # mails being queued in the background (no new ones), then the sender
     sender.shutdown(app)

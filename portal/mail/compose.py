@@ -9,7 +9,9 @@ subject is folded into a space, never a new header.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -24,7 +26,8 @@ from portal import timefmt
 from portal.core.models import Webinar
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.mail import kinds
+from portal.mail import kinds, sealed
+from portal.mail.ledger import TOKEN_KEY
 from portal.mail.models import MailMessage
 from portal.registration import calendar, choices
 from portal.registration.models import Registration
@@ -37,7 +40,7 @@ class Refused(ValueError):
     """The message cannot be built for this recipient (bad address): failed, never retried."""
 
 
-def register_unsubscribe(app: Flask, url_for_registration: Callable[[Registration], str | None]) -> None:
+def register_unsubscribe(app: Flask, url_for_registration: Callable[[Registration, str], str | None]) -> None:
     """The reminders' one-click unsubscribe URL builder (RFC 8058), per app."""
     app.extensions[UNSUBSCRIBE] = url_for_registration
 
@@ -79,8 +82,21 @@ def entry_for(webinar: Webinar, reg: Registration, join_url: str | None, base: s
         title=webinar.title, description=description, url=link)
 
 
-def render(row: MailMessage) -> EmailMessage:
-    """The whole message for `row` (deterministic from the row, its registration and webinar)."""
+#: What the log copy (`raw`, read at /admin/mail) shows instead of the join token.
+HIDDEN_TOKEN = "hidden-join-token"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message to send, and its copy for the log with the join token hidden."""
+    message: EmailMessage
+    logged: EmailMessage
+
+
+def render(row: MailMessage) -> Rendered:
+    """The whole message for `row` (deterministic from the row, its registration and webinar),
+    rendered once: the templates see a placeholder where the token goes, filled in with the
+    token for the message sent and with HIDDEN_TOKEN for the log copy."""
     kind = kinds.get(row.kind)
     reg = db.session.get(Registration, row.registration_id)
     if reg is None:
@@ -88,12 +104,13 @@ def render(row: MailMessage) -> EmailMessage:
     webinar = reg.webinar
     ctx: dict[str, Any] = dict(row.context or {})
     base = str(ctx.get("base_url") or "http://localhost").rstrip("/")
-    token = ctx.get("join_token")
-    join_url = f"{base}/room/{token}" if token else None
+    token = sealed.unseal(ctx.pop(TOKEN_KEY, None)) or ctx.pop("join_token", None)  # rows queued before sealing
+    placeholder = f"JOINTOKEN{secrets.token_hex(12)}"  # letters and digits: no escaping changes it
+    join_url = f"{base}/room/{placeholder}" if token else None
     zone_name = getattr(reg, "timezone", None) or webinar.timezone or "UTC"
     unsubscribe = None
     if kind.reminder and (builder := current_app.extensions.get(UNSUBSCRIBE)) is not None:
-        unsubscribe = builder(reg)
+        unsubscribe = builder(reg, base)
     with force_locale(row.language or "en"):
         entry = entry_for(webinar, reg, join_url, base)
         values = {
@@ -108,28 +125,36 @@ def render(row: MailMessage) -> EmailMessage:
         values["subject"] = subject
         text = render_template(f"mail/{kind.name}.txt", **values)
         html = render_template(f"mail/{kind.name}.html", **values)
-    msg = EmailMessage(policy=SMTP)
     sender = sender_address()
-    msg["From"] = sender
-    msg["To"] = address(row.recipient_name, row.recipient)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(row.created_at or utcnow())
-    msg["Message-ID"] = f"<mail-{row.message_id}-{int((row.created_at or utcnow()).timestamp())}@{sender.domain}>"
-    msg["Auto-Submitted"] = "auto-generated"
-    if unsubscribe:
-        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    if kind.calendar is not None:
-        if kind.calendar == calendar.CANCEL:
-            entry = calendar.Entry(**{**entry.__dict__, "sequence": entry.sequence + 1})
-        body = calendar.ics(entry, stamp=row.created_at or utcnow(), method=kind.calendar,
-                            organizer=(sender.display_name, sender.addr_spec),
-                            attendee=(one_line(row.recipient_name), row.recipient))
-        # Inline for mail clients that show invitations, attached for everyone else.
-        msg.add_alternative(body, subtype="calendar", params={"method": kind.calendar})
-        msg.add_attachment(body.encode("utf-8"), maintype="application", subtype="ics",
-                           filename=f"{webinar.slug}.ics")
-    return msg
+    recipient = address(row.recipient_name, row.recipient)
 
+    def build(filled: str) -> EmailMessage:
+        msg = EmailMessage(policy=SMTP)
+        msg["From"] = sender
+        msg["To"] = recipient
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(row.created_at or utcnow())
+        msg["Message-ID"] = f"<mail-{row.message_id}-{int((row.created_at or utcnow()).timestamp())}@{sender.domain}>"
+        msg["Auto-Submitted"] = "auto-generated"
+        if unsubscribe:
+            msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg.set_content(text.replace(placeholder, filled))
+        msg.add_alternative(html.replace(placeholder, filled), subtype="html")
+        if kind.calendar is not None:
+            link = join_url.replace(placeholder, filled) if join_url else None
+            with force_locale(row.language or "en"):
+                event = entry_for(webinar, reg, link, base)  # built per copy: .ics lines are folded
+            if kind.calendar == calendar.CANCEL:
+                event = calendar.Entry(**{**event.__dict__, "sequence": event.sequence + 1})
+            body = calendar.ics(event, stamp=row.created_at or utcnow(), method=kind.calendar,
+                                organizer=(sender.display_name, sender.addr_spec),
+                                attendee=(one_line(row.recipient_name), row.recipient))
+            # Inline for mail clients that show invitations, attached for everyone else.
+            msg.add_alternative(body, subtype="calendar", params={"method": kind.calendar})
+            msg.add_attachment(body.encode("utf-8"), maintype="application", subtype="ics",
+                               filename=f"{webinar.slug}.ics")
+        return msg
+
+    message = build(str(token or ""))
+    return Rendered(message, build(HIDDEN_TOKEN) if token else message)

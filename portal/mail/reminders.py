@@ -10,21 +10,15 @@ written in the transaction of its cause:
   `remind_live`); watch-now gets none. The occurrence is the start time the reminder
   refers to (ISO UTC), its due time start − 24 h / − 1 h / start. A reminder whose due time
   has already passed is not queued.
-- go-live (`webinar_status_changed` scheduled → live, after its commit, in background
-  batches: see `on_event_committed`): `live_now` ("we are live") to the registrants of the
-  starting session, due LIVE_NOW_GRACE later so the go-live batches have
-  entered the waiting room first; whether the registrant is "in the room" is judged when the
-  sender is about to send it (`still_wanted`: an open attendance row = in the room = skipped).
+- go-live, end and cancellation: a mail to every registrant at once, in portal.mail.broadcast
+  (`live_now` "we are live", due LIVE_NOW_GRACE after go-live, skipped at send time for
+  those in the room — `still_wanted`: an open attendance row; `thank_you`; `cancelled`).
 - reschedule (`rescheduled(webinar)`, called by admin in the transaction that saves the new
   time): a `rescheduled` notice (new time, same link, .ics with the same UID and the higher
   SEQUENCE) and the reminders of the new start; the queued reminders of the old start are
   skipped (and `still_wanted` skips any whose occurrence is no longer the start).
-- cancellation (`cancelled(webinar)`, in Core's cancel transaction: the in-transaction
-  `event_emitted` of `webinar_status_changed` with `data.reason == "cancelled"`): a
-  `cancelled` notice with METHOD:CANCEL; every queued reminder
-  skipped, and `still_wanted` refuses reminders of a cancelled webinar afterwards.
-- end (`webinar_completed`, after its commit, in background batches): `thank_you`, with the
-  replay link when a later issue provides one (`replay_link` registry).
+- `still_wanted` refuses any reminder of a webinar that has a `cancelled` notice, and the
+  `replay_link` registry gives the thank-you its replay link when a later issue provides one.
 
 Reminders (REMINDER_KINDS) carry List-Unsubscribe (RFC 8058, portal.mail.unsubscribe); an
 unsubscribed registration gets no more of them, the notices (confirmation, link recovery,
@@ -33,8 +27,6 @@ rescheduled, cancelled) still go out.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,11 +41,11 @@ from portal.attendance.models import Attendance
 from portal.core import runs
 from portal.core.models import Status, Webinar, WebinarType
 from portal.db_types import utcnow
-from portal.dbsession import fresh_session
 from portal.extensions import db
-from portal.mail.ledger import queue, queue_row
+from portal.mail import jobs, sealed
+from portal.mail.ledger import TOKEN_KEY, queue, queue_row
 from portal.mail.models import QUEUED, SKIPPED, MailMessage
-from portal.registration.models import Registration
+from portal.registration.models import CONFIRMED, Registration
 
 log = logging.getLogger(__name__)
 
@@ -131,15 +123,17 @@ def _parse(iso: str | None) -> datetime | None:
 # --- queueing (in the cause's transaction) -----------------------------------------------------
 
 def _queue(reg: Registration, item: Planned, *, token: str | None = None, **context: Any) -> None:
+    """Queue `item` for `reg`; `token`: the registration's join token as current_tokens()
+    gives it (sealed)."""
     if token:
-        context["join_token"] = token
+        context[TOKEN_KEY] = token
     queue(reg, item.kind, occurrence=item.occurrence, due_at=item.due_at, context=context or None)
 
 
 def current_tokens(registration_ids: list[int]) -> dict[int, str]:
     """The newest join token each registration was mailed (confirmation, link recovery, a
-    resend: their ledger context keeps it; the table stores only hashes), in one query. A
-    registration without one gets mails that link to "Email me my link" instead."""
+    resend: their ledger context keeps it sealed; the table stores only hashes), sealed, in
+    one query. A registration without one gets mails that link to "Email me my link" instead."""
     if not registration_ids:
         return {}
     found: dict[int, str] = {}
@@ -148,14 +142,18 @@ def current_tokens(registration_ids: list[int]) -> dict[int, str]:
         .where(MailMessage.registration_id.in_(registration_ids), MailMessage.kind.not_in(KINDS))
         .order_by(MailMessage.message_id))
     for registration_id, context in rows:
-        token = (context or {}).get("join_token")
+        context = context or {}
+        token = context.get(TOKEN_KEY) or (sealed.seal(context["join_token"]) if context.get("join_token") else None)
         if token:
             found[registration_id] = token  # later rows win: the newest token
     return found
 
 
 def _reachable(query: Any) -> Any:
-    return query.where(Registration.revoked_at.is_(None), Registration.banned_at.is_(None))
+    """Registrations that hold a seat (Registration.has_access): not revoked, banned or
+    cancelled, and confirmed (not pending approval, declined or on the waiting list)."""
+    return query.where(Registration.revoked_at.is_(None), Registration.banned_at.is_(None),
+                       Registration.cancelled_at.is_(None), Registration.state == CONFIRMED)
 
 
 def schedule_registration(reg: Registration, *, now: datetime, token: str | None = None) -> list[Planned]:
@@ -184,45 +182,6 @@ def _on_registered(envelope: dict[str, Any], private: dict[str, Any]) -> None:
                   recipient=str(data.get("email") or ""), recipient_name=str(data.get("name") or ""),
                   language=private.get("language"), kind=item.kind, occurrence=item.occurrence,
                   due_at=item.due_at, context={"join_token": token} if token else None)
-
-
-def went_live(webinar: Webinar, *, now: datetime, commit_every: int | None = None) -> int:
-    """Queue "we are live" to the registrants of the session that starts (not to those of a
-    slot hours later); the sender skips those already in the room."""
-    if webinar.type != WebinarType.live.value or not webinar.remind_live:
-        return 0
-    occurrence = occurrence_of(webinar.started_at or now)
-    regs = [r for r in _registrations(webinar) if r.reminders_unsubscribed_at is None]
-    tokens = current_tokens([r.registration_id for r in regs])
-    count = 0
-    for reg in regs:
-        start = start_of(reg, webinar)
-        if (start is not None and start > now + LIVE_WINDOW) or not runs.in_run(webinar, start):
-            continue  # another start time's registrant: their own run tells them (portal.core.runs)
-        _queue(reg, Planned(LIVE_NOW, occurrence, now + LIVE_NOW_GRACE), token=tokens.get(reg.registration_id))
-        count += 1
-        if commit_every and count % commit_every == 0:
-            db.session.commit()  # short write transactions: the room keeps its database
-    log.info("webinar %s live: %d 'we are live' mails queued", webinar.webinar_id, count)
-    return count
-
-
-def completed(webinar: Webinar, *, now: datetime, commit_every: int | None = None) -> int:
-    """Queue the thank-you to every registrant (with the replay link when there is one)."""
-    occurrence = occurrence_of(webinar.finished_at or now)
-    replay = replay_link(webinar)
-    count = 0
-    run = webinar.run_starts_at if runs.has_runs(webinar) else None
-    for reg in _registrations(webinar):
-        if run is not None and start_of(reg, webinar) != run:
-            continue  # several start times: the run that ended thanks its own registrants
-        if reg.reminders_unsubscribed_at is None:
-            _queue(reg, Planned(THANK_YOU, occurrence, now), replay_url=replay)
-            count += 1
-            if commit_every and count % commit_every == 0:
-                db.session.commit()
-    log.info("webinar %s completed: %d thank-you mails queued", webinar.webinar_id, count)
-    return count
 
 
 def rescheduled(webinar: Webinar, *, now: datetime | None = None) -> int:
@@ -257,22 +216,6 @@ def requeue(webinar: Webinar, *, now: datetime | None = None) -> int:
     tokens = current_tokens([r.registration_id for r in regs])
     for reg in regs:
         schedule_registration(reg, now=now, token=tokens.get(reg.registration_id))
-    return len(regs)
-
-
-def cancelled(webinar: Webinar, *, now: datetime | None = None) -> int:
-    """The webinar is cancelled: in the caller's transaction, a `cancelled` notice (.ics with
-    METHOD:CANCEL, SEQUENCE above the last REQUEST) per registrant and every queued reminder
-    skipped. Hook for issue 12: Core's `cancel` operation calls this (or mail hears its event)
-    after bumping `calendar_sequence`. The notices are the durable mark: `still_wanted`
-    refuses any reminder of a webinar that has a `cancelled` row (every process, after a
-    restart), so nothing queued before or after goes out."""
-    now = now or utcnow()
-    regs = list(_registrations(webinar))
-    _skip(reg_ids=[r.registration_id for r in regs], kinds=REMINDER_KINDS, reason="cancelled")
-    for reg in regs:
-        _queue(reg, Planned(CANCELLED, f"seq-{webinar.calendar_sequence}", now))  # no link: it is off
-    log.info("webinar %s cancelled: %d notices queued", webinar.webinar_id, len(regs))
     return len(regs)
 
 
@@ -374,84 +317,15 @@ def _state(app: Flask) -> dict[str, Any]:
 
 
 def on_event_emitted(envelope: dict[str, Any], *, private: dict[str, Any] | None = None, **_: Any) -> None:
-    """In the registration's transaction: queue its confirmation's reminders; in Core's
-    cancel transaction: the cancellation notices."""
+    """In the registration's transaction: queue its confirmation's reminders (a cancellation's
+    notices: portal.mail.broadcast)."""
     if envelope.get("event") == "client_webinar_registered":
         _on_registered(envelope, private or {})
-    elif envelope.get("event") == "webinar_status_changed" and (envelope.get("data") or {}).get("reason") == CANCELLED:
-        webinar = db.session.get(Webinar, envelope["webinar_id"])
-        if webinar is not None:
-            cancelled(webinar)
 
 
-def on_event_committed(envelope: dict[str, Any], *, app: Flask, **_: Any) -> None:
-    """After go-live or the end committed: queue "we are live" / "thank you" to every
-    registrant in the background, in batches of their own transactions.
-
-    Not in the status transaction (issue 9, point 16): thousands of ledger rows there would
-    hold the go-live push (measured: 1.9 s before every waiting socket saw "live" with 5,000
-    registrants) and SQLite's write lock. The price: a process killed in the second between
-    the commit and the batches loses that run's "we are live" mails (the unique ledger key
-    makes a repeat harmless, so a retry is always safe)."""
-    name = envelope.get("event")
-    data = envelope.get("data") or {}
-    if name == "webinar_status_changed" and data.get("to") == Status.live.value \
-            and data.get("from") == Status.scheduled.value:
-        _in_background(app, went_live, int(envelope["webinar_id"]))
-    elif name == "webinar_completed":
-        _in_background(app, completed, int(envelope["webinar_id"]))
-
-
-def _in_background(app: Flask, fn: Callable[..., int], webinar_id: int) -> None:
-    jobs = _state(app).setdefault("jobs", _Jobs())
-    jobs.start(lambda: _run_job(app, fn, webinar_id))
-
-
-def _run_job(app: Flask, fn: Callable[..., int], webinar_id: int) -> None:
-    with fresh_session(app):
-        webinar = db.session.get(Webinar, webinar_id)
-        if webinar is not None and (fn is went_live or webinar.type == WebinarType.live.value):
-            fn(webinar, now=utcnow(), commit_every=BATCH)
-            db.session.commit()
-
-
-class _Jobs:
-    """Background queueing jobs of one app (threads; greenlets under gevent), awaitable."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: set[threading.Thread] = set()
-
-    def start(self, work: Callable[[], None]) -> None:
-        def run() -> None:
-            try:
-                work()
-            except Exception:
-                log.exception("queueing mails in the background failed")
-            finally:
-                with self._lock:
-                    self._running.discard(thread)
-
-        thread = threading.Thread(target=run, name="mail-queueing", daemon=True)
-        with self._lock:
-            self._running.add(thread)
-        thread.start()
-
-    def settle(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                running = list(self._running)
-            if not running or time.monotonic() > deadline:
-                return
-            running[0].join(max(0.0, deadline - time.monotonic()))
-
-
-def settle(app: Flask, timeout: float = 30.0) -> None:
-    """Wait until the background queueing jobs finished (tests, shutdown)."""
-    jobs = _state(app).get("jobs")
-    if jobs is not None:
-        jobs.settle(timeout)
+def settle(app: Flask, timeout: float = 30.0) -> bool:
+    """Wait until the background queueing jobs ended (tests, shutdown)."""
+    return jobs.settle(app, timeout)
 
 
 def init_app(app: Flask) -> None:
@@ -460,13 +334,15 @@ def init_app(app: Flask) -> None:
     from portal.mail import unsubscribe as unsubscribe_views
 
     _state(app)
+    from portal.mail import broadcast
+
     signals.connect(app, signals.event_emitted, on_event_emitted)
-    signals.connect(app, signals.event_committed, on_event_committed)
+    signals.connect(app, signals.event_emitted, broadcast.on_event_emitted)  # cancellation
+    signals.connect(app, signals.event_committed, broadcast.on_event_committed)  # go-live, end
     for kind in KINDS:
         kinds.register_still_wanted(app, kind, still_wanted)
     unsubscribe_views.init_app(app)
     compose.register_unsubscribe(app, unsubscribe_views.url_for_registration)
 
 
-__all__ = ["KINDS", "REMINDER_KINDS", "cancelled", "completed", "init_app", "rescheduled",
-           "settle", "still_wanted", "unsubscribe", "went_live"]
+__all__ = ["KINDS", "REMINDER_KINDS", "init_app", "rescheduled", "settle", "still_wanted", "unsubscribe"]

@@ -37,6 +37,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -164,8 +165,9 @@ class Connection:
                 pass
 
 
-def claim(limit: int = BATCH) -> tuple[str, list[int]]:
-    """Claim up to `limit` due rows for this pass and commit; (token, their ids)."""
+def claim(limit: int = BATCH) -> tuple[str, list[MailMessage]]:
+    """Claim up to `limit` due rows for this pass in one short transaction; (token, the rows
+    claimed, loaded with their registrations and webinars for the pass)."""
     now = utcnow()
     token = secrets.token_hex(16)
     due = or_(
@@ -183,18 +185,30 @@ def claim(limit: int = BATCH) -> tuple[str, list[int]]:
     db.session.commit()
     if not ids:
         return token, []
-    mine = list(db.session.scalars(select(MailMessage.message_id).where(MailMessage.claim_token == token)
+    rows = list(db.session.scalars(select(MailMessage).where(MailMessage.claim_token == token)
                                    .order_by(MailMessage.message_id)))
-    db.session.commit()
-    return token, mine
+    if rows:  # one query for the pass instead of one per message (render and still_wanted read them)
+        list(db.session.scalars(
+            select(Registration).where(Registration.registration_id.in_({r.registration_id for r in rows}))
+            .options(joinedload(Registration.webinar), joinedload(Registration.slot), joinedload(Registration.lead))))
+    db.session.commit()  # no transaction held while rendering and talking SMTP
+    return token, rows
 
 
 def _finish(message_id: int, token: str, **values: Any) -> None:
-    """Write a result only where the claim is still ours."""
+    """Write a result (and the log copy) in one statement, only where the claim is still ours."""
     db.session.execute(
         update(MailMessage).where(MailMessage.message_id == message_id, MailMessage.claim_token == token,
                                   MailMessage.status == SENDING)
         .values(claim_token=None, claimed_until=None, **values).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _release(token: str) -> None:
+    """Give back this pass's rows still claimed (queued again, as they were)."""
+    db.session.execute(
+        update(MailMessage).where(MailMessage.claim_token == token, MailMessage.status == SENDING)
+        .values(status=QUEUED, claim_token=None, claimed_until=None).execution_options(synchronize_session=False))
     db.session.commit()
 
 
@@ -204,41 +218,48 @@ def connection_for(app: Flask) -> Connection | None:
     return Connection(settings, float(app.config.get("MAIL_SMTP_TIMEOUT") or SMTP_TIMEOUT)) if settings else None
 
 
-def run_once(app: Flask, *, limit: int = BATCH, connection: Connection | None = None) -> int:
+def run_once(app: Flask, *, limit: int = BATCH, connection: Connection | None = None,
+             stop: threading.Event | None = None) -> int:
     """One pass: claim due rows, render, deliver (or keep). Returns the rows handled.
     `connection`: an open conversation to reuse across passes (the thread's, kept while busy);
-    without one, a conversation for this pass only."""
-    token, ids = claim(limit)
-    if not ids:
-        return 0
+    without one, a conversation for this pass only. `stop` set (shutdown): the rows not yet
+    handled are given back (queued, not waiting for their lease) and the pass ends."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False  # the pass's rows stay loaded across its per-message commits
     own = connection is None
-    if own:
-        connection = connection_for(app)
     try:
-        for message_id in ids:
-            _deliver(message_id, token, connection)
+        token, rows = claim(limit)
+        if not rows:
+            return 0
+        if own:
+            connection = connection_for(app)
+        for done, row in enumerate(rows):
+            if stop is not None and stop.is_set():
+                _release(token)
+                return done
+            _deliver(row, token, connection)
+        return len(rows)
     finally:
+        session.expire_on_commit = expire
         if own and connection is not None:
             connection.close()
-    return len(ids)
 
 
-def _deliver(message_id: int, token: str, connection: Connection | None) -> None:
-    row = db.session.get(MailMessage, message_id)
-    if row is None or row.claim_token != token:
-        return
-    attempts = row.attempts + 1
+def _deliver(row: MailMessage, token: str, connection: Connection | None) -> None:
+    """Render, send, then write the status with the log copy in one commit (the message is
+    rendered again on a retry: the ledger keeps no join token in the clear, portal.mail.sealed)."""
+    message_id, attempts = row.message_id, row.attempts + 1
     try:
-        if row.raw is None:
-            message = compose.render(row)
-            row.raw, row.subject = message.as_string(), str(message["Subject"])
-            db.session.commit()
-        raw = row.raw
         reason = _skip_reason(row)
         if reason:
             _finish(message_id, token, status=SKIPPED, attempts=attempts, last_answer=f"not sent: {reason}")
             return
+        rendered = compose.render(row)
+        logged = {"raw": rendered.logged.as_string(), "subject": str(rendered.message["Subject"])}
+        data = rendered.message.as_bytes() if connection is not None else b""
     except compose.Refused as error:
+        db.session.rollback()
         _finish(message_id, token, status=FAILED, attempts=attempts, last_answer=f"refused: {error}")
         log.warning("mail %s refused: %s", message_id, error)
         return
@@ -248,27 +269,26 @@ def _deliver(message_id: int, token: str, connection: Connection | None) -> None
         _finish(message_id, token, status=FAILED, attempts=attempts, last_answer=f"rendering failed: {error!r}")
         return
     if connection is None:
-        _finish(message_id, token, status=KEPT, attempts=attempts, last_answer=KEPT_ANSWER)
+        _finish(message_id, token, status=KEPT, attempts=attempts, last_answer=KEPT_ANSWER, **logged)
         return
-    sender = compose.sender_address().addr_spec
-    recipient, data = row.recipient, raw.encode("utf-8")
+    recipient = row.recipient
     db.session.commit()  # no transaction held while talking SMTP
     try:
-        answer = connection.send(sender, recipient, data)
+        answer = connection.send(compose.sender_address().addr_spec, recipient, data)
     except Permanent as error:
-        _finish(message_id, token, status=FAILED, attempts=attempts, last_answer=str(error))
+        _finish(message_id, token, status=FAILED, attempts=attempts, last_answer=str(error), **logged)
         log.warning("mail %s to %s failed: %s", message_id, recipient, error)
         return
     except Transient as error:
         if attempts >= MAX_ATTEMPTS:
             _finish(message_id, token, status=FAILED, attempts=attempts,
-                    last_answer=f"gave up after {attempts} attempts: {error}")
+                    last_answer=f"gave up after {attempts} attempts: {error}", **logged)
         else:
             _finish(message_id, token, status=QUEUED, attempts=attempts, last_answer=str(error),
-                    next_attempt_at=utcnow() + backoff(attempts))
+                    next_attempt_at=utcnow() + backoff(attempts), **logged)
         log.warning("mail %s to %s: will retry (%s)", message_id, recipient, error)
         return
-    _finish(message_id, token, status=SENT, attempts=attempts, last_answer=answer, sent_at=utcnow())
+    _finish(message_id, token, status=SENT, attempts=attempts, last_answer=answer, sent_at=utcnow(), **logged)
     log.info("mail %s (%s) sent to %s: %s", message_id, row.kind, recipient, answer)
 
 
@@ -330,7 +350,7 @@ class Sender:
             while not stop.is_set():
                 handled = 0
                 try:
-                    handled = run_once(self.app, connection=connection)
+                    handled = run_once(self.app, connection=connection, stop=stop)
                 except Exception:
                     log.exception("mail sender pass failed; will retry")
                     db.session.rollback()
@@ -344,14 +364,23 @@ class Sender:
             if connection is not None:
                 connection.close()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop the thread and wait for it: it ends its pass (an SMTP conversation ends within
+        its timeout) and removes its session, so it holds no database connection after this
+        returns True (the engine may then be disposed)."""
         thread = self._thread
         if thread is None or self._pid != os.getpid():
-            return
+            return True
         self._stop.set()
         self._wake.set()
+        if timeout is None:  # one SMTP step's timeout and a bit: the longest a pass waits
+            timeout = float(self.app.config.get("MAIL_SMTP_TIMEOUT") or SMTP_TIMEOUT) + 5.0
         thread.join(timeout)
+        if thread.is_alive():
+            log.warning("mail sender still running %.0f s after stop", timeout)
+            return False
         self._thread = None
+        return True
 
 
 def current(app: Flask) -> Sender:

@@ -1,14 +1,22 @@
 """In Chromium: register, the confirmation arrives at the SMTP server with a link that opens the
 room; "Email me my link" answers the same for a stranger's address and mails a fresh link; the
-HTML mail at phone and laptop widths (screenshots under tests/e2e/screenshots/)."""
+HTML mails at phone and laptop widths (screenshots under tests/e2e/screenshots/ and
+/work/shots/mail/)."""
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from portal.db_types import utcnow
+from portal.extensions import db
+from portal.mail import broadcast, compose, jobs
+from portal.mail.models import MailMessage
+from portal.registration import service
+
+SHOTS = Path("/work/shots/mail")
 
 
 @pytest.fixture
@@ -58,6 +66,7 @@ def test_confirmation_mail_and_link_recovery_in_a_browser(app, make, browser, li
             expect(page.get_by_test_id("link-recovery-sent")).to_be_visible()
             answers.append((page.url, page.get_by_test_id("link-recovery-sent").inner_text()))
         assert answers[0] == answers[1]
+        assert jobs.settle(app)  # the look-up and the rotation run in the background
         assert deliver() == 1
         fresh = smtp_server.sink.received[-1]
         assert fresh["To"].addresses[0].addr_spec == "ann@example.com"
@@ -65,5 +74,39 @@ def test_confirmation_mail_and_link_recovery_in_a_browser(app, make, browser, li
         assert new_link.group(0) != link
         assert page.goto(new_link.group(0)).status == 200
         assert page.goto(link).status == 404  # the old link stopped working
+    finally:
+        context.close()
+
+
+@pytest.mark.e2e
+def test_every_html_mail_at_phone_and_laptop_width(app, make, browser, screenshot):
+    """Confirmation, reminder, we are live, thank you, cancelled: rendered as sent, in Chromium;
+    the body never needs a horizontal scroll and the join button is inside the viewport."""
+    webinar = make.webinar(status="scheduled", title="Launching your first webinar: pricing, funnels and Q&A",
+                           timezone="Europe/Berlin",
+                           scheduled_at=(utcnow() + timedelta(days=2)).replace(second=0, microsecond=0))
+    service.register(webinar, name="Anastasia Konstantinopolskaya", email="ann@example.com", timezone="Asia/Tokyo")
+    broadcast.went_live(webinar, now=webinar.scheduled_at)  # the start came
+    broadcast.completed(webinar, now=utcnow())
+    broadcast.cancelled(webinar)
+    db.session.commit()
+    by_kind = {row.kind: row for row in db.session.query(MailMessage)}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context()
+    try:
+        for kind in ("confirmation", "remind_1h", "live_now", "thank_you", "cancelled"):
+            html = compose.render(by_kind[kind]).message.get_body(("html",)).get_content()
+            for width in (390, 1280):
+                page = context.new_page()
+                page.set_viewport_size({"width": width, "height": 900})
+                page.set_content(html)
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 0, f"{kind} at {width}px scrolls sideways by {overflow}px"
+                if kind not in ("cancelled", "thank_you"):  # notices without a join link
+                    box = page.locator("[data-testid=mail-join-link]").first.bounding_box()
+                    assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+                page.screenshot(path=str(SHOTS / f"{kind}-{width}.png"), full_page=True)
+                screenshot(page, f"mail-{kind}-{width}")
+                page.close()
     finally:
         context.close()

@@ -150,5 +150,28 @@ def test_a_restart_while_mails_are_due_sends_each_once(app, app_config, make, br
         f"p{i}@example.com" for i in range(5)]
     assert {r.status for r in rows()} == {SENT}
     # the first process's late write-back changes nothing: the claim is not its any more
-    sender._finish(claimed[0], token, status=QUEUED)
+    sender._finish(claimed[0].message_id, token, status=QUEUED)
     assert rows()[0].status == SENT
+
+
+def test_a_stopping_sender_gives_back_what_it_claimed_and_did_not_send(app, make, visitor, smtp_server,
+                                                                       monkeypatch):
+    import threading
+
+    from portal.mail import sender
+
+    webinar = make.webinar(status="scheduled")
+    for i in range(3):
+        visitor.register(webinar.slug, email=f"lead{i}@example.com")
+    stop = threading.Event()
+    original = sender._deliver
+
+    def deliver_one_then_stop(row, token, connection):  # noqa: ANN001 - the shutdown comes mid-pass
+        original(row, token, connection)
+        stop.set()
+
+    monkeypatch.setattr(sender, "_deliver", deliver_one_then_stop)
+    assert sender.run_once(app, stop=stop) == 1
+    statuses = sorted((r.status, r.claim_token) for r in rows())
+    assert statuses == [(QUEUED, None), (QUEUED, None), (SENT, None)]  # not left "sending" for a lease
+    assert len(smtp_server.sink.received) == 1

@@ -19,7 +19,7 @@ from portal.core.models import User, Webinar
 from portal.core.permissions import SYSTEM
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.mail import reminders, sender
+from portal.mail import broadcast, reminders, sender
 from portal.mail import unsubscribe as unsub
 from portal.mail.models import SENT, MailMessage
 from portal.registration import service
@@ -198,7 +198,7 @@ def test_cancel_notice_has_method_cancel_and_no_reminder_follows(app, make, smtp
     register(webinar, "a@example.com")
     deliver_at(utcnow())
     # issue 12's Core cancel will call this in its transaction; today the hook is called directly
-    assert reminders.cancelled(webinar) == 1
+    assert broadcast.cancelled(webinar) == 1
     db.session.commit()
     deliver_at(start + timedelta(days=1))
     assert subjects(smtp_server) == ["You are registered: Gone", "Cancelled: Gone"]
@@ -233,7 +233,7 @@ def test_one_click_unsubscribe_stops_reminders_not_the_confirmation(app, make, c
     assert {r.kind: r.status for r in rows()} == {"confirmation": SENT, "remind_24h": "skipped",
                                                  "remind_1h": "skipped"}
     # the notices still go out
-    reminders.cancelled(webinar)
+    broadcast.cancelled(webinar)
     db.session.commit()
     deliver_at(utcnow())
     assert subjects(smtp_server)[-1] == "Cancelled: Quiet"
