@@ -127,13 +127,14 @@ def went_live(webinar: Webinar, *, now: datetime, commit: bool = False, base: st
         return 0
     webinar_id, scheduled = webinar.webinar_id, webinar.scheduled_at
     occurrence, due, base = occurrence_of(webinar.started_at or now), now + LIVE_NOW_GRACE, base or base_url()
+    several = runs.has_runs(webinar) and len(runs.start_times(webinar)) > 1  # only the running time's registrants
 
     def build(page: Sequence[Row[Any]]) -> list[dict[str, Any]]:
         tokens = current_tokens([r.registration_id for r in page])
         rows = []
         for r in page:
             start = r.slot_start or scheduled
-            if (start is not None and start > now + LIVE_WINDOW) or not runs.in_run(webinar, start):
+            if (start is not None and start > now + LIVE_WINDOW) or (several and not runs.in_run(webinar, start)):
                 continue  # another start time's registrant: their own run tells them (portal.core.runs)
             token = tokens.get(r.registration_id)
             rows.append(row_values(
@@ -152,7 +153,7 @@ def completed(webinar: Webinar, *, now: datetime, commit: bool = False, base: st
     webinar_id, occurrence, base = webinar.webinar_id, occurrence_of(webinar.finished_at or now), base or base_url()
     context = {"replay_url": replay_link(webinar)}
     # Several start times: the run that ended thanks its own registrants only.
-    run = webinar.run_starts_at if runs.has_runs(webinar) else None
+    run = webinar.run_starts_at if runs.has_runs(webinar) and len(runs.start_times(webinar)) > 1 else None
     scheduled = webinar.scheduled_at
 
     def build(page: Sequence[Row[Any]]) -> list[dict[str, Any]]:
