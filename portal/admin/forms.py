@@ -254,8 +254,8 @@ class RegistrationSettingsForm(FlaskForm):
 
     capacity = IntegerField(_l("Seats per start time"), validators=[Optional()])
     requires_approval = BooleanField(_l("Approve each registration by hand"))
-    completion_percent = IntegerField(_l("Completed when present for at least this percentage of the live time"), default=50,
-                                      validators=[InputRequired(message=_l("Enter a percentage."))])
+    completion_percent = IntegerField(_l("Completed when present for at least this percentage of the live time"),
+                                      default=50, validators=[InputRequired(message=_l("Enter a percentage."))])
 
 
 class QuestionForm(FlaskForm):

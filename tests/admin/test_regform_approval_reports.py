@@ -17,6 +17,8 @@ from portal.core.models import OutboxEvent, Webinar
 from portal.core.permissions import SYSTEM
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.mail import sealed
+from portal.mail.ledger import TOKEN_KEY
 from portal.mail.models import MailMessage
 from portal.registration.models import Registration, RegistrationQuestion
 from portal.registration.service import register
@@ -103,7 +105,7 @@ def test_bulk_approve_and_decline(as_user, staff, make, client):
     assert approved.status_code == 200 and "2 registrations updated." in approved.get_data(as_text=True)
     confirmation = db.session.scalar(select(MailMessage).where(
         MailMessage.registration_id == a.registration_id, MailMessage.kind == "confirmation"))
-    token = confirmation.context["join_token"]
+    token = sealed.unseal(confirmation.context[TOKEN_KEY])  # the ledger keeps it sealed
     assert client.get(f"/room/{token}").status_code == 200, "the mailed link opens the room"
     assert client.get(f"/room/{a.token}").status_code == 404, "the token made while pending never works"
     registered = db.session.scalars(select(OutboxEvent).where(OutboxEvent.event == "client_webinar_registered")).all()

@@ -93,7 +93,7 @@ def test_a_full_time_offers_the_waiting_list_and_a_freed_seat_tells_the_first(ap
     told = db.session.scalars(select(MailMessage).where(MailMessage.kind == "seat_available")).all()
     assert [m.recipient for m in told] == ["two@example.com"], "the first waiting, one mail"
     from portal.mail.compose import render
-    body = render(told[0]).get_body(("plain",)).get_content()
+    body = render(told[0]).message.get_body(("plain",)).get_content()
     assert f"/w/{webinar.slug}" in body and "/room/" not in body
     again = browser_factory().register(webinar.slug, name="Two", email="two@example.com")
     assert again.status_code == 303

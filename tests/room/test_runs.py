@@ -130,7 +130,7 @@ def test_each_run_has_its_own_chat_and_channel(app, make, pushes):
 
 
 def test_we_are_live_and_thank_you_go_to_the_runs_own_registrants(app, make):
-    from portal.mail import reminders
+    from portal.mail import broadcast, reminders
     from portal.mail.models import MailMessage
 
     def mailed(kind: str) -> list[int]:
@@ -140,11 +140,11 @@ def test_we_are_live_and_thank_you_go_to_the_runs_own_registrants(app, make):
     # The second time is close: inside "we are live"'s window, but not this run's.
     w, first, second = _two_times(make, apart=timedelta(minutes=5))
     lifecycle.core_webinar_set_status(w, "start", actor=SYSTEM)
-    reminders.went_live(w, now=w.scheduled_at)
+    broadcast.went_live(w, now=w.scheduled_at)
     db.session.commit()
     assert mailed(reminders.LIVE_NOW) == [first.registration_id]
     lifecycle.core_webinar_set_status(w, "stop", actor=SYSTEM)
-    reminders.completed(w, now=utcnow())
+    broadcast.completed(w, now=utcnow())
     db.session.commit()
     assert mailed(reminders.THANK_YOU) == [first.registration_id]
     # The sender re-checks at send time: for the second time's registrant run 1 is not theirs.
