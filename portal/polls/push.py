@@ -24,8 +24,8 @@ from portal.extensions import db
 from portal.polls import fragments
 from portal.polls.models import Poll
 from portal.polls.timing import WATCH_NOW, Viewer
-from portal.room.channels import console_channel, room_channel
-from portal.room.push import Debouncer, per_language
+from portal.room.channels import console_channel
+from portal.room.push import Debouncer, per_language, publish_to_rooms
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,10 @@ def on_poll_changed(poll_id: int, *, webinar_id: int, change: str, **_: Any) -> 
                 lambda lang: fragments.console_region(shown, oob=True, lang=lang)))
     if change == "created":  # a draft: attendees see nothing of it
         return
-    with realtime.ordered(room_channel(webinar_id)), fresh_session():
+    with fresh_session():
         if (webinar := db.session.get(Webinar, webinar_id)) is not None:
-            room = webinar
-            realtime.publish(room_channel(webinar_id), per_language(
-                lambda lang: fragments.room_region(room, oob=True, lang=lang)))
+            room = webinar  # every room channel: a live run's or an auto cohort's pages listen on their own
+            publish_to_rooms(room, lambda: per_language(lambda lang: fragments.room_region(room, oob=True, lang=lang)))
 
 
 def on_poll_answered(poll_id: int, *, app: Flask, webinar_id: int, cohort: str, **_: Any) -> None:
@@ -113,6 +112,8 @@ def push_results(app: Flask, poll_id: int, *, webinar_id: int, cohorts: set[str]
         # A viewer known to no one: results shown to everyone (not only past a timed window).
         if not shown or not fragments.public_results(poll, Viewer()):
             return
-        with realtime.ordered(room_channel(webinar_id)):
-            realtime.publish(room_channel(webinar_id), per_language(
-                lambda lang: "".join(fragments.room_results(poll, c, lang=lang) for c in shown)))
+        webinar = db.session.get(Webinar, webinar_id)
+        if webinar is None:
+            return
+        publish_to_rooms(webinar, lambda: per_language(
+            lambda lang: "".join(fragments.room_results(poll, c, lang=lang) for c in shown)))

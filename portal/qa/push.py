@@ -21,8 +21,8 @@ from portal.core.models import Webinar
 from portal.dbsession import fresh_session
 from portal.extensions import db
 from portal.qa import fragments, queries
-from portal.room.channels import console_channel, room_channel
-from portal.room.push import Debouncer, per_language
+from portal.room.channels import console_channel
+from portal.room.push import Debouncer, per_language, publish_to_rooms
 
 EXTENSION = "portal.qa.push"
 PUSH_INTERVAL = 0.5  # seconds: at most two list frames a second per socket
@@ -45,7 +45,7 @@ def on_question_changed(webinar_id: int, *, app: Flask, author_id: int | None = 
     if public:
         debouncer.call_soon(app, ("room", webinar_id), _push_room, delay=PUSH_INTERVAL)
     if author_id is not None and action != "vote":
-        with realtime.ordered(room_channel(webinar_id)), fresh_session():
+        with fresh_session():
             webinar = db.session.get(Webinar, webinar_id)
             if webinar is not None:
                 _push_own(webinar, author_id)
@@ -53,18 +53,19 @@ def on_question_changed(webinar_id: int, *, app: Flask, author_id: int | None = 
 
 def _push_room(app: Flask, key: tuple[str, int]) -> None:
     webinar_id = key[1]
-    with fresh_session(app), realtime.ordered(room_channel(webinar_id)):
+    with fresh_session(app):
         webinar = db.session.get(Webinar, webinar_id)
         if webinar is None:
             return
-        realtime.publish(room_channel(webinar_id), per_language(
+        # Every room channel: a live run's or an auto cohort's pages listen on their own.
+        publish_to_rooms(webinar, lambda: per_language(
             lambda lang: fragments.room_list(webinar, viewer_lead_id=None, oob=True, lang=lang)))
         for author_id in queries.private_authors(webinar):
             _push_own(webinar, author_id)
 
 
 def _push_own(webinar: Webinar, author_id: int) -> None:
-    realtime.publish_to(room_channel(webinar.webinar_id), per_language(
+    publish_to_rooms(webinar, lambda: per_language(
         lambda lang: fragments.own_view(webinar, lead_id=author_id, lang=lang)), member=author_id)
 
 

@@ -206,6 +206,29 @@ def push_regions(webinar: Webinar, wanted: tuple[str, ...]) -> None:
             realtime.publish(room_channel(webinar.webinar_id, cohort.channel_key), rendered[key])
 
 
+def room_channels(webinar: Webinar) -> list[str]:
+    """Every room channel a page of this webinar may listen on now: each present cohort's (a
+    run, an auto start, a watch-now viewer) and the webinar's own."""
+    keys = {c.channel_key for c in cohorts.all_of(webinar, present_only=True)} | {""}
+    return [room_channel(webinar.webinar_id, key) for key in sorted(keys)]
+
+
+def publish_to_rooms(webinar: Webinar, frame: Callable[[], str], *, member: int | None = None) -> None:
+    """One frame for the whole webinar (Q&A, polls) on every room channel, in each channel's
+    order: the channels' numbers are taken first, then `frame()` reads and renders once. With
+    `member`, only that lead's sockets get it (their own view)."""
+    channels = room_channels(webinar)
+    with ExitStack() as numbers:
+        for channel in channels:
+            numbers.enter_context(realtime.ordered(channel))
+        html = frame()
+        for channel in channels:
+            if member is None:
+                realtime.publish(channel, html)
+            else:
+                realtime.publish_to(channel, html, member=member)
+
+
 def _push_count(app: Flask, webinar_id: int) -> None:
     with fresh_session(app):
         webinar = db.session.get(Webinar, webinar_id)
