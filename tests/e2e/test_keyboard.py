@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_accessibility import app_config, context_for, people  # noqa: F401 (fixtures)
+from tests.e2e import test_accessibility as a11y
 from tests.e2e.test_live_journey import wait_socket
 from tests.factories import PASSWORD
 
@@ -17,6 +17,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
 ]
 
+app_config, people, context_for = a11y.app_config, a11y.people, a11y.context_for  # the same fixtures
 SHOTS = Path("/work/shots/a11y2")
 WAIT = 15_000
 expect.set_options(timeout=WAIT)
@@ -42,6 +43,7 @@ def announced(page) -> str:
 
 
 def test_register_chat_cta_and_console_by_keyboard_alone(browser, live_server, people):
+    SHOTS.mkdir(parents=True, exist_ok=True)
     base, live = live_server.url, people["live"]
     ann_ctx = context_for(browser, "en")
     ann = ann_ctx.new_page()
@@ -107,8 +109,7 @@ def test_register_chat_cta_and_console_by_keyboard_alone(browser, live_server, p
 
 
 def test_main_pages_fit_320px_without_horizontal_scrolling(browser, live_server, people):
-    from tests.e2e.test_accessibility import log_in, register
-
+    SHOTS.mkdir(parents=True, exist_ok=True)
     base, live, auto = live_server.url, people["live"], people["auto"]
     ctx = browser.new_context(viewport={"width": 320, "height": 640}, locale="en-US")
     page = ctx.new_page()
@@ -125,7 +126,7 @@ def test_main_pages_fit_320px_without_horizontal_scrolling(browser, live_server,
                         (f"/w/{auto.slug}", "registration-auto")]:
         page.goto(base + path)
         fits(label)
-    register(page, base, live.slug, name="Ann Attendee", email="ann@example.com")
+    a11y.register(page, base, live.slug, name="Ann Attendee", email="ann@example.com")
     fits("confirmation")
     page.locator("[data-testid=join-link]").first.click()
     expect(page.locator("[data-testid=waiting-room]")).to_be_visible()
@@ -133,7 +134,7 @@ def test_main_pages_fit_320px_without_horizontal_scrolling(browser, live_server,
     ctx.close()
     ctx = browser.new_context(viewport={"width": 320, "height": 640}, locale="en-US")
     page = ctx.new_page()
-    log_in(page, base, "olga@example.com")
+    a11y.log_in(page, base, "olga@example.com")
     wid = live.webinar_id
     for path, label in [("/admin/", "admin-dashboard"), ("/admin/webinars", "admin-webinars"),
                         (f"/admin/webinars/{wid}", "admin-webinar"), (f"/admin/webinars/{wid}/edit", "admin-edit"),
@@ -147,11 +148,9 @@ def test_main_pages_fit_320px_without_horizontal_scrolling(browser, live_server,
 
 
 def test_reduced_motion_stops_the_animations(browser, live_server, people):
-    from tests.e2e.test_accessibility import register
-
     ctx = context_for(browser, "en", width=390)
     page = ctx.new_page()
-    register(page, live_server.url, people["live"].slug, name="Ann Attendee", email="ann@example.com")
+    a11y.register(page, live_server.url, people["live"].slug, name="Ann Attendee", email="ann@example.com")
     page.locator("[data-testid=join-link]").first.click()
     expect(page.locator("[data-testid=waiting-room]")).to_be_visible()
     probe = """() => { const el = document.createElement('div'); el.className = 'cta-banner'; document.body.append(el);
