@@ -172,6 +172,8 @@ def test_engagement_and_registration_states_pass_wcag_aa(browser, live_server, p
     for _ in range(3):
         bar.locator("[data-reaction=clap]").click()
     expect(sam.locator("[data-testid=console-reactions]")).not_to_contain_text("0 ", timeout=15_000)
+    expect(ann.locator(".reaction-pop").first).to_be_attached()
+    ann.wait_for_timeout(2500)  # bursts come once a second: let the last one finish rising
     audit.check(ann, f"{lang} room reaction bar after a burst (phone)")
     expect(sam.locator("[data-testid=console-health]")).to_be_visible()
     audit.check(sam, f"{lang} console reactions and health panel")
