@@ -88,6 +88,7 @@ def test_register_chat_cta_and_console_by_keyboard_alone(browser, live_server, p
     sam.keyboard.press("Enter")
     expect(ann.locator("[data-testid=room-status]")).to_have_attribute("data-status", "live")
     expect(ann.locator("[data-testid=announcer]")).to_contain_text("Live")
+    expect(sam.locator("[data-testid=announcer]")).to_contain_text("Live")  # the speaker hears it too
     tab_to(sam, "[data-testid=console-cta-show]")
     sam.keyboard.press("Space")
     expect(ann.locator("[data-testid=cta-button]")).to_be_visible()
