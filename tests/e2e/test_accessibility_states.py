@@ -74,6 +74,7 @@ def test_auto_room_replay_and_captions_pass_wcag_aa(browser, live_server, make, 
     page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / f"captions-auto-room-{lang}.png"))
     audit.check(page, f"{lang} auto room playing with captions and CTA")
+    fits_320(page, f"auto-room-{lang}")
     page.locator("[data-aw-video]").evaluate("v => { v.currentTime = 12; }")
     page.wait_for_timeout(1200)
     page.close()
@@ -105,6 +106,7 @@ def test_auto_room_replay_and_captions_pass_wcag_aa(browser, live_server, make, 
     page.wait_for_timeout(800)
     page.screenshot(path=str(SHOTS / f"captions-replay-{lang}.png"))
     audit.check(page, f"{lang} replay with captions")
+    fits_320(page, f"replay-{lang}")
     ctx.close()
 
     ctx = context_for(browser, lang)
@@ -121,6 +123,15 @@ def test_auto_room_replay_and_captions_pass_wcag_aa(browser, live_server, make, 
     audit.check(page, f"{lang} recording tab with a refused captions file")
     ctx.close()
     audit.assert_clean()
+
+
+def fits_320(page, label: str) -> None:
+    """At 320 px wide the page needs no horizontal scrolling (WCAG 1.4.10 reflow)."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(SHOTS / f"320-{label}.png"))
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 320, label
+    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def auto_service_register(webinar, email: str, starts_at) -> str:
