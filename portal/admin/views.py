@@ -43,6 +43,8 @@ ROUTES: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     (W + "/recording/upload", "recording_upload", recording.upload, ("POST",)),
     (W + "/recording/link", "recording_link", recording.link, ("POST",)),
     (W + "/recording/replay", "recording_replay", recording.replay, ("POST",)),
+    (W + "/recording/captions", "recording_captions", recording.add_captions, ("POST",)),
+    (W + "/recording/captions/<lang>/remove", "recording_captions_remove", recording.remove_captions, ("POST",)),
     (W + "/delete", "webinar_delete", webinars.delete, ("POST",)),
     (W + "/duplicate", "webinar_duplicate", webinars.duplicate, ("POST",)),
     (W + "/speakers", "speakers", speakers.page, ("GET",)),

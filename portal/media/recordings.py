@@ -19,7 +19,7 @@ from portal.core.models import Status, User, Webinar, WebinarType
 from portal.core.permissions import Action, require
 from portal.errors import Conflict
 from portal.extensions import db
-from portal.media import links, storage
+from portal.media import captions, links, storage
 from portal.media.models import Recording
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def _replace(webinar: Webinar, *, actor: User, source: str, url: str, stored_nam
         raise Conflict("The call-to-action is set to appear after this recording ends; move it first.")
     old = current(webinar)
     old_file = old.stored_name if old is not None else None
+    old_captions = captions.key_of(old) if old is not None else None
     if old is not None:
         db.session.delete(old)
         db.session.flush()
@@ -96,6 +97,8 @@ def _replace(webinar: Webinar, *, actor: User, source: str, url: str, stored_nam
     db.session.commit()
     if old_file and old_file != stored_name:
         storage.remove(old_file)
+    if old_captions:
+        captions.drop_all(old_captions)  # they were timed to the old video
     log.info("webinar %s recording %s (%s, %ss) by user %s", webinar.webinar_id, recording.recording_id, source,
              duration, actor.user_id)
     return recording

@@ -143,7 +143,7 @@ def test_auto_webinar_plays_a_linked_hls_recording(browser, live_server, make):
     page.goto(f"{live_server.url}{guest.url}")
     # hls.js where the browser has no native HLS (this Chromium has: the src is set natively).
     assert page.locator("[data-aw-video]").get_attribute("data-hls-src") == "/static/demo/hls/index.m3u8"
-    assert page.locator("script[src*='hls.light']").count() == 1
+    assert page.locator("script[src*='hls.min']").count() == 1
     page.wait_for_function("() => { const v = document.querySelector('[data-aw-video]');"
                            " return v && v.readyState >= 2 && v.currentTime > 0.5; }", timeout=WAIT)
     page.context.close()

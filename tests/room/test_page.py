@@ -75,7 +75,7 @@ def test_live_obs_room_has_hls_player_chat_and_count(client, make):
     html = client.get(a.url).get_data(as_text=True)
     assert 'data-status="live"' in html
     assert 'data-testid="player"' in html and 'data-hls-src="/static/demo/hls/index.m3u8"' in html
-    assert "hls.light.min.js" in html
+    assert "hls.min.js" in html
     assert 'data-testid="chat-messages"' in html and 'data-testid="chat-form"' in html
     assert 'data-testid="attendee-count"' in html
     assert 'data-testid="cta"' not in html
@@ -98,7 +98,7 @@ def test_external_streams_link_out_and_keep_no_chat(client, make, stream_type, l
     assert label in html and 'href="https://example.com/j/1"' in html
     assert 'data-testid="chat-form"' not in html and 'data-testid="chat-messages"' not in html
     assert 'href="https://t.me/example_chat"' in html
-    assert "hls.light.min.js" not in html
+    assert "hls.min.js" not in html
 
 
 def test_script_links_are_never_rendered(client, make):

@@ -1,5 +1,5 @@
 """/admin/webinars/<id>/recording: upload or link the recording (portal.media reads its
-duration), and who may watch a live webinar's replay."""
+duration), its WebVTT captions per language, and who may watch a live webinar's replay."""
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
@@ -10,7 +10,7 @@ from portal.admin.pages.common import actor
 from portal.core.permissions import Action
 from portal.errors import Invalid, PortalError, refusal_shown
 from portal.extensions import db
-from portal.media import recordings, storage
+from portal.media import captions, recordings, storage
 
 #: Multipart overhead allowed above the file's own limit (the service refuses the file itself).
 FORM_OVERHEAD = 1024 * 1024
@@ -21,11 +21,12 @@ def upload_limit() -> int:
     return storage.max_bytes() + FORM_OVERHEAD
 
 
-def _render(webinar_id: int, *, status: int = 200, error: str | None = None, link: str = ""):
+def _render(webinar_id: int, *, status: int = 200, error: str | None = None, link: str = "", lang: str = ""):
     webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
-    return render_template("media/recording.html", webinar=webinar, recording=recordings.current(webinar),
-                           form=ActionForm(), error=error, link=link, max_mb=storage.max_bytes() // (1024 * 1024),
-                           section="webinars", tab="recording"), status
+    recording = recordings.current(webinar)
+    return render_template("media/recording.html", webinar=webinar, recording=recording,
+                           tracks=captions.tracks(recording), form=ActionForm(), error=error, link=link, lang=lang,
+                           max_mb=storage.max_bytes() // (1024 * 1024), section="webinars", tab="recording"), status
 
 
 def page(webinar_id: int):
@@ -63,7 +64,29 @@ def replay(webinar_id: int):
     return redirect(url_for("admin.recording", webinar_id=webinar_id), code=303)
 
 
-def _refused(webinar_id: int, error: PortalError, *, link: str = ""):
+def add_captions(webinar_id: int):
+    webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
+    file, lang = request.files.get("captions"), request.form.get("lang", "")
+    try:
+        if file is None or not file.filename:
+            raise Invalid("Choose a WebVTT (.vtt) file.")
+        captions.attach(webinar, recordings.current(webinar), lang, file.stream.read(captions.MAX_BYTES + 1),
+                        actor=actor())
+    except PortalError as error:
+        return _refused(webinar_id, error, lang=lang)
+    return redirect(url_for("admin.recording", webinar_id=webinar_id), code=303)
+
+
+def remove_captions(webinar_id: int, lang: str):
+    webinar = webinar_for(webinar_id, Action.EDIT, actor=actor())
+    try:
+        captions.remove(webinar, recordings.current(webinar), lang, actor=actor())
+    except PortalError as error:
+        return _refused(webinar_id, error)
+    return redirect(url_for("admin.recording", webinar_id=webinar_id), code=303)
+
+
+def _refused(webinar_id: int, error: PortalError, *, link: str = "", lang: str = ""):
     db.session.rollback()
     refusal_shown(error)
-    return _render(webinar_id, status=error.status_code, error=error.translated(), link=link)
+    return _render(webinar_id, status=error.status_code, error=error.translated(), link=link, lang=lang)
