@@ -455,7 +455,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: int, toggles: int,
         interval: float, workdir: Path, workers: int = 1, redis_url: str = "", enter_frames: bool = True,
-        pin: bool = False) -> dict:
+        pin: bool = False, profile: str = "") -> dict:
     webinar_id, tokens = new_webinar(database_url, n)
     stats_path = workdir / f"stats-{mode}-{n}-w{workers}.log"
     stats_path.write_text("")
@@ -498,6 +498,12 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         time.sleep(3 + n / 2000)  # attendance pushes settle
         offset = stats_path.stat().st_size
         cpu_before = server.cpu_seconds()
+        spy = None
+        if profile:  # sample the worker during the toggles only (py-spy, bench/requirements-peers.txt)
+            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                                    str(server.workers[0]), "--rate", "200", "--format", "raw", "--output",
+                                    f"{profile}-{n}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
         go.set()
         time.sleep(0.3)
         sent: list[float] = []
@@ -507,6 +513,9 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
             time.sleep(interval)
         time.sleep(1.5)
         cpu_after = server.cpu_seconds()
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         end = stats_path.stat().st_size
         stop.set()
         collected = [results.get(timeout=120) for _ in procs]
@@ -575,6 +584,8 @@ def main() -> None:
                              "Flask-SocketIO with the same clients (bench/peers/, bench/requirements-peers.txt)")
     parser.add_argument("--pin", nargs="?", const="on", default="off", choices=["off", "on", "both"],
                         help="server on CPU 0, clients and speaker on CPU 1 (taskset); 'both': shared, then pinned")
+    parser.add_argument("--profile", default="",
+                        help="py-spy the portal's worker during the toggles into <PROFILE>-<N>.txt (collapsed stacks)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -601,7 +612,7 @@ def main() -> None:
                 row = run(database_url=database_url, speaker_email=speaker_email, n=n, mode=mode,
                           clients=args.clients, toggles=args.toggles, interval=args.interval, workdir=workdir,
                           workers=args.workers, redis_url=args.redis_url, enter_frames=not args.no_enter_frames,
-                          pin=pin)
+                          pin=pin, profile=args.profile)
                 row["pin"] = pin
                 rows.append(row)
                 print(json.dumps(row), flush=True)
