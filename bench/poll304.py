@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per process")
     parser.add_argument("--pin", action="store_true", help="servers on CPU 0, load generators on CPU 1")
+    parser.add_argument("--profile", default="", help="py-spy the portal's worker during its polls into this file")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -168,7 +169,13 @@ def main() -> None:
                 break
             etag = response.getheader("ETag")
         before = json.loads(fanout.http_request(port, "GET", "/__bench/sql")[2])
+        spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+                                "--rate", "200", "--format", "raw", "--output", args.profile],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
         rows["portal"] = measure(port, pid, path, etag, args)
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         after = json.loads(fanout.http_request(port, "GET", "/__bench/sql")[2])
         rows["portal"]["sql_statements"] = after["statements"] - before["statements"]
         rows["portal"]["sql_kinds"] = {k: n - before["kinds"].get(k, 0) for k, n in after["kinds"].items()
