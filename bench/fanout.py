@@ -20,6 +20,10 @@ loop calling simple-websocket's ws.send() per socket, as a plain flask-sock app 
      frame's arrival), frames received vs expected, RSS per idle connection, the longest GC
      pause in the worker; and the go-live latency p50/p99 (from just before the start POST to
      the "live" status frame's arrival at each waiting socket) with its ratio to the CTA p99.
+
+--peers (issue 14) runs, after the portal at each N, the peers of bench/peers/ with the same
+clients and the portal's own CTA frames (see bench/peers/harness.py); --pin puts the servers on
+CPU 0 and the clients on CPU 1; --profile samples the portal's worker with py-spy during the toggles.
 """
 from __future__ import annotations
 
