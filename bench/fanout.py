@@ -20,6 +20,10 @@ loop calling simple-websocket's ws.send() per socket, as a plain flask-sock app 
      frame's arrival), frames received vs expected, RSS per idle connection, the longest GC
      pause in the worker; and the go-live latency p50/p99 (from just before the start POST to
      the "live" status frame's arrival at each waiting socket) with its ratio to the CTA p99.
+
+--peers (issue 14) runs, after the portal at each N, the peers of bench/peers/ with the same
+clients and the portal's own CTA frames (see bench/peers/harness.py); --pin puts the servers on
+CPU 0 and the clients on CPU 1; --profile samples the portal's worker with py-spy during the toggles.
 """
 from __future__ import annotations
 
@@ -155,7 +159,7 @@ def new_webinar(database_url: str, n: int) -> tuple[int, list[str]]:
 # -- the server process ----------------------------------------------------------------------
 class Server:
     def __init__(self, database_url: str, mode: str, stats_path: Path, log_path: Path, *, workers: int = 1,
-                 redis_url: str = "", cpus: set[int] | None = None) -> None:
+                 redis_url: str = "", pin: bool = False) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -178,10 +182,9 @@ class Server:
         self.log = open(log_path, "ab")
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(
-            [str(gunicorn), "--config", "gunicorn.conf.py", "--no-control-socket", "--bind",
-             f"127.0.0.1:{self.port}", "--pythonpath", "bench", "fanout:server_app()"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)  # --pin: the server's cores
+            [*(["taskset", "-c", "0"] if pin else []), str(gunicorn), "--config", "gunicorn.conf.py",
+             "--no-control-socket", "--bind", f"127.0.0.1:{self.port}", "--pythonpath", "bench", "fanout:server_app()"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -290,10 +293,10 @@ class Speaker:
 
 
 # -- the client processes --------------------------------------------------------------------
-def _handshake(port: int, token: str) -> tuple[socket.socket, bytes]:
+def _handshake(port: int, token: str, target: str = "/ws/room/{token}") -> tuple[socket.socket, bytes]:
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /ws/room/{token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+    sock.sendall((f"GET {target.format(token=token)} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                   f"Origin: http://127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n\r\n").encode())
     data = b""
@@ -316,9 +319,14 @@ def _masked(payload: bytes) -> bytes:
 
 
 def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, stop: mp.Event,
-                   results: mp.Queue, live: mp.Event | None = None, enter_frames: bool = True) -> None:
+                   results: mp.Queue, live: mp.Event | None = None, enter_frames: bool = True,
+                   target: str = "/ws/room/{token}", marker: bytes = CTA_MARKER, socketio: bool = False,
+                   cpu: int | None = None) -> None:
     """Hold len(tokens) sockets; record when each receives a CTA frame after `go`, and when it
-    first sees the "live" status after `live` (answering it with an "enter" frame)."""
+    first sees the "live" status after `live` (answering it with an "enter" frame). With
+    `socketio` the sockets speak Engine.IO v4 (join the namespace, answer its pings)."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     sys.path.insert(0, str(ROOT))
     from portal.realtime.frames import parse_frames
 
@@ -327,9 +335,12 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
     arrivals: list[list[float]] = []
     went_live: list[float | None] = []
     closed = failed = 0
+    samples: list[bytes] = []  # the first distinct CTA frames (the peers broadcast the same ones)
     for token in tokens:
         try:
-            sock, rest = _handshake(port, token)
+            sock, rest = _handshake(port, token, target)
+            if socketio:
+                sock.sendall(_masked(b"40"))  # join the default namespace
         except OSError:
             failed += 1
             continue
@@ -372,11 +383,15 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
                     went_live[i] = now
                     if enter_frames:
                         entering.append((now + rng.random() * ENTER_SPREAD, key.fileobj))
-                if opcode == 1 and recording and CTA_MARKER in payload:
+                if opcode == 1 and recording and marker in payload:
                     arrivals[i].append(now)
+                    if len(samples) < 2 and payload not in samples:
+                        samples.append(payload)
+                elif opcode == 1 and socketio and payload == b"2":  # Engine.IO ping
+                    key.fileobj.sendall(_masked(b"3"))
                 elif opcode == 9:  # ping: answer with a masked pong (zero mask key)
                     key.fileobj.sendall(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-    results.put((arrivals, closed, went_live))
+    results.put((arrivals, closed, went_live, samples))
     for key in list(selector.get_map().values()):
         key.fileobj.close()
 
@@ -444,12 +459,12 @@ def percentile(values: list[float], p: float) -> float:
 
 def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: int, toggles: int,
         interval: float, workdir: Path, workers: int = 1, redis_url: str = "", enter_frames: bool = True,
-        server_cpus: set[int] | None = None) -> dict:
+        pin: bool = False, profile: str = "") -> dict:
     webinar_id, tokens = new_webinar(database_url, n)
     stats_path = workdir / f"stats-{mode}-{n}-w{workers}.log"
     stats_path.write_text("")
     server = Server(database_url, mode, stats_path, workdir / "server.log", workers=workers, redis_url=redis_url,
-                    cpus=server_cpus)
+                    pin=pin)
     try:
         speaker = Speaker(server.port, speaker_email, webinar_id)
         ctx = mp.get_context("fork")
@@ -465,7 +480,8 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         connect_started = time.monotonic()
         for batch in batches:
             started = [ctx.Process(target=client_process, daemon=True,
-                                   args=(server.port, s, ready, go, stop, results, live, enter_frames))
+                                   args=(server.port, s, ready, go, stop, results, live, enter_frames),
+                                   kwargs={"cpu": 1 if pin else None})
                        for s in batch if s]
             for p in started:
                 p.start()
@@ -486,6 +502,12 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         time.sleep(3 + n / 2000)  # attendance pushes settle
         offset = stats_path.stat().st_size
         cpu_before = server.cpu_seconds()
+        spy = None
+        if profile:  # sample the worker during the toggles only (py-spy, bench/requirements-peers.txt)
+            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                                    str(server.workers[0]), "--rate", "200", "--format", "raw", "--output",
+                                    f"{profile}-{n}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
         go.set()
         time.sleep(0.3)
         sent: list[float] = []
@@ -495,6 +517,9 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
             time.sleep(interval)
         time.sleep(1.5)
         cpu_after = server.cpu_seconds()
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         end = stats_path.stat().st_size
         stop.set()
         collected = [results.get(timeout=120) for _ in procs]
@@ -505,15 +530,15 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
 
     latencies: list[float] = []
     received = 0
-    live_latencies = [(t - started) * 1000 for _, _, seen in collected for t in seen if t is not None]
-    for arrivals, _closed, _seen in collected:
+    live_latencies = [(t - started) * 1000 for c in collected for t in c[2] if t is not None]
+    for arrivals, _closed, _seen, _samples in collected:
         for per_socket in arrivals:
             received += len(per_socket)
             for t in per_socket:
                 k = bisect.bisect_right(sent, t) - 1  # the latest toggle sent before this arrival
                 if k >= 0:
                     latencies.append((t - sent[k]) * 1000)
-    dropped = sum(c for _, c, _ in collected)
+    dropped = sum(c[1] for c in collected)
     loops, gc_pauses, gc_cpu = [], [], []
     with open(stats_path) as f:
         f.seek(offset)
@@ -542,6 +567,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         "gc_max_ms": max(gc_pauses, default=0.0),
         "gc_max_cpu_ms": max(gc_cpu, default=0.0),
         "loop_us_per_recipient_min": min(loops) if loops else float("nan"),
+        "samples": list(dict.fromkeys(bytes(x).decode() for c in collected for x in c[3]))[:2],
     }
 
 
@@ -557,17 +583,17 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--no-enter-frames", action="store_true",
                         help="clients do not answer the live status with room.js's \"enter\" frame")
-    parser.add_argument("--pin", action="store_true",
-                        help="server on the first CPU, this process and the clients on the others (sched_setaffinity)")
+    parser.add_argument("--peers", action="store_true",
+                        help="after the portal at each N, the naive flask-sock loop (and its bare send()) and "
+                             "Flask-SocketIO with the same clients (bench/peers/, bench/requirements-peers.txt)")
+    parser.add_argument("--pin", nargs="?", const="on", default="off", choices=["off", "on", "both"],
+                        help="server on CPU 0, clients and speaker on CPU 1 (taskset); 'both': shared, then pinned")
+    parser.add_argument("--profile", default="",
+                        help="py-spy the portal's worker during the toggles into <PROFILE>-<N>.txt (collapsed stacks)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    server_cpus: set[int] | None = None
-    if args.pin:
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) < 2:
-            sys.exit("--pin needs two CPUs")
-        server_cpus = {cpus[0]}
-        os.sched_setaffinity(0, set(cpus[1:]))  # inherited by the forked client processes
+    if args.pin != "off" and len(os.sched_getaffinity(0)) < 2:
+        sys.exit("--pin needs two CPUs")
     sizes = [int(s) for s in args.sizes.split(",")]
     modes = args.modes.split(",")
 
@@ -584,14 +610,20 @@ def main() -> None:
           + json.dumps({k: round(v, 2) for k, v in calibration.items()}),
           flush=True)
 
-    rows = []
-    for n in sizes:
-        for mode in modes:
-            row = run(database_url=database_url, speaker_email=speaker_email, n=n, mode=mode, clients=args.clients,
-                      toggles=args.toggles, interval=args.interval, workdir=workdir, workers=args.workers,
-                      redis_url=args.redis_url, enter_frames=not args.no_enter_frames, server_cpus=server_cpus)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+    rows, peer_rows = [], []
+    for pin in {"off": [False], "on": [True], "both": [False, True]}[args.pin]:
+        os.sched_setaffinity(0, {1} if pin else set(range(os.cpu_count() or 1)))  # the speaker's side
+        for n in sizes:
+            for mode in modes:
+                row = run(database_url=database_url, speaker_email=speaker_email, n=n, mode=mode,
+                          clients=args.clients, toggles=args.toggles, interval=args.interval, workdir=workdir,
+                          workers=args.workers, redis_url=args.redis_url, enter_frames=not args.no_enter_frames,
+                          pin=pin, profile=args.profile)
+                row["pin"] = pin
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+            if args.peers:
+                peer_rows += _peers(rows[-len(modes):], n=n, args=args, workdir=workdir, pin=pin)
 
     print()
     print("| sockets | fan-out (workers) | loop µs/recipient (median, best) | worker CPU µs/recipient "
@@ -620,8 +652,31 @@ def main() -> None:
             print(f"N={n:,}: naive/prebuilt fan-out loop {loop_ratio:.1f}x, "
                   f"worker CPU {b['cpu_us_per_recipient'] / a['cpu_us_per_recipient']:.1f}x, "
                   f"p99 {b['p99_ms'] / a['p99_ms']:.1f}x")
+    if peer_rows:
+        from peers import harness
+
+        print()
+        print(harness.table([r for r in rows if r["mode"] == "prebuilt"] + peer_rows,
+                            " ".join(Path("/proc/loadavg").read_text().split()[:3])))
     if args.json:
-        Path(args.json).write_text(json.dumps({"calibration": calibration, "rows": rows}, indent=2))
+        Path(args.json).write_text(json.dumps({"calibration": calibration, "rows": rows, "peers": peer_rows},
+                                              indent=2))
+
+
+def _peers(portal_rows: list[dict], *, n: int, args: argparse.Namespace, workdir: Path, pin: bool) -> list[dict]:
+    """The peers at n sockets, broadcasting the CTA frames the portal just sent (issue 14)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from peers import harness
+
+    frames_path = workdir / "peer-frames.json"
+    frames_path.write_text(json.dumps(next((r["samples"] for r in portal_rows if r["samples"]), [])))
+    rows = []
+    for peer in harness.PEERS:
+        for row in harness.run_peer(peer, n=n, clients=args.clients, toggles=args.toggles, interval=args.interval,
+                                    workdir=workdir, frames_path=frames_path, pin=pin):
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
 
 
 if __name__ == "__main__":

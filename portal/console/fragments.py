@@ -54,19 +54,31 @@ class AttendeeView:
 def region(name: str, webinar: Webinar, *, oob: bool = False, lang: str | None = None,
            view: AttendeeView | None = None) -> str:
     """One console region (see CONSOLE_REGIONS); `view` only matters to the attendee list."""
-    return render_template(f"console/_{name}.html", **context(webinar, view=view), oob=oob, lang=lang)
+    # Only the attendee list reads the attendance queries: a CTA toggle's push (twice, one per
+    # language) ran them over every open attendance row of the room (issue 14's profile).
+    parts = context(webinar, view=view) if name == "attendees" else _webinar_context(webinar, runs_too=name != "cta")
+    return render_template(f"console/_{name}.html", **parts, oob=oob, lang=lang)
 
 
-def context(webinar: Webinar, *, view: AttendeeView | None = None) -> dict[str, Any]:
-    view = view or AttendeeView()
-    present = present_attendees(webinar.webinar_id, q=view.q, page=view.page)
+def _webinar_context(webinar: Webinar, *, runs_too: bool = True) -> dict[str, Any]:
+    """What the controls and CTA regions read: the webinar and (controls) its start times."""
+    several = runs_too and runs.has_runs(webinar)
     return {
         "webinar": webinar,
         "status": webinar.status,
         # Several start times: the one running (or that ran last) and those left to start.
-        "run_starts_at": webinar.run_starts_at if runs.has_runs(webinar) else None,
-        "runs_left": runs.remaining(webinar) if runs.has_runs(webinar) else [],
-        "several_times": runs.has_runs(webinar) and len(runs.start_times(webinar)) > 1,
+        "run_starts_at": webinar.run_starts_at if several else None,
+        "runs_left": runs.remaining(webinar) if several else [],
+        "several_times": several and len(runs.start_times(webinar)) > 1,
+    }
+
+
+def context(webinar: Webinar, *, view: AttendeeView | None = None) -> dict[str, Any]:
+    """Everything the console's regions read (the page renders them all)."""
+    view = view or AttendeeView()
+    present = present_attendees(webinar.webinar_id, q=view.q, page=view.page)
+    return {
+        **_webinar_context(webinar),
         "count": ledger.present_count(webinar.webinar_id),
         "view": view,
         "attendees": present.items,
