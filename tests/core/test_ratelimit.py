@@ -150,3 +150,57 @@ def test_storage_is_used_again_once_redis_answers(app_config, own_redis, monkeyp
             restarted.kill()
             restarted.wait()
     shutdown(app)
+
+
+# --- login and registration while Redis is gone or hangs ----------------------------------------
+
+def _log_in_and_register(app, make) -> tuple[int, str, int]:
+    from tests import factories
+    from tests.conftest import Auth
+
+    with app.app_context():
+        staff = make.user(role="organizer")
+        email, slug = staff.email, make.webinar(status="scheduled", owner=staff).slug
+    client = app.test_client()
+    login = Auth(client).login(email, factories.PASSWORD)
+    dashboard = client.get("/admin/").get_data(as_text=True) if login.status_code == 302 else ""
+    visitor = app.test_client()
+    from tests.conftest import csrf_token_from
+    token = csrf_token_from(visitor.get(f"/w/{slug}").get_data(as_text=True))
+    registered = visitor.post(f"/w/{slug}/register", data={
+        "name": "Ann", "email": f"ann-{uuid.uuid4().hex[:6]}@example.com", "csrf_token": token})
+    return login.status_code, dashboard, registered.status_code
+
+
+def test_login_and_registration_work_with_redis_killed(app_config, own_redis, make):
+    url, proc = own_redis
+    app = create_app({**app_config, "REDIS_URL": url})
+    proc.kill()
+    proc.wait()
+    login, dashboard, registered = _log_in_and_register(app, make)
+    assert login == 302 and "logout" in dashboard.lower()
+    assert registered == 303
+    shutdown(app)
+
+
+def test_a_redis_that_accepts_and_never_answers_does_not_hang_requests(app_config, make):
+    # A half-dead Redis (the TCP connection opens, nothing ever comes back) is the case that
+    # short socket timeouts exist for: without them every request would wait on it forever.
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    port = silent.getsockname()[1]
+    app = create_app({**app_config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    answers: list[tuple[int, str, int]] = []
+    worker = threading.Thread(target=lambda: answers.append(_log_in_and_register(app, make)), daemon=True)
+    worker.start()
+    worker.join(60)  # a liveness bound, far above the 0.5-1 s client timeouts: not a speed check
+    try:
+        assert not worker.is_alive(), "a request hung on a Redis that never answers"
+        [(login, dashboard, registered)] = answers
+        assert login == 302 and "logout" in dashboard.lower() and registered == 303
+    finally:
+        shutdown(app)
+        silent.close()

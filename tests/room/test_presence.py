@@ -422,3 +422,53 @@ def test_a_lapsed_lease_enters_this_workers_sockets_again(app, make):
     kinds = [e.event for e in events(w.webinar_id)
              if e.lead_id == a.reg.lead_id and e.event != "client_webinar_registered"]
     assert kinds == ["client_webinar_entered", "client_webinar_left", "client_webinar_entered"]
+
+
+def test_a_presence_write_that_hits_a_database_error_is_retried_not_dropped(app, make, monkeypatch):
+    # A database blip on the first two INSERTs into attendance (as a restarting server or a lock
+    # timeout raise them): the enter is retried after back-off and stored exactly once.
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(presence, "RETRY_DELAYS", (0.01, 0.01, 0.01))
+    w = make.webinar(status="live")
+    a = register(w)
+    failures = {"left": 2}
+
+    def blip(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ATTENDANCE") and failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError(statement, parameters, Exception("server closed the connection"))
+
+    engine = db.engine
+    sa_event.listen(engine, "before_cursor_execute", blip)
+    try:
+        presence.connected(a.reg, connection_id="tab-1")
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", blip)
+    assert failures["left"] == 0  # both blips happened
+    assert [r.left_at for r in rows(a.reg.lead_id)] == [None]
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 1
+    assert attendance.present_count(w.webinar_id) == 1
+
+
+def test_a_presence_write_that_keeps_failing_is_given_up_and_rolled_back(app, make, monkeypatch):
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(presence, "RETRY_DELAYS", (0.01, 0.01))
+    w = make.webinar(status="live")
+    a = register(w)
+
+    def down(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ATTENDANCE"):
+            raise OperationalError(statement, parameters, Exception("could not connect to server"))
+
+    sa_event.listen(db.engine, "before_cursor_execute", down)
+    try:
+        presence.connected(a.reg, connection_id="tab-1")  # never raises into the socket
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", down)
+    assert rows(a.reg.lead_id) == [] and events(w.webinar_id, "client_webinar_entered") == []
+    presence.connected(a.reg, connection_id="tab-2")  # the database is back: the next frame enters
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 1
