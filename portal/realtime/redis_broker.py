@@ -18,15 +18,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: A dead or hung Redis costs a publish or a version lookup a fraction of a second, never a
-#: hang: short connect and read timeouts, one immediate retry (a pooled connection that died
-#: with a restarted Redis), and a PING on connections idle for longer than the interval.
+#: hang: short connect and read timeouts and one immediate retry (a pooled connection that died
+#: with a restarted Redis). The subscription's own connection is not retried (its listener
+#: thread reconnects with back-off) and PINGs when idle, so a silently dead one is noticed; a
+#: health check on the publishing client would nest its retries inside the retry (4 s per call).
 CLIENT_OPTIONS = {
     "socket_connect_timeout": 0.5,
     "socket_timeout": 1.0,
-    "health_check_interval": 10,
     "socket_keepalive": True,
 }
+SUBSCRIBER_OPTIONS = {**CLIENT_OPTIONS, "health_check_interval": 10}
 RESUBSCRIBE_MAX_BACKOFF = 5.0
+#: After a failed call every call fails at once for this long instead of each waiting out the
+#: timeouts again: a request that publishes several times would otherwise stall seconds on a
+#: Redis that accepts connections and never answers. The subscription coming back ends it early.
+BREAKER_SECONDS = 2.0
 
 
 class RedisBroker:
@@ -44,6 +50,7 @@ class RedisBroker:
 
     def __init__(self, url: str, *, prefix: str = "portal:rt:") -> None:
         self._redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1), **CLIENT_OPTIONS)
+        self._subscriber = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **SUBSCRIBER_OPTIONS)
         self._url = url
         self._prefix = prefix
         self._channel_prefix = f"{prefix}c:"
@@ -55,11 +62,15 @@ class RedisBroker:
         self._thread: threading.Thread | None = None
         self.subscribed = False  # is the pattern subscription in place right now?
         self._gap_began = time.time()  # when the subscription was last lost (or first wanted)
+        self._failing_until = 0.0  # monotonic time until which calls fail without trying
 
     def _call(self, fn: Callable[[], T]) -> T:
+        if time.monotonic() < self._failing_until:
+            raise BrokerUnavailable("redis: did not answer a moment ago; not retried yet")
         try:
             return fn()
         except (redis.RedisError, OSError) as error:
+            self._failing_until = time.monotonic() + BREAKER_SECONDS
             raise BrokerUnavailable(f"redis: {error}") from error
 
     # -- publishing ------------------------------------------------------------------------
@@ -114,7 +125,7 @@ class RedisBroker:
 
     def _connect(self) -> redis.client.PubSub:
         """A pattern subscription that Redis has confirmed (so nothing published after returns is missed)."""
-        pubsub = self._redis.pubsub()
+        pubsub = self._subscriber.pubsub()
         try:
             pubsub.psubscribe(self._channel_prefix + "*")
             for _ in range(20):
@@ -172,6 +183,7 @@ class RedisBroker:
             log.debug("realtime redis still unreachable", exc_info=True)
             return False
         self.subscribed = True
+        self._failing_until = 0.0
         log.warning("realtime redis subscription restored; sockets catch up")
         for callback in tuple(self._resumed):
             try:
@@ -190,3 +202,4 @@ class RedisBroker:
             thread.join(3)
         self._drop_subscription()
         self._redis.close()
+        self._subscriber.close()
