@@ -175,3 +175,21 @@ def test_a_stopping_sender_gives_back_what_it_claimed_and_did_not_send(app, make
     statuses = sorted((r.status, r.claim_token) for r in rows())
     assert statuses == [(QUEUED, None), (QUEUED, None), (SENT, None)]  # not left "sending" for a lease
     assert len(smtp_server.sink.received) == 1
+
+
+@pytest.mark.parametrize(("accept", "subject", "greeting", "when"), [
+    ("ru-RU,ru;q=0.9", "Вы зарегистрированы: Цены", "Здравствуйте, Вера!", "Когда"),
+    ("en-GB,en;q=0.9", "You are registered: Цены", "Hello Вера,", "When"),
+])
+def test_the_confirmation_is_in_the_language_the_registration_page_was_shown_in(
+        app, make, visitor, smtp_server, deliver, accept, subject, greeting, when):
+    webinar = make.webinar(status="scheduled", title="Цены")
+    visitor.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
+    assert visitor.register(webinar.slug, name="Вера", email="vera@example.com").status_code == 303
+    assert deliver() == 1
+    [msg] = smtp_server.sink.received
+    assert str(msg["Subject"]) == subject
+    text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = msg.get_body(("html",)).get_content()
+    assert text.startswith(f"Цены\n====\n\n{greeting}\n") and f"\n{when}: " in text
+    assert greeting.rstrip(",!") in html
