@@ -110,3 +110,41 @@ def test_every_html_mail_at_phone_and_laptop_width(app, make, browser, screensho
                 page.close()
     finally:
         context.close()
+
+
+@pytest.mark.e2e
+def test_every_mail_kind_passes_wcag_aa_in_english_and_russian(app, make, browser):
+    """Each kind a registrant can receive, rendered as sent in both languages, checked by axe
+    in a blank page (as a mail client shows it: the portal's own page sandboxes it)."""
+    from portal.mail import recovery, reminders
+    from tests.e2e.axe import Audit
+
+    at = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
+    webinar = make.webinar(status="scheduled", title="Pricing for indie makers", scheduled_at=at, capacity=2)
+    for name, email, language in [("Ann Lee", "ann@example.com", "en"), ("Борис Петров", "boris@example.com", "ru")]:
+        service.register(webinar, name=name, email=email, language=language)
+    db.session.commit()
+    webinar.scheduled_at, webinar.calendar_sequence = at + timedelta(hours=2), (webinar.calendar_sequence or 0) + 1
+    reminders.rescheduled(webinar)  # the new time: a notice with the updated invitation
+    broadcast.went_live(webinar, now=webinar.scheduled_at)
+    broadcast.completed(webinar, now=utcnow())
+    broadcast.cancelled(webinar)
+    db.session.commit()
+    for email in ("ann@example.com", "boris@example.com"):  # "email me my link"
+        recovery.mail_link(app, webinar.webinar_id, email, base="http://localhost")
+    rows = {(row.kind, row.language): row for row in db.session.query(MailMessage)}
+    kinds = {kind for kind, _ in rows}
+    assert {"confirmation", "link_recovery", "remind_24h", "remind_1h", "rescheduled", "live_now", "thank_you",
+            "cancelled"} <= kinds, kinds
+    audit = Audit()
+    context = browser.new_context()
+    try:
+        for (kind, language), row in sorted(rows.items()):
+            page = context.new_page()
+            page.set_content(compose.render(row).message.get_body(("html",)).get_content())
+            audit.check(page, f"{language} mail {kind}")
+            page.close()
+    finally:
+        context.close()
+    assert {language for _, language in rows} == {"en", "ru"}
+    audit.assert_clean()
