@@ -24,7 +24,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _pg_bin() -> Path:
+    """Debian's server binaries of the newest installed PostgreSQL (initdb and pg_ctl are not on PATH)."""
+    def major(initdb: Path) -> int:
+        return int(initdb.parts[-3]) if initdb.parts[-3].isdigit() else 0
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=major)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def free_port() -> int:
