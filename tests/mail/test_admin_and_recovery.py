@@ -53,7 +53,16 @@ def test_an_organizer_sees_only_their_webinars_mail(app, make, visitor, deliver,
     webinar = make.webinar(owner=staff.owner, status="scheduled")
     visitor.register(webinar.slug)
     deliver()
-    [row] = rows()
+    other = make.webinar(owner=staff.other, status="scheduled", title="Someone else's webinar")
+    visitor.register(other.slug, email="zed@example.com")
+    deliver()
+    row = next(r for r in rows() if r.webinar_id == webinar.webinar_id)
+    owner = as_user(staff.owner)
+    listing = owner.get(f"/admin/webinars/{webinar.webinar_id}/mail")
+    assert listing.status_code == 200
+    page = listing.get_data(as_text=True)
+    assert page.count('data-testid="mail-row"') == 1 and "ann@example.com" in page and "zed@example.com" not in page
+    assert owner.get(f"/admin/mail/{row.message_id}").status_code == 200
     stranger = as_user(staff.other)
     assert stranger.get(f"/admin/mail/{row.message_id}").status_code in (403, 404)
     assert stranger.get("/admin/mail").status_code == 403
