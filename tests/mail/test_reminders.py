@@ -98,6 +98,33 @@ def test_live_reminders_go_out_24h_and_1h_before_each_once(app, make, smtp_serve
     assert all(r.status == SENT for r in rows())
 
 
+def test_a_registrant_of_an_extra_start_time_is_reminded_and_invited_for_that_time(
+        app, make, smtp_server, deliver_at):
+    main = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
+    extra = main + timedelta(days=1, hours=3)
+    webinar = make.webinar(status="scheduled", title="Pricing", scheduled_at=main, slots=(extra,))
+    first = register(webinar, "first@example.com", slot=None)
+    second = register(webinar, "second@example.com", slot=webinar.slots[0])
+    mine = {(r.registration_id, r.kind): r for r in rows()}
+    assert mine[(first.registration_id, "remind_24h")].next_attempt_at == main - timedelta(hours=24)
+    assert mine[(second.registration_id, "remind_24h")].next_attempt_at == extra - timedelta(hours=24)
+    assert mine[(second.registration_id, "remind_1h")].next_attempt_at == extra - timedelta(hours=1)
+    assert mine[(second.registration_id, "remind_1h")].occurrence == reminders.occurrence_of(extra)
+
+    assert deliver_at(utcnow()) == 2  # the confirmations
+    invitation = next(m for m in smtp_server.sink.received if "second@example.com" in str(m["To"]))
+    ics = next(p for p in invitation.walk() if p.get_content_type() == "text/calendar").get_content()
+    assert f"DTSTART:{extra:%Y%m%dT%H%M%S}Z" in ics.replace("\r\n", "\n")
+    # The main time's reminders go to its registrant alone; the extra time's come a day later.
+    assert deliver_at(main - timedelta(hours=1)) == 2
+    assert all("first@example.com" in str(m["To"]) for m in smtp_server.sink.received[2:])
+    assert deliver_at(extra - timedelta(hours=24, seconds=1)) == 0
+    assert deliver_at(extra - timedelta(hours=1)) == 2
+    late = smtp_server.sink.received[4:]
+    assert [str(m["Subject"]) for m in late] == ["Tomorrow: Pricing", "In one hour: Pricing"]
+    assert all("second@example.com" in str(m["To"]) for m in late)
+
+
 def test_a_reminder_whose_time_passed_at_registration_is_not_queued(app, make):
     soon = make.webinar(status="scheduled", scheduled_at=utcnow() + timedelta(hours=2))
     register(soon, "a@example.com")
