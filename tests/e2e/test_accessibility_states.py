@@ -46,6 +46,15 @@ def wait_playing(page, beyond: float) -> None:
                            " return v && !v.paused && v.currentTime > min; }", arg=beyond, timeout=15_000)
 
 
+def wait_cue(page, video: str, lang: str, text: str) -> None:
+    """The showing track of `lang` has `text` as an active cue: the file was served, parsed and is on screen."""
+    page.wait_for_function(
+        "([sel, lang, text]) => { const v = document.querySelector(sel);"
+        " const t = v && [...v.textTracks].find(t => t.language === lang && t.mode === 'showing');"
+        " return !!t && !!t.activeCues && [...t.activeCues].some(c => c.text === text); }",
+        arg=[video, lang, text], timeout=15_000)
+
+
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_auto_room_replay_and_captions_pass_wcag_aa(browser, live_server, make, lang):
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -69,7 +78,10 @@ def test_auto_room_replay_and_captions_pass_wcag_aa(browser, live_server, make, 
     wait_playing(page, 38)
     expect(page.locator("[data-testid=cta]")).to_be_visible()
     assert page.locator("[data-aw-video] track[kind=captions]").count() == 2
-    page.locator("[data-aw-video]").evaluate("v => { v.textTracks[0].mode = 'showing'; }")
+    # What the player's captions toggle does: the page language's track showing; its cue is on screen.
+    page.locator("[data-aw-video]").evaluate(
+        "(v, lang) => { [...v.textTracks].find(t => t.language === lang).mode = 'showing'; }", lang)
+    wait_cue(page, "[data-aw-video]", lang, "Welcome to the product tour" if lang == "en" else "Добро пожаловать")
     expect(page.locator("[data-testid=transcript-link]")).to_have_count(2)
     page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / f"captions-auto-room-{lang}.png"))
@@ -103,7 +115,7 @@ def test_auto_room_replay_and_captions_pass_wcag_aa(browser, live_server, make, 
     page.goto(f"{base}/replay/{guest.token}")
     expect(page.locator("#replay-video track[kind=captions]")).to_have_count(1)
     page.locator("#replay-video").evaluate("v => { v.textTracks[0].mode = 'showing'; v.currentTime = 5; }")
-    page.wait_for_timeout(800)
+    wait_cue(page, "#replay-video", "en", "Welcome to the product tour")
     page.screenshot(path=str(SHOTS / f"captions-replay-{lang}.png"))
     audit.check(page, f"{lang} replay with captions")
     fits_320(page, f"replay-{lang}")
