@@ -16,13 +16,21 @@ Top layer (beside console/admin): it imports core and foundation only; the API s
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext
 
 from portal.webhooks import dispatcher, views
+from portal.webhooks.models import WebhookEndpoint
+
+
+def _disabled_reason(endpoint: WebhookEndpoint) -> str:
+    because = endpoint.disabled_because()
+    return gettext(because[0], **because[1]) if because else ""
 
 
 def init_app(app: Flask) -> None:
     dispatcher.init_app(app)
     app.register_blueprint(views.bp)
+    app.add_template_global(_disabled_reason, "webhook_disabled_reason")
 
 
 def shutdown(app: Flask) -> None:

@@ -53,6 +53,8 @@ from portal.webhooks import endpoints, safety, signing
 from portal.webhooks.models import (
     DEAD,
     DELIVERED,
+    DISABLED_FAILING,
+    DISABLED_GONE,
     PENDING,
     WebhookAttempt,
     WebhookCursor,
@@ -324,13 +326,12 @@ def _decide(delivery: WebhookDelivery, outcome: Outcome, now: datetime, rng: ran
     elif code == 410:
         delivery.status, delivery.finished_at = DEAD, now
         endpoint.enabled = False
-        endpoint.disabled_reason = "The receiver answered 410 Gone: the endpoint was disabled."
+        endpoint.disabled_reason = DISABLED_GONE
     else:
         endpoint.failing_since = endpoint.failing_since or now
         if now - endpoint.failing_since >= DISABLE_AFTER:
             endpoint.enabled = False
-            endpoint.disabled_reason = (f"Every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC: "
-                                        "the endpoint was disabled.")
+            endpoint.disabled_reason = DISABLED_FAILING
         asked = retry_after(outcome.retry_after, now) if code in (429, 503) else None
         delay = asked if asked is not None else backoff(delivery.attempts, rng)
         if now + timedelta(seconds=delay) - delivery.first_attempt_at > GIVE_UP_AFTER:

@@ -23,6 +23,7 @@ from portal.webhooks import safety, signing
 from portal.webhooks.models import (
     DEAD,
     DELIVERED,
+    DISABLED_BY_HAND,
     PENDING,
     WebhookCursor,
     WebhookDelivery,
@@ -115,7 +116,7 @@ def set_enabled(user: User, endpoint_id: int, enabled: bool) -> WebhookEndpoint:
         endpoint.disabled_reason = None
     endpoint.enabled = enabled
     if not enabled and endpoint.disabled_reason is None:
-        endpoint.disabled_reason = "disabled by hand"
+        endpoint.disabled_reason = DISABLED_BY_HAND
     return endpoint
 
 
@@ -207,6 +208,12 @@ def dead_letters(user: User, *, limit: int = 100) -> list[WebhookDelivery]:
     return list(db.session.scalars(query.order_by(WebhookDelivery.delivery_id.desc()).limit(limit)))
 
 
+def reason_text(endpoint: WebhookEndpoint) -> str | None:
+    """Why the endpoint is disabled, in English (the API's language; the admin pages translate)."""
+    because = endpoint.disabled_because()
+    return because[0] % because[1] if because else None
+
+
 def endpoint_json(endpoint: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": endpoint.endpoint_id,
@@ -215,7 +222,7 @@ def endpoint_json(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "events": list(endpoint.events or []),
         "webinar_id": endpoint.webinar_id,
         "enabled": endpoint.enabled,
-        "disabled_reason": endpoint.disabled_reason,
+        "disabled_reason": reason_text(endpoint),
         "created_at": timefmt.iso_utc(endpoint.created_at),
     }
 

@@ -7,9 +7,19 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
+from portal.errors import N_
 from portal.extensions import Model
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+#: Why an endpoint is disabled: a code kept in `disabled_reason`, worded only when shown, in the
+#: reader's language (`disabled_reason`); a row written before the codes keeps its sentence.
+DISABLED_GONE, DISABLED_FAILING, DISABLED_BY_HAND = "gone", "failing", "by-hand"
+DISABLED_REASONS = {
+    DISABLED_GONE: N_("The receiver answered 410 Gone: the endpoint was disabled."),
+    DISABLED_FAILING: N_("Every delivery failed since %(since)s UTC: the endpoint was disabled."),
+    DISABLED_BY_HAND: N_("Disabled by hand."),
+}
 
 
 class WebhookEndpoint(Model):
@@ -27,6 +37,14 @@ class WebhookEndpoint(Model):
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def disabled_because(self) -> tuple[str, dict[str, str]] | None:
+        """The msgid and parameters saying why the endpoint is disabled (None: it is not)."""
+        if self.enabled or not self.disabled_reason:
+            return None
+        since = f"{self.failing_since:%Y-%m-%d %H:%M}" if self.failing_since else "?"
+        msgid = DISABLED_REASONS.get(self.disabled_reason)
+        return (msgid, {"since": since}) if msgid else ("%(reason)s", {"reason": self.disabled_reason})
 
     secrets: Mapped[list[WebhookSecret]] = relationship(
         back_populates="endpoint", cascade="all, delete-orphan", passive_deletes=True,
@@ -102,5 +120,3 @@ class WebhookCursor(Model):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-

@@ -14,7 +14,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.webhooks import delivery as sending
 from portal.webhooks import endpoints
-from portal.webhooks.models import DEAD, DELIVERED, PENDING
+from portal.webhooks.models import DEAD, DELIVERED, DISABLED_FAILING, DISABLED_GONE, PENDING
 from tests import factories
 from tests.conftest import csrf_token_from
 from tests.webhooks.helpers import attempts, deliveries, emit, endpoint, make_due
@@ -127,13 +127,19 @@ def test_410_kills_the_delivery_and_disables_the_endpoint(app, owner, webinar, r
     [delivery] = deliveries()
     assert delivery.status == DEAD
     db.session.refresh(made)
-    assert made.enabled is False and "410" in (made.disabled_reason or "")
+    assert made.enabled is False and made.disabled_reason == DISABLED_GONE
     emit(webinar)
     assert sending.deliver_due() == 0  # a disabled endpoint gets nothing more
     assert len(receiver.received) == 1
     auth.login(owner.email)
     page = client.get("/admin/webhooks/").get_data(as_text=True)
-    assert 'data-testid="webhook-disabled"' in page and "410" in page
+    assert 'data-testid="webhook-disabled"' in page and "answered 410 Gone" in page
+    # The banner speaks the reader's language; the API says it in English.
+    russian = client.get("/admin/webhooks/", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "отключён" in russian and "410 Gone" in russian and "the endpoint was disabled" not in russian
+    shown = client.get(f"/admin/webhooks/{made.endpoint_id}", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert 'data-testid="webhook-disabled"' in shown and "the endpoint was disabled" not in shown
+    assert endpoints.endpoint_json(made)["disabled_reason"] == "The receiver answered 410 Gone: the endpoint was disabled."
 
 
 def test_slow_receiver_times_out_and_is_retried(app, owner, webinar, receiver):
@@ -195,7 +201,9 @@ def test_a_delivery_failing_for_three_days_is_dead_and_an_endpoint_failing_for_d
     [delivery] = deliveries()
     assert delivery.status == DEAD and delivery.attempts == 2
     db.session.refresh(made)
-    assert made.enabled is False and "failed since" in (made.disabled_reason or "")
+    assert made.enabled is False and made.disabled_reason == DISABLED_FAILING
+    assert endpoints.endpoint_json(made)["disabled_reason"] == (
+        f"Every delivery failed since {made.failing_since:%Y-%m-%d %H:%M} UTC: the endpoint was disabled.")
 
 
 def test_rotation_signs_with_both_secrets(app, owner, webinar, receiver):
