@@ -56,6 +56,7 @@ GO_LIVE_BATCH = 250  # rows per go-live transaction (app.config["ATTENDANCE_GO_L
 HTTP_CONNECTION = "http-poll"  # the connection id of a registration's HTTP presence
 HTTP_TOUCH_SECONDS = 5.0  # seen_at is written at most this often per polling page
 RETRY_DELAYS = (0.1, 0.5, 2.0)  # back-off of a presence write that hit a database error
+ENTER, LEAVE = "enter", "leave"  # presence writes owed after the database stayed away
 _TOKEN_MAX = 64
 
 
@@ -69,6 +70,9 @@ class Presence:
         self._entered: dict[int, set[str]] = {}
         self._pending: dict[int, set[str]] = {}
         self._polls: dict[str, float] = {}
+        # (registration_id, connection_id) -> (ENTER | LEAVE, reason): writes given up while the
+        # database was away, tried again by the keeper each second (the newest wins per socket).
+        self._owed: dict[tuple[int, str], tuple[str, str]] = {}
         self._idle = threading.Condition(self._lock)
 
     def add(self, webinar_id: int, connection_id: str, registration_id: int) -> None:
@@ -155,6 +159,26 @@ class Presence:
                 self._idle.wait(min(left, 0.05))
             return True
 
+    # -- writes owed -------------------------------------------------------------------------
+    def owe(self, registration_id: int, connection_id: str, what: str, reason: str = "") -> None:
+        with self._lock:
+            self._owed[(registration_id, connection_id)] = (what, reason)
+
+    def take_owed(self) -> list[tuple[int, str, str, str]]:
+        with self._lock:
+            owed, self._owed = self._owed, {}
+        return [(reg_id, conn, what, reason) for (reg_id, conn), (what, reason) in owed.items()]
+
+    def reowe(self, items: list[tuple[int, str, str, str]]) -> None:
+        """Put back what a round could not write, under anything newer owed meanwhile."""
+        with self._lock:
+            for reg_id, conn, what, reason in items:
+                self._owed.setdefault((reg_id, conn), (what, reason))
+
+    def owed_count(self) -> int:
+        with self._lock:
+            return len(self._owed)
+
     # -- polls -----------------------------------------------------------------------------
     def note_poll(self, token: str, at: float) -> None:
         with self._lock:
@@ -175,6 +199,7 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = Presence()
     keeper = leases.init_app(app)
     keeper.hooks.append(flush_polls)
+    keeper.hooks.append(lambda: retry_owed(app))
     keeper.on_lapse.append(lambda: reenter_local(app))
     signals.connect(app, signals.event_committed, on_event_committed)
     if concurrency.gevent_active():  # a gunicorn worker booting: the pass at start, now
@@ -194,7 +219,8 @@ def connected(reg: Registration | None, *, connection_id: str) -> None:
         return
     leases.current().ensure_started()
     registry().add(reg.webinar_id, connection_id, reg.registration_id)
-    _unit_of_work(lambda: _enter_if_running(reg, connection_id))
+    if _unit_of_work(lambda: _enter_if_running(reg, connection_id)) is None:
+        registry().owe(reg.registration_id, connection_id, ENTER)
 
 
 def disconnected(reg: Registration | None, *, connection_id: str, reason: str) -> None:
@@ -202,7 +228,8 @@ def disconnected(reg: Registration | None, *, connection_id: str, reason: str) -
     if reg is None:
         return
     registry().remove(reg.webinar_id, connection_id)
-    _unit_of_work(lambda: _leave(reg, connection_id, reason))
+    if _unit_of_work(lambda: _leave(reg, connection_id, reason)) is None:
+        registry().owe(reg.registration_id, connection_id, LEAVE, reason)
 
 
 def ensure_entered(reg: Registration, *, connection_id: str) -> None:
@@ -218,7 +245,8 @@ def ensure_entered(reg: Registration, *, connection_id: str) -> None:
     if len(waiting) > 1 and connection_id in waiting:
         schedule_entering(current_app._get_current_object(), reg.webinar_id)  # type: ignore[attr-defined]
         return
-    _unit_of_work(lambda: _enter_if_running(reg, connection_id))
+    if _unit_of_work(lambda: _enter_if_running(reg, connection_id)) is None:
+        presence.owe(reg.registration_id, connection_id, ENTER)
 
 
 def known_entered(webinar_id: int | None, connection_id: str) -> bool:
@@ -229,7 +257,8 @@ def known_entered(webinar_id: int | None, connection_id: str) -> bool:
 def left_page(reg: Registration, *, connection_id: str) -> None:
     """The page was closed or hidden (room.js says goodbye): leave with reason 'left'."""
     registry().unmark(reg.webinar_id, connection_id)  # still connected, no longer entered
-    _unit_of_work(lambda: _leave(reg, connection_id, "left"))
+    if _unit_of_work(lambda: _leave(reg, connection_id, "left")) is None:
+        registry().owe(reg.registration_id, connection_id, LEAVE, "left")
 
 
 def local_connections(webinar_id: int) -> dict[str, int]:
@@ -438,12 +467,39 @@ def _with_retries(work: Callable[[], int | None]) -> int | None:
     return None
 
 
-def _unit_of_work(work: Callable[[], bool]) -> bool:
-    """Run `work` and commit; a database error is retried with back-off, then logged and
-    rolled back, never raised into a socket."""
+def _unit_of_work(work: Callable[[], bool]) -> bool | None:
+    """Run `work` and commit: whether it changed anything, or None when a database error
+    outlasted the retries (rolled back and logged, never raised into a socket; the caller
+    owes the write to `retry_owed`)."""
     def attempt() -> int:
         changed = bool(work())
         db.session.commit()
         return int(changed)
 
-    return bool(_with_retries(attempt))
+    result = _with_retries(attempt)
+    return None if result is None else bool(result)
+
+
+def retry_owed(app: Flask | None = None) -> int:
+    """The keeper's round (each second): the presence writes given up while the database was
+    away, one attempt each, oldest first; an enter only while its socket is still open here.
+    The first that fails on the database again puts the rest back for the next round."""
+    presence = registry(app)
+    owed = presence.take_owed()
+    for index, (registration_id, connection_id, what, reason) in enumerate(owed):
+        try:
+            reg = db.session.get(Registration, registration_id)
+            if reg is not None and what == ENTER:
+                if connection_id in presence.of(reg.webinar_id):
+                    _enter_if_running(reg, connection_id)
+            elif reg is not None:
+                _leave(reg, connection_id, reason)
+            db.session.commit()
+        except Exception as error:
+            db.session.rollback()
+            if _retryable(error):
+                log.warning("owed presence writes wait for the database (%s)", type(error).__name__)
+                presence.reowe(owed[index:])
+                return index
+            log.exception("owed presence write dropped")
+    return len(owed)

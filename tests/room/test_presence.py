@@ -452,11 +452,50 @@ def test_a_presence_write_that_hits_a_database_error_is_retried_not_dropped(app,
     assert attendance.present_count(w.webinar_id) == 1
 
 
-def test_a_presence_write_that_keeps_failing_is_given_up_and_rolled_back(app, make, monkeypatch):
+def test_a_presence_write_the_database_refuses_for_long_is_owed_and_written_when_it_is_back(app, make, monkeypatch):
+    # The database stays away longer than the retries: the socket is not failed, nothing half
+    # written stays, and the keeper's next rounds write the enter, then the leave, once it answers.
     from sqlalchemy import event as sa_event
     from sqlalchemy.exc import OperationalError
 
     monkeypatch.setattr(presence, "RETRY_DELAYS", (0.01, 0.01))
+    w = make.webinar(status="live")
+    a = register(w)
+
+    def down(conn, cursor, statement, parameters, context, executemany):
+        if "ATTENDANCE" in statement.upper() and not statement.lstrip().upper().startswith("SELECT"):
+            raise OperationalError(statement, parameters, Exception("could not connect to server"))
+
+    sa_event.listen(db.engine, "before_cursor_execute", down)
+    try:
+        presence.connected(a.reg, connection_id="tab-1")  # never raises into the socket
+        assert rows(a.reg.lead_id) == [] and events(w.webinar_id, "client_webinar_entered") == []
+        assert presence.retry_owed(app) == 0  # still down: the write waits for the next round
+        assert presence.registry(app).owed_count() == 1
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", down)
+    assert presence.retry_owed(app) == 1  # the database is back
+    assert [r.left_at for r in rows(a.reg.lead_id)] == [None]
+    assert len(events(w.webinar_id, "client_webinar_entered")) == 1
+    assert attendance.present_count(w.webinar_id) == 1
+
+    sa_event.listen(db.engine, "before_cursor_execute", down)
+    try:
+        presence.disconnected(a.reg, connection_id="tab-1", reason="disconnected")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", down)
+    assert attendance.present_count(w.webinar_id) == 1  # the leave is owed, not lost
+    assert presence.retry_owed(app) == 1
+    assert [r.left_at is not None for r in rows(a.reg.lead_id)] == [True]
+    assert attendance.present_count(w.webinar_id) == 0
+    assert presence.retry_owed(app) == 0 and presence.registry(app).owed_count() == 0
+
+
+def test_an_owed_enter_of_a_socket_that_closed_meanwhile_is_not_written(app, make, monkeypatch):
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(presence, "RETRY_DELAYS", (0.01,))
     w = make.webinar(status="live")
     a = register(w)
 
@@ -466,9 +505,9 @@ def test_a_presence_write_that_keeps_failing_is_given_up_and_rolled_back(app, ma
 
     sa_event.listen(db.engine, "before_cursor_execute", down)
     try:
-        presence.connected(a.reg, connection_id="tab-1")  # never raises into the socket
+        presence.connected(a.reg, connection_id="tab-1")
     finally:
         sa_event.remove(db.engine, "before_cursor_execute", down)
+    presence.disconnected(a.reg, connection_id="tab-1", reason="disconnected")  # gone before the database came back
+    presence.retry_owed(app)
     assert rows(a.reg.lead_id) == [] and events(w.webinar_id, "client_webinar_entered") == []
-    presence.connected(a.reg, connection_id="tab-2")  # the database is back: the next frame enters
-    assert len(events(w.webinar_id, "client_webinar_entered")) == 1
