@@ -218,18 +218,31 @@ def connected(reg: Registration | None, *, connection_id: str) -> None:
     if reg is None:  # the registration vanished between the handshake and now
         return
     leases.current().ensure_started()
-    registry().add(reg.webinar_id, connection_id, reg.registration_id)
+    reg_id = reg.registration_id  # read now: a rolled-back retry expires `reg`
+    registry().add(reg.webinar_id, connection_id, reg_id)
     if _unit_of_work(lambda: _enter_if_running(reg, connection_id)) is None:
-        registry().owe(reg.registration_id, connection_id, ENTER)
+        registry().owe(reg_id, connection_id, ENTER)
 
 
 def disconnected(reg: Registration | None, *, connection_id: str, reason: str) -> None:
     """A room socket closed: close its attendance row (the lead's last one emits left)."""
-    if reg is None:
+    if reg is not None:
+        closed(reg.registration_id, reg.webinar_id, connection_id=connection_id, reason=reason)
+
+
+def closed(registration_id: int | None, webinar_id: int | None, *, connection_id: str, reason: str) -> None:
+    """`disconnected` by ids, as a socket knows them without the database (which may be the
+    reason it closed): the registration is read inside the retried write."""
+    if registration_id is None or webinar_id is None:
         return
-    registry().remove(reg.webinar_id, connection_id)
-    if _unit_of_work(lambda: _leave(reg, connection_id, reason)) is None:
-        registry().owe(reg.registration_id, connection_id, LEAVE, reason)
+    registry().remove(webinar_id, connection_id)
+
+    def leave() -> bool:
+        reg = db.session.get(Registration, registration_id)
+        return reg is not None and _leave(reg, connection_id, reason)
+
+    if _unit_of_work(leave) is None:
+        registry().owe(registration_id, connection_id, LEAVE, reason)
 
 
 def ensure_entered(reg: Registration, *, connection_id: str) -> None:
@@ -245,8 +258,9 @@ def ensure_entered(reg: Registration, *, connection_id: str) -> None:
     if len(waiting) > 1 and connection_id in waiting:
         schedule_entering(current_app._get_current_object(), reg.webinar_id)  # type: ignore[attr-defined]
         return
+    reg_id = reg.registration_id
     if _unit_of_work(lambda: _enter_if_running(reg, connection_id)) is None:
-        presence.owe(reg.registration_id, connection_id, ENTER)
+        presence.owe(reg_id, connection_id, ENTER)
 
 
 def known_entered(webinar_id: int | None, connection_id: str) -> bool:
@@ -256,9 +270,10 @@ def known_entered(webinar_id: int | None, connection_id: str) -> bool:
 
 def left_page(reg: Registration, *, connection_id: str) -> None:
     """The page was closed or hidden (room.js says goodbye): leave with reason 'left'."""
+    reg_id = reg.registration_id
     registry().unmark(reg.webinar_id, connection_id)  # still connected, no longer entered
     if _unit_of_work(lambda: _leave(reg, connection_id, "left")) is None:
-        registry().owe(reg.registration_id, connection_id, LEAVE, "left")
+        registry().owe(reg_id, connection_id, LEAVE, "left")
 
 
 def local_connections(webinar_id: int) -> dict[str, int]:

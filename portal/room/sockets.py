@@ -62,7 +62,8 @@ def on_open(ctx: SocketContext) -> None:
 
 def on_close(ctx: SocketContext, reason: str) -> None:
     reason = reason if reason in LEAVE_REASONS else "disconnected"
-    presence.disconnected(registration(ctx), connection_id=ctx.connection_id, reason=reason)
+    # By ids: the socket may be closing because the database went away (the leave is then owed).
+    presence.closed(ctx.id("registration_id"), ctx.id("webinar_id"), connection_id=ctx.connection_id, reason=reason)
 
 
 # --- frames --------------------------------------------------------------------------------

@@ -70,3 +70,31 @@ def test_the_unavailable_page_is_translated(pg_app, own_postgres):
     response = client.get(f"/room/{token}", headers={"Accept-Language": "ru"})
     assert response.status_code == 503
     assert "briefly unavailable" not in response.get_data(as_text=True)
+
+
+def test_presence_writes_during_an_outage_are_owed_and_written_when_the_database_is_back(
+        pg_app, own_postgres, monkeypatch):
+    from portal.attendance import presence
+    from portal.attendance.models import Attendance
+
+    monkeypatch.setattr(presence, "RETRY_DELAYS", (0.05, 0.05))
+    webinar = factories.webinar(status="live")
+    reg, _ = make_registration(webinar)
+    presence.connected(reg, connection_id="tab-1")
+    presence.connected(reg, connection_id="tab-2")
+    reg_id, webinar_id = reg.registration_id, reg.webinar_id
+    assert db.session.execute(text("SELECT count(*) FROM attendance WHERE left_at IS NULL")).scalar() == 2
+
+    own_postgres.stop()
+    # What a socket's close does (it knows the ids, not a loaded row): no error reaches it.
+    presence.closed(reg_id, webinar_id, connection_id="tab-1", reason="disconnected")
+    assert presence.registry(pg_app).owed_count() == 1
+    assert presence.retry_owed(pg_app) == 0  # still down: it waits for the next round
+    db.session.remove()
+
+    own_postgres.start()
+    assert presence.retry_owed(pg_app) == 1
+    open_rows = db.session.execute(text("SELECT connection_id FROM attendance WHERE left_at IS NULL")).scalars().all()
+    assert open_rows == ["tab-2"]
+    closed = db.session.query(Attendance).filter(Attendance.connection_id == "tab-1").one()
+    assert closed.left_at is not None and closed.leave_reason == "disconnected"

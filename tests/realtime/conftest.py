@@ -34,7 +34,7 @@ class RoomCalls:
 
 @pytest.fixture
 def room_calls(monkeypatch: pytest.MonkeyPatch) -> RoomCalls:
-    """Stand-ins for the room's presence.connected/disconnected and fragments.snapshot (the
+    """Stand-ins for the room's presence.connected/closed and fragments.snapshot (the
     contract's signatures), recording calls, so these tests isolate the socket layer."""
     from portal.attendance import presence
     from portal.console import fragments as console_fragments
@@ -45,8 +45,8 @@ def room_calls(monkeypatch: pytest.MonkeyPatch) -> RoomCalls:
     def connected(reg: Registration, *, connection_id: str) -> None:
         calls.connected.append((reg.registration_id, connection_id))
 
-    def disconnected(reg: Registration, *, connection_id: str, reason: str) -> None:
-        calls.disconnected.append((reg.registration_id, connection_id, reason))
+    def closed(registration_id: int, webinar_id: int, *, connection_id: str, reason: str) -> None:
+        calls.disconnected.append((registration_id, connection_id, reason))
 
     def snapshot_of(audience: str):
         def snapshot(actor: Any, webinar: Any, *, since_message_id: int, **_: Any) -> str:
@@ -56,7 +56,7 @@ def room_calls(monkeypatch: pytest.MonkeyPatch) -> RoomCalls:
         return snapshot
 
     monkeypatch.setattr(presence, "connected", connected)
-    monkeypatch.setattr(presence, "disconnected", disconnected)
+    monkeypatch.setattr(presence, "closed", closed)
     monkeypatch.setattr(fragments, "snapshot", snapshot_of("room"))
     monkeypatch.setattr(console_fragments, "snapshot", snapshot_of("console"))
     return calls
