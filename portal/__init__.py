@@ -38,6 +38,7 @@ from portal import (
     room,
     security,
     signals,
+    sqlite_gate,
     templating,
     webhooks,
 )
@@ -136,7 +137,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={sqlite_gate.BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA synchronous={'NORMAL' if SQLITE_SYNCHRONOUS == 'NORMAL' else 'FULL'}")
         cursor.close()
