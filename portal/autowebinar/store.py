@@ -188,6 +188,37 @@ def raise_progress(lead_id: int, webinar_id: int, percent: int, *, session: Sess
     return session.execute(stmt).first() is not None
 
 
+_RAISE_ROWS = 2000  # rows per statement: 3 parameters each, under SQLite's and PostgreSQL's limits
+_RAISE = ("INSERT INTO user_meta (user_id, meta_key, meta_value) VALUES {values} "
+          "ON CONFLICT (user_id, meta_key) DO UPDATE SET meta_value = excluded.meta_value "
+          "WHERE CAST(user_meta.meta_value AS INTEGER) < CAST(excluded.meta_value AS INTEGER)")
+
+
+def raise_progress_many(rows: Iterable[tuple[int, int, int]], *, session: Session | None = None) -> int:
+    """`raise_progress` for many (lead_id, webinar_id, percent) in one multi-row upsert per
+    _RAISE_ROWS rows (the flusher's milestones: a whole room may cross one at once); returns
+    how many rows were sent. The same never-backwards WHERE, decided by the database; a lead
+    listed twice for one webinar keeps its highest (PostgreSQL refuses to update a row twice
+    in one statement)."""
+    best: dict[tuple[int, str], int] = {}
+    for lead, webinar, percent in rows:
+        if percent not in PROGRESS_MILESTONES:
+            raise ValueError(f"not a milestone: {percent}")
+        key = (int(lead), meta_key("progress_percent", webinar))
+        best[key] = max(best.get(key, percent), percent)
+    if not best:
+        return 0
+    connection = _session(session).connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    items = list(best.items())
+    for at in range(0, len(items), _RAISE_ROWS):
+        chunk = items[at:at + _RAISE_ROWS]
+        values = ", ".join([f"({marker}, {marker}, {marker})"] * len(chunk))
+        params = tuple(v for (lead, key), percent in chunk for v in (lead, key, encode(percent)))
+        connection.exec_driver_sql(_RAISE.format(values=values), params)
+    return len(items)
+
+
 def set_once(lead_id: int, webinar_id: int, field: str, value: Scalar, *, unless: str | None = None,
              session: Session | None = None) -> bool:
     """Set a field only if it is absent (or, with `unless`, holds anything but that value);
