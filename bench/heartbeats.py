@@ -316,7 +316,22 @@ def main() -> None:
                 print(f"        database: {c1 - c0} transactions = {(c1 - c0) / (elapsed + 1.2):.2f}/s; "
                       f"{len(flushes)} flushes, {mean(rows):,.0f} viewers each, "
                       f"flush mean {mean(secs) * 1e3:.0f} ms, max {max(secs, default=0) * 1e3:.0f} ms")
-                heartbeats.current().flusher.stop()
+                heartbeats.current().flusher.stop(timeout=120)
+                # Nothing lost: every viewer's milestone and position are in the database.
+                from sqlalchemy import func, select
+
+                from portal.core.models import UserMeta
+
+                db.session.remove()
+                stored = dict(db.session.execute(
+                    select(UserMeta.meta_key, func.count()).where(UserMeta.meta_key.in_([
+                        f"autowebinar_progress_percent:{webinar_id}", f"autowebinar_last_position_sec:{webinar_id}"]))
+                    .group_by(UserMeta.meta_key)).all())
+                progress_rows = stored.get(f"autowebinar_progress_percent:{webinar_id}", 0)
+                position_rows = stored.get(f"autowebinar_last_position_sec:{webinar_id}", 0)
+                print(f"stored after the final flush: progress_percent {progress_rows:,}, "
+                      f"last_position_sec {position_rows:,} "
+                      f"of {len(viewers):,} viewers; queued {len(heartbeats.current().coalescer):,}")
                 db.session.remove()
                 db.engine.dispose()
         finally:

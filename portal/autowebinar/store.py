@@ -147,6 +147,11 @@ _UPSERT = ("INSERT INTO user_meta (user_id, meta_key, meta_value) VALUES ({p}, {
            "ON CONFLICT (user_id, meta_key) DO UPDATE SET meta_value = excluded.meta_value")
 
 
+_MANY_ROWS = 2000  # rows per multi-row statement: 3 parameters each, under the drivers' limits
+_UPSERT_VALUES = ("INSERT INTO user_meta (user_id, meta_key, meta_value) VALUES {values} "
+                  "ON CONFLICT (user_id, meta_key) DO UPDATE SET meta_value = excluded.meta_value")
+
+
 def put_many(rows: Iterable[tuple[int, int, str, Scalar]], *, session: Session | None = None) -> int:
     """Upsert many (lead_id, webinar_id, field, value) with one executemany; returns the count.
 
@@ -157,6 +162,16 @@ def put_many(rows: Iterable[tuple[int, int, str, Scalar]], *, session: Session |
     if not params:
         return 0
     connection = _session(session).connection()
+    if connection.dialect.name == "postgresql":
+        # psycopg runs an executemany row by row on the server; multi-row VALUES is one
+        # statement per _MANY_ROWS rows. Last write wins within the batch, as with executemany
+        # (and PostgreSQL refuses to update one row twice in a statement).
+        latest = list({(lead, key): (lead, key, value) for lead, key, value in params}.values())
+        for at in range(0, len(latest), _MANY_ROWS):
+            chunk = latest[at:at + _MANY_ROWS]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            connection.exec_driver_sql(_UPSERT_VALUES.format(values=values), tuple(v for row in chunk for v in row))
+        return len(params)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(_UPSERT.format(p=marker), params)
     return len(params)
@@ -188,7 +203,7 @@ def raise_progress(lead_id: int, webinar_id: int, percent: int, *, session: Sess
     return session.execute(stmt).first() is not None
 
 
-_RAISE_ROWS = 2000  # rows per statement: 3 parameters each, under SQLite's and PostgreSQL's limits
+_RAISE_ROWS = _MANY_ROWS
 _RAISE = ("INSERT INTO user_meta (user_id, meta_key, meta_value) VALUES {values} "
           "ON CONFLICT (user_id, meta_key) DO UPDATE SET meta_value = excluded.meta_value "
           "WHERE CAST(user_meta.meta_value AS INTEGER) < CAST(excluded.meta_value AS INTEGER)")

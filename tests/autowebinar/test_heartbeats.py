@@ -242,6 +242,7 @@ def test_a_flush_of_many_viewers_is_one_transaction_and_writes_every_milestone(
     from portal.autowebinar import store
 
     monkeypatch.setattr(store, "_RAISE_ROWS", 7)  # several chunks with a few viewers
+    monkeypatch.setattr(store, "_MANY_ROWS", 7)  # (positions: multi-row on PostgreSQL)
     webinar = auto_webinar(recording_duration_sec=100)
     viewers = [attendee(webinar) for _ in range(30)]
     for v in viewers:
@@ -272,3 +273,14 @@ def test_a_flush_of_many_viewers_is_one_transaction_and_writes_every_milestone(
     assert stored.pop(ahead) == "75"
     assert set(stored.values()) == {"25"}
     assert {raw_meta(v.reg.lead_id)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] for v in viewers} == {"26"}
+
+
+def test_put_many_keeps_the_last_value_of_a_key_listed_twice(app, auto_webinar, attendee):
+    from portal.autowebinar import store
+
+    webinar = auto_webinar()
+    lead = attendee(webinar).reg.lead_id
+    store.put_many([(lead, webinar.webinar_id, "last_position_sec", 1),
+                    (lead, webinar.webinar_id, "last_position_sec", 2)])
+    db.session.commit()
+    assert raw_meta(lead)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] == "2"
