@@ -539,9 +539,13 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
                 if k >= 0:
                     latencies.append((t - sent[k]) * 1000)
     dropped = sum(c[1] for c in collected)
-    loops, gc_pauses, gc_cpu = [], [], []
+    loops, gc_pauses, gc_cpu, gc_gens = [], [], [], []
+    gc_before: list[tuple[int, float]] = []  # (generation, ms) of passes while connecting and going live
     with open(stats_path) as f:
-        f.seek(offset)
+        for line in f.read(offset).splitlines():
+            g = re.match(r"gc gen=(\d+) ms=([\d.]+)", line)
+            if g:
+                gc_before.append((int(g.group(1)), float(g.group(2))))
         for line in f.read(end - offset).splitlines():
             m = re.match(r"fanout \S+ mode=\S+ n=(\d+) loop_us=([\d.]+)", line)
             if m and int(m.group(1)) > 0:
@@ -550,6 +554,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
             if g:
                 gc_pauses.append(float(g.group(2)))
                 gc_cpu.append(float(g.group(3)))
+                gc_gens.append(int(g.group(1)))
     return {
         "n": n, "mode": mode, "workers": workers, "enter_frames": enter_frames,
         "connected": connected, "failed": failed,
@@ -566,6 +571,10 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         "rss_kb_per_socket": (rss[-1] - rss[0]) / max(n - max(1, n // 10), 1),
         "gc_max_ms": max(gc_pauses, default=0.0),
         "gc_max_cpu_ms": max(gc_cpu, default=0.0),
+        "gc_over_10ms": [(gen, ms) for gen, ms in zip(gc_gens, gc_pauses, strict=True) if ms > 10],
+        "gc_passes_1ms": len(gc_pauses),
+        "gc_before_max": max(gc_before, key=lambda x: x[1], default=None),
+        "gc_before_over_10ms": len([1 for _, ms in gc_before if ms > 10]),
         "loop_us_per_recipient_min": min(loops) if loops else float("nan"),
         "samples": list(dict.fromkeys(bytes(x).decode() for c in collected for x in c[3]))[:2],
     }

@@ -167,9 +167,8 @@ def _write(entries: list[Pending], *, reason: str) -> int:
         rows.append((e.lead_id, e.webinar_id, "last_position_sec", e.position))
         rows.append((e.lead_id, e.webinar_id, "last_seen_at", e.seen_at))
     store.put_many(rows)
-    for e in keep:
-        if e.milestone is not None:
-            store.raise_progress(e.lead_id, e.webinar_id, e.milestone)
+    # One multi-row upsert for every milestone of the flush (a room's viewers cross them together).
+    store.raise_progress_many((e.lead_id, e.webinar_id, e.milestone) for e in keep if e.milestone is not None)
     completing = [e for e in keep if e.completes]
     if completing:
         _complete(completing)

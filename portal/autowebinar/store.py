@@ -147,6 +147,11 @@ _UPSERT = ("INSERT INTO user_meta (user_id, meta_key, meta_value) VALUES ({p}, {
            "ON CONFLICT (user_id, meta_key) DO UPDATE SET meta_value = excluded.meta_value")
 
 
+_MANY_ROWS = 2000  # rows per multi-row statement: 3 parameters each, under the drivers' limits
+_UPSERT_VALUES = ("INSERT INTO user_meta (user_id, meta_key, meta_value) VALUES {values} "
+                  "ON CONFLICT (user_id, meta_key) DO UPDATE SET meta_value = excluded.meta_value")
+
+
 def put_many(rows: Iterable[tuple[int, int, str, Scalar]], *, session: Session | None = None) -> int:
     """Upsert many (lead_id, webinar_id, field, value) with one executemany; returns the count.
 
@@ -157,6 +162,16 @@ def put_many(rows: Iterable[tuple[int, int, str, Scalar]], *, session: Session |
     if not params:
         return 0
     connection = _session(session).connection()
+    if connection.dialect.name == "postgresql":
+        # psycopg runs an executemany row by row on the server; multi-row VALUES is one
+        # statement per _MANY_ROWS rows. Last write wins within the batch, as with executemany
+        # (and PostgreSQL refuses to update one row twice in a statement).
+        latest = list({(lead, key): (lead, key, value) for lead, key, value in params}.values())
+        for at in range(0, len(latest), _MANY_ROWS):
+            chunk = latest[at:at + _MANY_ROWS]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            connection.exec_driver_sql(_UPSERT_VALUES.format(values=values), tuple(v for row in chunk for v in row))
+        return len(params)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(_UPSERT.format(p=marker), params)
     return len(params)
@@ -186,6 +201,37 @@ def raise_progress(lead_id: int, webinar_id: int, percent: int, *, session: Sess
         where=cast(_table.c.meta_value, Integer) < cast(stmt.excluded.meta_value, Integer),
     ).returning(_table.c.umeta_id)
     return session.execute(stmt).first() is not None
+
+
+_RAISE_ROWS = _MANY_ROWS
+_RAISE = ("INSERT INTO user_meta (user_id, meta_key, meta_value) VALUES {values} "
+          "ON CONFLICT (user_id, meta_key) DO UPDATE SET meta_value = excluded.meta_value "
+          "WHERE CAST(user_meta.meta_value AS INTEGER) < CAST(excluded.meta_value AS INTEGER)")
+
+
+def raise_progress_many(rows: Iterable[tuple[int, int, int]], *, session: Session | None = None) -> int:
+    """`raise_progress` for many (lead_id, webinar_id, percent) in one multi-row upsert per
+    _RAISE_ROWS rows (the flusher's milestones: a whole room may cross one at once); returns
+    how many rows were sent. The same never-backwards WHERE, decided by the database; a lead
+    listed twice for one webinar keeps its highest (PostgreSQL refuses to update a row twice
+    in one statement)."""
+    best: dict[tuple[int, str], int] = {}
+    for lead, webinar, percent in rows:
+        if percent not in PROGRESS_MILESTONES:
+            raise ValueError(f"not a milestone: {percent}")
+        key = (int(lead), meta_key("progress_percent", webinar))
+        best[key] = max(best.get(key, percent), percent)
+    if not best:
+        return 0
+    connection = _session(session).connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    items = list(best.items())
+    for at in range(0, len(items), _RAISE_ROWS):
+        chunk = items[at:at + _RAISE_ROWS]
+        values = ", ".join([f"({marker}, {marker}, {marker})"] * len(chunk))
+        params = tuple(v for (lead, key), percent in chunk for v in (lead, key, encode(percent)))
+        connection.exec_driver_sql(_RAISE.format(values=values), params)
+    return len(items)
 
 
 def set_once(lead_id: int, webinar_id: int, field: str, value: Scalar, *, unless: str | None = None,

@@ -38,13 +38,13 @@ MAX_INVALID_FRAMES = 10  # refused frames tolerated before the socket is closed 
 class Connection:
     """A socket in the hub: `offer` for broadcasts, `ctx` for handlers, `close` for refusals."""
 
-    __slots__ = ("ws", "admission", "id", "member", "naive", "writer", "offer", "ctx", "reader",
+    __slots__ = ("ws", "sock", "admission", "id", "member", "naive", "writer", "offer", "ctx", "reader",
                  "requested_reason", "budget", "invalid", "_cutter", "_realtime")
 
     def __init__(self, ws: Any, admission: Admission, *, realtime: Realtime,
                  on_pong: Callable[[], None] | None = None) -> None:
         config = current_app.config
-        self.ws = ws
+        self.sock = ws.sock
         self.admission = admission
         self.id = uuid.uuid4().hex
         self.member = admission.member
@@ -55,6 +55,12 @@ class Connection:
         self.offer = self.writer.offer
         self.reader = FrameReader(ws.sock, ws.ws.connection, self.writer,
                                   max_bytes=config["REALTIME_MAX_MESSAGE_BYTES"], on_pong=on_pong)
+        # Only the naive baseline sends through simple-websocket; otherwise the reader and the
+        # writer are all a socket needs, and the handshake's objects (wsproto's WSConnection
+        # with its h11 handshake state) are let go at once (~4 KB per idle socket).
+        self.ws: Any = ws if self.naive else None
+        if not self.naive:
+            _release_handshake(ws)
         self.ctx = SocketContext(admission, connection_id=self.id, send=self.send_html, close=self.close)
         self.requested_reason: str | None = None
         self.budget: inbound.Budget | None = None
@@ -100,7 +106,7 @@ class Connection:
         # Our close frame is out (or the socket failed). The client normally answers at once,
         # which ends the read loop; one that does not is cut after a grace period.
         if self._cutter is None:
-            self._cutter = _Cutter(self.ws.sock)
+            self._cutter = _Cutter(self.sock)
             concurrency.later(CLOSE_GRACE, self._cutter.cut)
 
     # -- input -----------------------------------------------------------------------------
@@ -143,8 +149,9 @@ class Connection:
         self.writer.wait_closed(1.0)
         if self._cutter is not None:
             self._cutter.finished = True
-        _shutdown(self.ws.sock)
-        self.ws.connected = False  # flask-sock's own close() then has nothing to do
+        _shutdown(self.sock)
+        if self.ws is not None:
+            self.ws.connected = False  # flask-sock's own close() then has nothing to do
         self._unlink()
 
     def _unlink(self) -> None:
@@ -184,6 +191,15 @@ class _Cutter:
     def cut(self) -> None:
         if not self.finished:
             _shutdown(self.sock)
+
+
+def _release_handshake(ws: Any) -> None:
+    """Empty simple-websocket's Server past the handshake: flask-sock's view frame holds it
+    until the socket ends, but nothing reads it again. Marked closed, so flask-sock's own
+    close() afterwards sends nothing (ours does) and raises the ConnectionClosed it ignores."""
+    ws.ws = None
+    ws.connected = False
+    ws.input_buffer = None
 
 
 def _closed_offer(frame: bytes) -> bool:

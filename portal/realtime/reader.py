@@ -23,6 +23,8 @@ RECV_BYTES = 4096
 class InlineReader:
     """A `thread_class` for simple-websocket that starts nothing: the request reads the socket itself."""
 
+    __slots__ = ("name",)  # one per socket, for its lifetime
+
     def __init__(self, target: Any = None, **kwargs: Any) -> None:
         self.name = "realtime-inline-reader"
 
@@ -33,6 +35,26 @@ class InlineReader:
         pass
 
     def is_alive(self) -> bool:
+        return False
+
+
+class NoEvent:
+    """An `event_class` for simple-websocket: its event only wakes its own reader thread and
+    `receive()`, neither of which runs here, so each socket keeps this slotted stub instead
+    of a (gevent) Event for its lifetime."""
+
+    __slots__ = ()
+
+    def set(self) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, timeout: float | None = None) -> bool:
         return False
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, current_app, g, request, url_for
 from portal.extensions import sock
 from portal.realtime.admission import Admission, require_origin
 from portal.realtime.connection import OnClose, OnOpen, serve
-from portal.realtime.reader import InlineReader
+from portal.realtime.reader import InlineReader, NoEvent
 from portal.realtime.runtime import state
 
 Admit = Callable[..., Admission]
@@ -56,5 +56,5 @@ def _admit_socket() -> None:
 def init_app(app: Flask) -> None:
     # simple-websocket starts no reader thread: each socket is read by its own request.
     options = app.config.get("SOCK_SERVER_OPTIONS", {})
-    app.config["SOCK_SERVER_OPTIONS"] = {**options, "thread_class": InlineReader}
+    app.config["SOCK_SERVER_OPTIONS"] = {**options, "thread_class": InlineReader, "event_class": NoEvent}
     app.before_request(_admit_socket)

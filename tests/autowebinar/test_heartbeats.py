@@ -231,3 +231,56 @@ def test_the_flusher_runs_under_gevent(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "42"
+
+
+def test_a_flush_of_many_viewers_is_one_transaction_and_writes_every_milestone(
+        app, clock, auto_webinar, attendee, commits, monkeypatch):
+    """Milestones of a whole room go out as multi-row upserts (chunked), in the flush's one
+    transaction; every viewer's row is written and none is lowered."""
+    from sqlalchemy import event
+
+    from portal.autowebinar import store
+
+    monkeypatch.setattr(store, "_RAISE_ROWS", 7)  # several chunks with a few viewers
+    monkeypatch.setattr(store, "_MANY_ROWS", 7)  # (positions: multi-row on PostgreSQL)
+    webinar = auto_webinar(recording_duration_sec=100)
+    viewers = [attendee(webinar) for _ in range(30)]
+    for v in viewers:
+        v.beat(0)
+    heartbeats.flush()
+    ahead = viewers[0].reg.lead_id  # another process already stored 75 for this one
+    store.put(ahead, webinar.webinar_id, {"progress_percent": 75})
+    db.session.commit()
+    clock.advance(26)
+    for v in viewers:
+        v.beat(26)  # every viewer crosses 25 % in the same second
+    statements: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    commits.clear()
+    try:
+        assert heartbeats.flush() == 30
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert commits == ["commit"]
+    upserts = [s for s in statements if "CAST(user_meta.meta_value AS INTEGER)" in s]
+    assert len(upserts) == 5  # ceil(30 / 7) statements, not one per viewer
+    key = f"autowebinar_progress_percent:{webinar.webinar_id}"
+    stored = {v.reg.lead_id: raw_meta(v.reg.lead_id)[key] for v in viewers}
+    assert stored.pop(ahead) == "75"
+    assert set(stored.values()) == {"25"}
+    assert {raw_meta(v.reg.lead_id)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] for v in viewers} == {"26"}
+
+
+def test_put_many_keeps_the_last_value_of_a_key_listed_twice(app, auto_webinar, attendee):
+    from portal.autowebinar import store
+
+    webinar = auto_webinar()
+    lead = attendee(webinar).reg.lead_id
+    store.put_many([(lead, webinar.webinar_id, "last_position_sec", 1),
+                    (lead, webinar.webinar_id, "last_position_sec", 2)])
+    db.session.commit()
+    assert raw_meta(lead)[f"autowebinar_last_position_sec:{webinar.webinar_id}"] == "2"

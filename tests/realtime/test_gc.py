@@ -11,7 +11,7 @@ from portal.realtime.context import SocketContext
 from portal.realtime.reader import FrameReader
 from portal.realtime.runtime import current_hub
 from portal.realtime.writer import SocketWriter
-from tests.realtime.conftest import connect, make_registration, recv_close, wait_for
+from tests.realtime.conftest import SNAPSHOT_ID, connect, make_registration, recv_close, recv_until, wait_for
 
 OURS = (Connection, SocketContext, SocketWriter, FrameReader)
 
@@ -67,3 +67,29 @@ def test_a_disabled_policy_never_freezes(monkeypatch):
     thresholds = gc.get_threshold()
     gcfreeze.FreezePolicy(enabled=False).socket_opened()
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
+
+
+def test_an_open_socket_keeps_no_handshake_objects(live_server, live_webinar, room_calls):
+    """Memory per idle socket: past the handshake no wsproto WSConnection / h11 handshake
+    state is kept, and simple-websocket's Server holds only a slotted no-op event."""
+    from simple_websocket import Server
+    from wsproto import WSConnection
+    from wsproto.handshake import H11Handshake
+
+    from portal.realtime.reader import NoEvent
+
+    _, token = make_registration(live_webinar)
+    ws = connect(live_server, f"/ws/room/{token}")
+    hub = current_hub()
+    wait_for(lambda: hub.open_sockets == 1, what="the socket")
+    gc.collect()
+    alive = gc.get_objects()
+    servers = [o for o in alive if type(o) is Server]
+    assert len(servers) == 1
+    assert servers[0].ws is None and type(servers[0].event) is NoEvent
+    assert not [o for o in alive if type(o) in (WSConnection, H11Handshake)]
+    del alive, servers
+    ws.send('{"type": "hello", "last_message_id": 0}')  # still read and answered after the release
+    recv_until(ws, lambda m: SNAPSHOT_ID in m)
+    ws.close()
+    wait_for(lambda: hub.open_sockets == 0, what="the goodbye")
