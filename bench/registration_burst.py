@@ -11,8 +11,17 @@ one published webinar, then:
 
 The per-IP rate limit is raised through PORTAL_REGISTRATION_RATE_LIMIT for the run.
 
+Yardstick (SPEC §10, issue 14: CPU per POST <= 2.5x CPU per GET /healthz): in the same run,
+the same visitors fire `--requests` GET /healthz the same way (same concurrency, same
+keep-alive connections) right before the POSTs. The CPU of each phase is the gunicorn
+workers' own user + system time (/proc/<pid>/stat), counted until the workers are idle
+again, so work a request leaves behind (the confirmation mail, sent by the worker's mail
+sender) is counted with the POSTs, not hidden.
+
     .venv/bin/python bench/registration_burst.py                       # SQLite file
     .venv/bin/python bench/registration_burst.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/registration_burst.py --pin                 # server on CPU 0, clients on CPU 1
+    .venv/bin/python bench/registration_burst.py --profile /tmp/reg    # py-spy on the worker during the POSTs
 """
 from __future__ import annotations
 
@@ -111,7 +120,23 @@ def count_rows(url: str) -> tuple[int, int]:
     return regs, events
 
 
-def start_server(url: str, port: int, workers: int, log_path: Path) -> subprocess.Popen:
+def start_smtp_sink(port: int) -> subprocess.Popen:
+    """A local SMTP server that accepts and drops every message (aiosmtpd, a test dependency),
+    in its own process: its CPU is not the worker's."""
+    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c",
+                             "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the SMTP sink did not start")
+
+
+def start_server(url: str, port: int, workers: int, log_path: Path, pin: bool = False,
+                 smtp_url: str = "") -> subprocess.Popen:
     env = {
         **os.environ,
         "PORTAL_DATABASE_URL": url,
@@ -120,11 +145,12 @@ def start_server(url: str, port: int, workers: int, log_path: Path) -> subproces
         "PORTAL_WORKERS": str(workers),
         "PORTAL_ACCESS_LOG": "/dev/null",
         "PORTAL_LOG_LEVEL": "INFO",
+        "PORTAL_SMTP_URL": smtp_url,  # empty: every mail is rendered and kept (no SMTP)
     }
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "--no-control-socket", "wsgi:app"],  # no shared control socket in $HOME
+        [*(["taskset", "-c", "0"] if pin else []), str(ROOT / ".venv/bin/gunicorn"), "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--no-control-socket", "wsgi:app"],  # no shared control socket in $HOME
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.time() + 30
@@ -188,19 +214,33 @@ class Visitor:
         return response.status, time.perf_counter() - started
 
 
-def cpu_seconds(pgid: int) -> float:
-    """User + system CPU time of every process in the server's process group (Linux /proc)."""
+def workers_of(master: int) -> list[int]:
+    """The gunicorn master's worker pids (its children)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(c) for c in children]
+
+
+def worker_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of the worker processes (all their threads)."""
     total, tick = 0.0, os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # field 5 (pgrp) counted after the command name
-            total += (int(fields[11]) + int(fields[12])) / tick
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def settle(pids: list[int], limit: float = 30.0) -> float:
+    """Wait until the workers are idle (< 5 % of a core over 0.5 s: only the background loops),
+    so work a request left behind is counted with it; returns their CPU then."""
+    deadline = time.time() + limit
+    last = worker_cpu(pids)
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now = worker_cpu(pids)
+        if now - last < 0.025:
+            return now
+        last = now
+    return last
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -217,6 +257,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200, help="distinct visitors (sessions) posting")
     parser.add_argument("--workers", type=int, default=1,
                         help="gunicorn gevent workers (make run uses 1; more need PORTAL_REDIS_URL set)")
+    parser.add_argument("--smtp", action="store_true",
+                        help="send the mails to a local SMTP sink (aiosmtpd) instead of keeping them")
+    parser.add_argument("--pin", action="store_true", help="server on CPU 0 (taskset), load generator on CPU 1")
+    parser.add_argument("--profile", default="",
+                        help="py-spy record the worker during the POSTs into this file (raw collapsed stacks)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server log, SQLite file)")
     args = parser.parse_args()
     args.clients = max(args.clients, args.concurrency)
@@ -224,70 +269,103 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-registration-"))
     url = prepare_database(args.database_url, workdir)
     port = free_port()
-    server = start_server(url, port, args.workers, workdir / "gunicorn.log")
+    if args.pin:
+        os.sched_setaffinity(0, {1})
+    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    sink = None
+    smtp_url = ""
+    if args.smtp:
+        smtp_port = free_port()
+        sink = start_smtp_sink(smtp_port)
+        smtp_url = f"smtp://127.0.0.1:{smtp_port}"
+    server = start_server(url, port, args.workers, workdir / "gunicorn.log", pin=args.pin, smtp_url=smtp_url)
     try:
+        workers = workers_of(server.pid)
         visitors = [Visitor(port) for _ in range(args.clients)]
         warm = Pool(args.concurrency)
         for v in visitors:
             warm.spawn(v.open)
         warm.join(raise_error=True)
 
-        # Yardstick from the same moment: what a trivial request (/healthz, SELECT 1) costs the
-        # server. On a shared machine this moves with the neighbours' load; the ratio does not.
-        def probe(v: Visitor) -> None:
-            for _ in range(20):
-                v._send("GET", "/healthz").read()
-
-        probe_cpu = cpu_seconds(server.pid)
-        for v in visitors[:50]:
-            warm.spawn(probe, v)
-        warm.join(raise_error=True)
-        probe_cpu = (cpu_seconds(server.pid) - probe_cpu) / (20 * min(50, len(visitors)))
-
-        run = uuid.uuid4().hex[:8]
-        statuses: dict[int, int] = {}
-        latencies: list[float] = []
-
         idle: Queue = Queue()
         for v in visitors:
             idle.put(v)
 
-        def one(i: int) -> None:
-            visitor = idle.get()  # one request at a time per visitor, like a browser tab
-            try:
-                status, seconds = visitor.register(f"burst-{run}-{i}@example.com")
-            finally:
-                idle.put(visitor)
-            statuses[status] = statuses.get(status, 0) + 1
-            latencies.append(seconds)
+        def burst(name: str, fire) -> dict:  # noqa: ANN001 - fire(visitor, i) -> (status, seconds)
+            """`--requests` requests, `--concurrency` in flight, one at a time per visitor."""
+            statuses: dict[int, int] = {}
+            latencies: list[float] = []
 
-        pool = Pool(args.concurrency)
-        server_cpu = cpu_seconds(server.pid)
-        client_cpu = time.process_time()
-        started = time.perf_counter()
-        for i in range(args.requests):
-            pool.spawn(one, i)
-        pool.join(raise_error=True)
-        elapsed = time.perf_counter() - started
-        server_cpu = cpu_seconds(server.pid) - server_cpu
-        client_cpu = time.process_time() - client_cpu
+            def one(i: int) -> None:
+                visitor = idle.get()  # one request at a time per visitor, like a browser tab
+                try:
+                    status, seconds = fire(visitor, i)
+                finally:
+                    idle.put(visitor)
+                statuses[status] = statuses.get(status, 0) + 1
+                latencies.append(seconds)
+
+            pool = Pool(args.concurrency)
+            cpu = settle(workers)
+            client_cpu = time.process_time()
+            started = time.perf_counter()
+            for i in range(args.requests):
+                pool.spawn(one, i)
+            pool.join(raise_error=True)
+            elapsed = time.perf_counter() - started
+            during = worker_cpu(workers) - cpu
+            total = settle(workers) - cpu
+            return {"name": name, "statuses": statuses, "latencies": latencies, "elapsed": elapsed,
+                    "cpu_during": during, "cpu": total, "client_cpu": time.process_time() - client_cpu}
+
+        def healthz(visitor: Visitor, i: int) -> tuple[int, float]:  # noqa: ARG001
+            started = time.perf_counter()
+            response = visitor._send("GET", "/healthz")
+            response.read()
+            return response.status, time.perf_counter() - started
+
+        run = uuid.uuid4().hex[:8]
+
+        def post(visitor: Visitor, i: int) -> tuple[int, float]:
+            return visitor.register(f"burst-{run}-{i}@example.com")
+
+        # Yardstick from the same run, same server, same load generator: GET /healthz.
+        probe = burst("GET /healthz", healthz)
+        spy = subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(workers[0]), "--rate", "200",
+                                "--format", "raw", "--output", args.profile],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
+        posts = burst("POST register", post)
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(20)
+        if sink is not None:
+            sink.terminate()
+            sink.wait(10)
 
     regs, events = count_rows(url)
+    statuses = posts["statuses"]
     ok = statuses.get(303, 0)
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    print(f"backend {backend}, gunicorn -k gevent workers={args.workers}, cores={os.cpu_count()}")
-    print(f"requests {args.requests}, concurrency {args.concurrency}, visitors {args.clients}")
-    print(f"throughput {args.requests / elapsed:.0f} POST/s ({elapsed:.2f} s)")
-    print(f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, p90 {percentile(latencies, 90) * 1000:.1f} ms, "
-          f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
-    print(f"answers {dict(sorted(statuses.items()))}")
-    print(f"CPU: server {server_cpu / args.requests * 1000:.2f} ms per POST ({server_cpu:.1f} s), "
-          f"load generator {client_cpu / args.requests * 1000:.2f} ms per POST ({client_cpu:.1f} s); "
-          f"GET /healthz {probe_cpu * 1000:.2f} ms (POST = {server_cpu / args.requests / probe_cpu:.1f}x); "
-          f"load average {os.getloadavg()[0]:.2f}")
+    load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"backend {backend}, gunicorn -k gevent workers={args.workers}, cores={os.cpu_count()}, "
+          f"mail {'sent to a local SMTP sink' if args.smtp else 'kept (no SMTP)'}, "
+          f"{'pinned (server CPU 0, clients CPU 1)' if args.pin else 'shared cores'}")
+    print(f"requests {args.requests} per phase, concurrency {args.concurrency}, visitors {args.clients}; "
+          f"load average {load_before} -> {load_after}")
+    print("| phase | req/s | p50 ms | p99 ms | worker CPU µs/req (during) | worker CPU µs/req (until idle) | answers |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for r in (probe, posts):
+        n = len(r["latencies"])
+        print(f"| {r['name']} | {n / r['elapsed']:,.0f} | {statistics.median(r['latencies']) * 1000:.1f} "
+              f"| {percentile(r['latencies'], 99) * 1000:.1f} | {r['cpu_during'] / n * 1e6:,.0f} "
+              f"| {r['cpu'] / n * 1e6:,.0f} | {dict(sorted(r['statuses'].items()))} |")
+    ratio = posts["cpu"] / max(probe["cpu"], 1e-9)
+    print(f"CPU per POST / CPU per GET /healthz: {ratio:.2f} (during the bursts only: "
+          f"{posts['cpu_during'] / max(probe['cpu_during'], 1e-9):.2f}; target <= 2.5)")
+    print(f"load generator CPU per POST {posts['client_cpu'] / args.requests * 1e6:,.0f} µs")
     print(f"stored registrations {regs}, client_webinar_registered events {events}, "
           f"lost {ok - regs}; {'OK' if regs == events == ok == args.requests else 'MISMATCH'}")
     if args.database_url and url.startswith("postgres"):

@@ -12,6 +12,7 @@ except on a page that embeds a YouTube / Vimeo player (`allow_frame`, https orig
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import g, has_request_context, request
@@ -54,11 +55,19 @@ def origin_of(url: str | None) -> str | None:
 
 
 def policy() -> str:
-    media = list(g.get(_EXTRA, ())) if has_request_context() else []
-    frames = list(g.get(_FRAMES, ())) if has_request_context() else []
-    sockets = []
+    media = tuple(g.get(_EXTRA, ())) if has_request_context() else ()
+    frames = tuple(g.get(_FRAMES, ())) if has_request_context() else ()
+    socket = None
     if has_request_context() and request.host:
-        sockets.append(f"{'wss' if request.is_secure else 'ws'}://{request.host}")
+        socket = f"{'wss' if request.is_secure else 'ws'}://{request.host}"
+    return _policy(media, frames, socket)
+
+
+@lru_cache(maxsize=256)
+def _policy(media: tuple[str, ...], frames: tuple[str, ...], socket: str | None) -> str:
+    """The policy string, built once per (media, frames, socket origin): most responses share
+    one, and joining it on every request was measurable on a 304 poll (issue 14). Bounded: the
+    Host header (in `socket`) is the client's to choose."""
     directives = [
         "default-src 'self'",
         "script-src 'self'",
@@ -66,7 +75,7 @@ def policy() -> str:
         "img-src 'self' data:",
         " ".join(["media-src 'self' blob:", *media]),
         "worker-src 'self' blob:",
-        " ".join(["connect-src 'self'", *sockets, *media]),
+        " ".join(["connect-src 'self'", *([socket] if socket else []), *media]),
         f"frame-src {' '.join(frames)}" if frames else "frame-src 'none'",
         "frame-ancestors 'none'",
         "object-src 'none'",

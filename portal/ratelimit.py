@@ -57,10 +57,6 @@ HELLOS_PER_MINUTE = 30
 POLLS_PER_MINUTE = 120
 
 
-def _no_decorated_limits() -> bool:
-    return True
-
-
 def _client_address() -> str:
     return request.remote_addr or "unknown"
 
@@ -149,10 +145,13 @@ def init_app(app: Flask) -> None:
         key_prefix=KEY_PREFIX,
         headers_enabled=False,
     )
-    # Every portal limit is a keyed hit() in the view or frame handler, none a decorator: its
-    # per-request check has nothing to count, so it is told so at once (bench/polling_304.py:
-    # the full check costs a 304 poll about a quarter of its time).
-    extension.request_filter(_no_decorated_limits)
+    # Every portal limit is a keyed hit() in the view or frame handler, none a decorator, so
+    # Flask-Limiter's per-request hooks (before: the decorated-limit check; after: headers;
+    # teardown: its context) have nothing to do on any request — yet each ran on every one,
+    # a 304 poll included (issue 14). init_app registers them only for a Limiter not yet
+    # listed in app.extensions["limiter"]: listed first, it sets up the storage and the
+    # strategy (all hit() uses) and registers no hook.
+    app.extensions.setdefault("limiter", set()).add(extension)
     extension.init_app(app)
     app.extensions["portal.ratelimit"] = RateLimiter(extension)
 

@@ -1,8 +1,12 @@
 """Sessions, Flask-Login wiring, security headers and the CSP."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import lazy_gettext as _l
+from itsdangerous import URLSafeTimedSerializer
 
 from portal import csp
 from portal.core.models import User
@@ -23,6 +27,34 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with two savings on every request (issue 14, the 304
+    poll): the signing serializer is built once per secret key rather than per request, and
+    a 304 (a poll told "nothing changed") writes no cookie unless the session was changed —
+    SESSION_REFRESH_EACH_REQUEST would otherwise re-sign a staff member's permanent session
+    on every poll; the next full answer refreshes it."""
+
+    _cached: tuple[Any, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = self._cached
+        if cached is None or cached[0] != key:
+            cached = self._cached = (key, super().get_signing_serializer(app))
+        return cached[1]
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if response.status_code == 304 and not session.modified:
+            return
+        super().save_session(app, session, response)
+
+
+#: Headers every response carries unless its view set its own (built once, not per request).
+_FIXED = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"))
+_VARY = ("Accept-Language", "HX-Request")
+_VARY_HEADER = ", ".join(_VARY)
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to open this page.")
@@ -30,17 +62,22 @@ def init_app(app: Flask) -> None:
     # "basic": a changed client identity only makes the session non-fresh. "strong" would
     # rewrite the session cookie on every anonymous request (no `_id` to compare yet).
     login_manager.session_protection = "basic"
+    app.session_interface = SessionInterface()  # one per app: its serializer is this app's
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", csp.policy())
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        headers = response.headers
+        if "Content-Security-Policy" not in headers:
+            headers["Content-Security-Policy"] = csp.policy()  # the string is cached (csp._policy)
+        for name, value in _FIXED:
+            if name not in headers:
+                headers[name] = value
+        if request.is_secure and "Strict-Transport-Security" not in headers:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.blueprint == "admin":  # personal data: registrations, attendance, users, CSV, ...
-            response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Accept-Language")
-        response.vary.add("HX-Request")
+            headers["Cache-Control"] = "no-store"
+        if "Vary" in headers:
+            response.vary.update(_VARY)
+        else:  # the common case: written as one ready string, not parsed and joined per request
+            headers["Vary"] = _VARY_HEADER
         return response

@@ -7,29 +7,43 @@ MAIL_API.md and below: `queue()` (ledger.py), the kinds (kinds.py).
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
 
 from portal import signals
+from portal.mail import sealed
 from portal.mail.kinds import KINDS, Kind
-from portal.mail.ledger import queue, queue_row
+from portal.mail.ledger import TOKEN_KEY, base_url, insert_rows, queue, queue_row, row_values
+
+log = logging.getLogger(__name__)
 
 __all__ = ["KINDS", "Kind", "init_app", "queue", "queue_row", "shutdown"]
 
 
 def _on_event(envelope: dict[str, Any], *, private: dict[str, Any], **_: Any) -> None:
-    """In the emitting transaction: a registration queues its confirmation."""
+    """In the emitting transaction: a registration queues its confirmation and its reminders
+    in ONE insert, with the join token sealed once (the registration burst's hot path)."""
     if envelope.get("event") != "client_webinar_registered":
         return
+    from portal.mail import reminders
+
     data = envelope.get("data") or {}
     token = private.get("join_token")
-    if not token or not data.get("email"):
-        return
-    queue_row(registration_id=int(data["registration_id"]), webinar_id=int(envelope["webinar_id"]),
-              recipient=str(data["email"]), recipient_name=str(data.get("name") or ""),
-              language=private.get("language"), kind="confirmation", occurrence="registered",
-              context={"join_token": token})
+    sealed_token = sealed.seal(str(token)) if token else None
+    base = base_url()
+    rows = []
+    if sealed_token and data.get("email"):
+        rows.append(row_values(registration_id=int(data["registration_id"]), webinar_id=int(envelope["webinar_id"]),
+                               recipient=str(data["email"]), recipient_name=str(data.get("name") or ""),
+                               language=private.get("language"), kind="confirmation", occurrence="registered",
+                               context={TOKEN_KEY: sealed_token}, base=base))
+    rows += reminders.registered_rows(envelope, private, sealed_token=sealed_token, base=base)
+    if rows:
+        written = insert_rows(rows)
+        log.info("mail %s for registration %s: %d of %d queued", ",".join(r["kind"] for r in rows),
+                 data.get("registration_id"), written, len(rows))
 
 
 def init_app(app: Flask) -> None:

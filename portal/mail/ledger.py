@@ -78,8 +78,27 @@ def row_values(*, registration_id: int, webinar_id: int, recipient: str, recipie
     }
 
 
+def _insert(dialect: str) -> Any:
+    """insert ... on conflict (registration, kind, occurrence) do nothing returning message_id."""
+    table = MailMessage.__table__
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=_KEY)
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=_KEY)
+    else:  # pragma: no cover - the portal runs on SQLite and PostgreSQL
+        stmt = insert(table)
+    return stmt.returning(table.c.message_id)
+
+
+#: The insert, built once per dialect and given the rows as parameters: SQLAlchemy sends a
+#: list of them as ONE multi-row INSERT ("insertmanyvalues", up to 1,000 rows a statement),
+#: from its compiled cache. `.values(rows)` built the statement per call and could not be
+#: cached (literal rows): compiled on every registration (issue 14).
+_PREBUILT = {name: _insert(name) for name in ("postgresql", "sqlite")}
+
+
 def insert_rows(rows: list[dict[str, Any]], connection: Connection | None = None) -> int:
-    """Insert these ledger rows with ONE statement, skipping every (registration, kind,
+    """Insert these ledger rows (row_values() dicts) with ONE statement per 1,000, skipping every (registration, kind,
     occurrence) already queued (insert ... on conflict do nothing, SQLite and PostgreSQL);
     returns how many were written. In the caller's transaction (the session's, or
     `connection`'s), not committed."""
@@ -87,6 +106,8 @@ def insert_rows(rows: list[dict[str, Any]], connection: Connection | None = None
         return 0
     executor: Any = connection if connection is not None else db.session
     dialect = (connection.engine if connection is not None else db.session.get_bind()).dialect.name
+    if dialect in _PREBUILT:  # RETURNING counts what was written (conflicts return nothing)
+        return len(executor.execute(_PREBUILT[dialect], rows if len(rows) > 1 else rows[0]).all())
     table = MailMessage.__table__
     stmt: Any
     if dialect == "postgresql":

@@ -43,7 +43,7 @@ from portal.core.models import Status, Webinar, WebinarType
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.mail import jobs, sealed
-from portal.mail.ledger import TOKEN_KEY, queue, queue_row
+from portal.mail.ledger import TOKEN_KEY, queue, row_values
 from portal.mail.models import QUEUED, SKIPPED, MailMessage
 from portal.registration.models import CONFIRMED, Registration
 
@@ -165,23 +165,27 @@ def schedule_registration(reg: Registration, *, now: datetime, token: str | None
     return items
 
 
-def _on_registered(envelope: dict[str, Any], private: dict[str, Any]) -> None:
-    """The registration hot path: plan from the event's data, load rows only when needed."""
+def registered_rows(envelope: dict[str, Any], private: dict[str, Any], *, sealed_token: str | None,
+                    base: str) -> list[dict[str, Any]]:
+    """The registration hot path: the ledger rows of its reminders, planned from the event's
+    data (rows loaded only for an auto webinar), for the caller to insert with its
+    confirmation in one statement (portal.mail._on_event). `sealed_token`: the join token,
+    sealed once for every row."""
     data = envelope.get("data") or {}
     webinar = db.session.get(Webinar, envelope["webinar_id"])  # the register() caller's, no query
     if webinar is None:
-        return
+        return []
     if webinar.type == WebinarType.auto.value:
         reg = db.session.get(Registration, data.get("registration_id"))
         start = reg.starts_at if reg is not None else None
     else:
         start = _parse(data.get("starts_at"))
-    token = private.get("join_token")
-    for item in planned(webinar, start, now=utcnow()):
-        queue_row(registration_id=int(data["registration_id"]), webinar_id=webinar.webinar_id,
-                  recipient=str(data.get("email") or ""), recipient_name=str(data.get("name") or ""),
-                  language=private.get("language"), kind=item.kind, occurrence=item.occurrence,
-                  due_at=item.due_at, context={"join_token": token} if token else None)
+    context = {TOKEN_KEY: sealed_token} if sealed_token else None
+    return [row_values(registration_id=int(data["registration_id"]), webinar_id=webinar.webinar_id,
+                       recipient=str(data.get("email") or ""), recipient_name=str(data.get("name") or ""),
+                       language=private.get("language"), kind=item.kind, occurrence=item.occurrence,
+                       due_at=item.due_at, context=context, base=base)
+            for item in planned(webinar, start, now=utcnow())]
 
 
 def rescheduled(webinar: Webinar, *, now: datetime | None = None) -> int:
@@ -316,13 +320,6 @@ def _state(app: Flask) -> dict[str, Any]:
     return app.extensions.setdefault(_EXT, {})
 
 
-def on_event_emitted(envelope: dict[str, Any], *, private: dict[str, Any] | None = None, **_: Any) -> None:
-    """In the registration's transaction: queue its confirmation's reminders (a cancellation's
-    notices: portal.mail.broadcast)."""
-    if envelope.get("event") == "client_webinar_registered":
-        _on_registered(envelope, private or {})
-
-
 def settle(app: Flask, timeout: float = 30.0) -> bool:
     """Wait until the background queueing jobs ended (tests, shutdown)."""
     return jobs.settle(app, timeout)
@@ -336,7 +333,7 @@ def init_app(app: Flask) -> None:
     _state(app)
     from portal.mail import broadcast
 
-    signals.connect(app, signals.event_emitted, on_event_emitted)
+    # A registration's reminders are queued with its confirmation (portal.mail._on_event).
     signals.connect(app, signals.event_emitted, broadcast.on_event_emitted)  # cancellation
     signals.connect(app, signals.event_committed, broadcast.on_event_committed)  # go-live, end
     for kind in KINDS:

@@ -56,6 +56,7 @@ BACKOFF_BASE = 30.0  # seconds after the first failure
 BACKOFF_CAP = 3 * 3600.0
 IDLE = 1.0  # seconds between passes that found nothing
 IDLE_CHECK = 5.0  # a conversation unused this long is checked (NOOP) before the next message
+_PASS_ROWS = "portal.mail.sender.pass_rows"
 KEPT_ANSWER = "kept: no PORTAL_SMTP_URL, nothing was sent (read it at /admin/mail)"
 
 
@@ -188,9 +189,12 @@ def claim(limit: int = BATCH) -> tuple[str, list[MailMessage]]:
     rows = list(db.session.scalars(select(MailMessage).where(MailMessage.claim_token == token)
                                    .order_by(MailMessage.message_id)))
     if rows:  # one query for the pass instead of one per message (render and still_wanted read them)
-        list(db.session.scalars(
+        loaded = list(db.session.scalars(
             select(Registration).where(Registration.registration_id.in_({r.registration_id for r in rows}))
             .options(joinedload(Registration.webinar), joinedload(Registration.slot), joinedload(Registration.lead))))
+        # Held for the pass: the identity map keeps objects only while someone does, and once
+        # collected each message loaded them again, one query at a time (issue 14).
+        db.session.info[_PASS_ROWS] = loaded
     db.session.commit()  # no transaction held while rendering and talking SMTP
     return token, rows
 
@@ -242,6 +246,7 @@ def run_once(app: Flask, *, limit: int = BATCH, connection: Connection | None = 
         return len(rows)
     finally:
         session.expire_on_commit = expire
+        session.info.pop(_PASS_ROWS, None)
         if own and connection is not None:
             connection.close()
 
@@ -256,7 +261,8 @@ def _deliver(row: MailMessage, token: str, connection: Connection | None) -> Non
             _finish(message_id, token, status=SKIPPED, attempts=attempts, last_answer=f"not sent: {reason}")
             return
         rendered = compose.render(row)
-        logged = {"raw": rendered.logged.as_string(), "subject": str(rendered.message["Subject"])}
+        # Without SMTP the message itself is never built: only its log copy is kept.
+        logged = {"raw": rendered.logged.as_string(), "subject": str(rendered.logged["Subject"])}
         data = rendered.message.as_bytes() if connection is not None else b""
     except compose.Refused as error:
         db.session.rollback()

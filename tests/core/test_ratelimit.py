@@ -204,3 +204,23 @@ def test_a_redis_that_accepts_and_never_answers_does_not_hang_requests(app_confi
     finally:
         shutdown(app)
         silent.close()
+
+
+def test_flask_limiter_adds_no_per_request_hook(app_config):
+    """The portal's limits are keyed hit()s: no request pays for Flask-Limiter's decorated-limit
+    check, header injection or context teardown (issue 14: every 304 poll ran them)."""
+    app = create_app(app_config)
+    extension = app.extensions["portal.ratelimit"].extension
+
+    def owner(hook):  # noqa: ANN001, ANN202 - a bound method, or functools.partial(fn, extension)
+        return getattr(hook, "__self__", None) or (getattr(hook, "args", None) or (None,))[0]
+
+    hooks = [*app.before_request_funcs.get(None, []), *app.after_request_funcs.get(None, []),
+             *app.teardown_request_funcs.get(None, [])]
+    assert hooks and not [h for h in hooks if owner(h) is extension]
+    with app.app_context():
+        key = f"test:{uuid.uuid4()}"
+        limiter().hit(key, limit=1, window=60, message="x")  # the limits still count
+        with pytest.raises(RateLimited):
+            limiter().hit(key, limit=1, window=60, message="x")
+    shutdown(app)

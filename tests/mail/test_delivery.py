@@ -193,3 +193,29 @@ def test_the_confirmation_is_in_the_language_the_registration_page_was_shown_in(
     html = msg.get_body(("html",)).get_content()
     assert text.startswith(f"Цены\n====\n\n{greeting}\n") and f"\n{when}: " in text
     assert greeting.rstrip(",!") in html
+
+
+def test_a_pass_loads_its_registrations_once_not_per_message(app, make, browser_factory, smtp_server, deliver):
+    """The pass's registrations (with webinar, slot, lead) are loaded in one query and kept for
+    the pass: rendering and the still-wanted check read them without a query per message
+    (issue 14: once the loaded objects were collected, each message loaded them again)."""
+    from sqlalchemy import event
+
+    webinar = make.webinar(status="scheduled")
+    for n in range(4):
+        assert browser_factory().register(webinar.slug, email=f"pass{n}@example.com").status_code == 303
+    selects: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001 - SQLAlchemy's event signature
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(" ".join(statement.split())[:80])
+
+    db.session.remove()  # a new session, as the sender's thread has: nothing loaded yet
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert deliver() == 4
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(smtp_server.sink.received) == 4
+    # claim: the due ids, the claimed rows, their registrations; then the empty second pass
+    assert len(selects) <= 4, "\n".join(selects)

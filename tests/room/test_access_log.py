@@ -76,3 +76,14 @@ def test_gunicorn_logs_no_token(_schema, tmp_path, make, app):
     log = access.read_text()
     assert f"/room/{token[:4]}***" in log and f"/ws/room/{token[:4]}***" in log
     assert token not in log and token[4:12] not in log
+
+
+def test_every_atom_the_format_reads_is_masked():
+    """The masking happens when the log line reads an atom, so any atom a format names (a
+    request header, an environ value) is masked, not only those of the default format."""
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    atoms = conf["MaskedAtoms"]({"r": f"GET /room/{token}/state HTTP/1.1", "{referer}i": f"https://x/room/{token}",
+                                 "{raw_uri}e": f"/ws/room/{token}", "s": 304})
+    line = '%(r)s %({Referer}i)s %({raw_uri}e)s %(s)s %(b)s' % atoms  # noqa: UP031 - as logging formats it
+    assert token[4:] not in line and line.count("AbCd***") == 3 and line.endswith(" 304 -")

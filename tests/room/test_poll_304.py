@@ -1,0 +1,52 @@
+"""The room's polling fallback answering 304 (SPEC §10 polling fallback, issue 14): no SQL, no
+session cookie written, the security headers still on it."""
+from __future__ import annotations
+
+from flask import Response
+from flask.sessions import SecureCookieSession
+from sqlalchemy import event
+
+from portal.extensions import db
+from tests.room.conftest import register
+
+
+def _state(client, url: str, etag: str | None = None):
+    return client.get(url, headers={"HX-Request": "true", **({"If-None-Match": etag} if etag else {})})
+
+
+def test_a_304_poll_runs_no_sql_and_sets_no_cookie(client, make):
+    attendee = register(make.webinar(status="live"))
+    url = f"{attendee.url}/state"
+    etag = _state(client, url).headers["ETag"]
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001 - SQLAlchemy's event signature
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        answer = _state(client, url, etag)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert answer.status_code == 304 and seen == []
+    assert "Set-Cookie" not in answer.headers
+    assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert {"Accept-Language", "HX-Request"} <= set(answer.vary)
+
+
+def test_a_304_does_not_re_sign_a_permanent_session_but_a_full_answer_does(app):
+    """SESSION_REFRESH_EACH_REQUEST re-signs a permanent session (a staff member's) on every
+    answer; a 304 poll leaves it alone unless the request changed it."""
+    interface = app.session_interface
+    with app.test_request_context("/"):
+        for status, written in ((304, False), (200, True)):
+            session = SecureCookieSession({"_permanent": True, "_user_id": "1:0"})  # loaded, not modified
+            response = Response(status=status)
+            interface.save_session(app, session, response)
+            assert ("Set-Cookie" in response.headers) is written, status
+        changed = SecureCookieSession({"_permanent": True})
+        changed["flash"] = "x"  # a change is always written, 304 or not
+        response = Response(status=304)
+        interface.save_session(app, changed, response)
+        assert "Set-Cookie" in response.headers
