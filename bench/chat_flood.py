@@ -6,9 +6,9 @@ For each CHAT_PUSH_INTERVAL in --intervals (default 0.3, then 0 as the yardstick
 message, as before portal/room/batching.py), it:
   1. starts the portal like bench/fanout.py (gunicorn -k gevent, gunicorn.conf.py, SQLite; its
      Server, seeding and Speaker, with the interval in the environment) with N registered
-     attendees, has the speaker start the webinar from the console, and opens N real websocket
-     connections to its room (--clients processes, each an epoll loop over raw sockets
-     answering pings);
+     attendees, opens N real websocket connections to its waiting room (--clients processes,
+     each an epoll loop over raw sockets answering pings) and has the speaker start the
+     webinar from the console (the go-live batch enters everyone);
   2. posts --rate messages a second for --seconds from --posters attendees over their own room
      sockets (the room's "chat" frame, as room.js sends it), round robin, so each stays under
      the chat limit (5 per 10 s);
@@ -173,7 +173,7 @@ def run(*, database_url: str, speaker_email: str, n: int, interval: float, clien
                     pin=pin, env={"PORTAL_CHAT_PUSH_INTERVAL": str(interval)})
     load_before = Path("/proc/loadavg").read_text().split()[0]
     try:
-        Speaker(server.port, speaker_email, webinar_id).start()  # live before anyone is in the room
+        speaker = Speaker(server.port, speaker_email, webinar_id)
         ctx = mp.get_context("fork")
         ready, results, sent_q = ctx.Queue(), ctx.Queue(), ctx.Queue()
         stop, go = ctx.Event(), ctx.Event()
@@ -192,7 +192,11 @@ def run(*, database_url: str, speaker_email: str, n: int, interval: float, clien
             connected, failed = connected + c, failed + f
         post.start()
         ready.get(timeout=120)
-        time.sleep(3 + n / 2000)  # presence pushes settle
+        # Everyone waits in the lobby, then the speaker starts: the go-live batch enters them
+        # (as in fanout.py; a socket opening into a live room writes its own attendance row).
+        time.sleep(3)
+        speaker.start()
+        time.sleep(3 + n / 1000)  # attendance pushes settle
         cpu_before = server.cpu_seconds()
         go.set()
         sent = sent_q.get(timeout=seconds + 120)
