@@ -59,8 +59,9 @@ def _pump(selector: selectors.BaseSelector, buffers: list[bytes], on_text, timeo
     from portal.realtime.frames import parse_frames
 
     closed = 0
-    now = time.monotonic()
-    for key, _ in selector.select(timeout=timeout):
+    events = selector.select(timeout=timeout)
+    now = time.monotonic()  # after the wait: the frames' arrival
+    for key, _ in events:
         i = key.data
         try:
             chunk = key.fileobj.recv(262144)
@@ -284,12 +285,14 @@ def main() -> None:
         sys.exit(f"ulimit -n hard limit {hard} is too low")
 
     workdir = Path(tempfile.mkdtemp(prefix="chat-flood-"))
-    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    speaker_email = seed(database_url, args.sockets)
     rows = []
     for pin in {"off": [False], "on": [True], "both": [False, True]}[args.pin]:
         os.sched_setaffinity(0, {1} if pin else set(range(os.cpu_count() or 1)))
         for interval in [float(x) for x in args.intervals.split(",")]:
+            # A database per run: the attendance rows a stopped server left open are swept by
+            # the next one, which would otherwise load the next run (5,000 rows on SQLite).
+            database_url = f"sqlite:///{workdir / f'bench-{interval}-{pin}.sqlite3'}"
+            speaker_email = seed(database_url, args.sockets)
             row = run(database_url=database_url, speaker_email=speaker_email, n=args.sockets, interval=interval,
                       clients=args.clients, posters=args.posters, rate=args.rate, seconds=args.seconds, workdir=workdir,
                       workers=args.workers, redis_url=args.redis_url, pin=pin)
