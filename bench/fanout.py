@@ -159,10 +159,11 @@ def new_webinar(database_url: str, n: int) -> tuple[int, list[str]]:
 # -- the server process ----------------------------------------------------------------------
 class Server:
     def __init__(self, database_url: str, mode: str, stats_path: Path, log_path: Path, *, workers: int = 1,
-                 redis_url: str = "", pin: bool = False) -> None:
+                 redis_url: str = "", pin: bool = False, env: dict[str, str] | None = None) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
+        extra_env = env or {}  # PORTAL_* settings of a benchmark (bench/chat_flood.py)
         env = {
             **os.environ,
             "PORTAL_DATABASE_URL": database_url,
@@ -177,6 +178,7 @@ class Server:
         if workers > 1:  # several processes share the room through the Redis broker
             env["PORTAL_REDIS_URL"] = redis_url
             env["PORTAL_REALTIME_REDIS_PREFIX"] = f"bench-fanout:{secrets.token_hex(4)}:"
+        env.update(extra_env)
         self.workers_wanted = workers
         self.stats_path = stats_path
         self.log = open(log_path, "ab")

@@ -53,6 +53,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REGISTRATION_RATE_LIMIT": 30,  # registration POSTs per window per IP
         "REGISTRATION_RATE_WINDOW": 60,
         "ROOM_ATTENDANCE_PUSH_INTERVAL": 1.0,  # seconds between attendee-count pushes per webinar
+        # Chat pushes per channel: the first message after a quiet window goes at once, the
+        # rest of the window's messages in one frame at its end (0: a frame per message).
+        "CHAT_PUSH_INTERVAL": 0.3,
         "ROOM_MAX_SOCKETS_PER_LINK": 3,  # open room sockets per registrant; the oldest beyond is closed
         "AUTOWEBINAR_FLUSH_INTERVAL": 1.0,  # seconds between heartbeat flushes; 0 = no flusher thread
         # Interaction (issue 13): the per-worker tickers of reaction bursts and of the health

@@ -167,6 +167,7 @@ def app_config(_schema: str) -> dict:
         "WTF_CSRF_ENABLED": True,
         "REDIS_URL": "",
         "SERVER_NAME": None,
+        "CHAT_PUSH_INTERVAL": 0,  # a frame per chat message; tests/room/test_chat_batching.py batches
     }
 
 

@@ -1,23 +1,28 @@
 """Pushes to the console channel: the console's regions and chat, after the commits the lower
-layers announce (portal/signals.py), rendered once per language."""
+layers announce (portal/signals.py), rendered once per language. Chat messages are coalesced
+like the room's (portal.room.batching): the speaker sees the same rhythm as the attendees."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from typing import Any
 
-from flask import Flask, render_template, url_for
+from flask import Flask, current_app, render_template, url_for
 
 from portal import realtime, signals
 from portal.console import fragments
 from portal.core.models import Webinar
 from portal.dbsession import fresh_session
 from portal.extensions import db
-from portal.room import cohorts
+from portal.room import chat, cohorts
+from portal.room.batching import Batcher
 from portal.room.channels import console_channel
 from portal.room.models import ChatMessage
 from portal.room.push import Debouncer, per_language
 
 EXTENSION = "portal.console.push"
+CHAT_EXTENSION = "portal.console.push.chat"
 ON_STATUS = ("controls", "cta", "attendees")
 # An organizer's edit (webinar_edited): the console regions showing each edited field.
 ON_EDIT = {"scheduled_at": ("controls",), "timezone": ("controls",), "cta_text": ("cta",), "cta_url": ("cta",)}
@@ -25,6 +30,7 @@ ON_EDIT = {"scheduled_at": ("controls",), "timezone": ("controls",), "cta_text":
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = Debouncer()
+    app.extensions[CHAT_EXTENSION] = Batcher(realtime.pool(app))
     signals.connect(app, signals.event_committed, on_event_committed)
     signals.connect(app, signals.attendance_changed, on_attendance_changed)
     signals.connect(app, signals.message_stored, on_message)
@@ -36,6 +42,7 @@ def init_app(app: Flask) -> None:
 
 def shutdown(app: Flask) -> None:
     app.extensions[EXTENSION].cancel_all()
+    app.extensions[CHAT_EXTENSION].stop()
 
 
 def on_event_committed(envelope: dict[str, Any], **_: Any) -> None:
@@ -61,17 +68,33 @@ def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:
 
 
 def on_message(message_id: int, **_: Any) -> None:
-    """A new, hidden or un-hidden message as the console shows it (moderation state and buttons)."""
-    with fresh_session():
+    """A new, hidden or un-hidden message as the console shows it (moderation state and
+    buttons): at once, or with the others of its channel's window."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with fresh_session(app):
         message = db.session.get(ChatMessage, message_id)
         if message is None:
             return
-        muted = fragments.muted_leads(message.webinar_id)
-        items = per_language(lambda lang: fragments.message_items([message], muted=muted, lang=lang))
-        key = cohorts.channel_key(message.webinar_id, message.session_id)
-        realtime.publish(console_channel(message.webinar_id, key), fragments.messages_oob(items))
-        if cohorts.is_alone(message.session_id) and not message.posted_as_host:
-            _tell_other_consoles(message, own=console_channel(message.webinar_id, key))
+        webinar_id = message.webinar_id
+        channel = console_channel(webinar_id, cohorts.channel_key(webinar_id, message.session_id))
+    app.extensions[CHAT_EXTENSION].add(channel, message_id, interval=float(app.config["CHAT_PUSH_INTERVAL"]),
+                                       flush=partial(_flush_messages, app, webinar_id, channel))
+
+
+def _flush_messages(app: Flask, webinar_id: int, channel: str, take: Callable[[], list[int]]) -> bool:
+    """One frame with the taken messages in their state of now, read after the channel's
+    number is taken."""
+    with fresh_session(app), realtime.ordered(channel):
+        found = chat.messages_by_id(webinar_id, take(), staff=True)
+        if not found:
+            return False
+        muted = fragments.muted_leads(webinar_id)
+        items = per_language(lambda lang: fragments.message_items(found, muted=muted, lang=lang))
+        realtime.publish(channel, fragments.messages_oob(items))
+        for message in found:
+            if cohorts.is_alone(message.session_id) and not message.posted_as_host:
+                _tell_other_consoles(message, own=channel)
+        return True
 
 
 def _tell_other_consoles(message: ChatMessage, *, own: str) -> None:

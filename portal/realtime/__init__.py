@@ -54,7 +54,9 @@ _reserved: ContextVar[dict[str, int] | None] = ContextVar("realtime_reserved", d
 def init_app(app: Flask) -> None:
     """This app's handler table and hub (made on first use), and socket admission."""
     app.extensions[EXTENSION] = Realtime(app)
-    app.extensions[POOL_EXTENSION] = make_pool(app.config.get("REDIS_URL", ""))
+    # Under the realtime prefix: portals (and test runs) sharing a Redis keep apart.
+    app.extensions[POOL_EXTENSION] = make_pool(app.config.get("REDIS_URL", ""),
+                                               prefix=app.config.get("REALTIME_REDIS_PREFIX", "portal:rt:") + "pool:")
     sockets.init_app(app)
 
 

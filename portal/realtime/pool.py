@@ -26,8 +26,9 @@ REDIS_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "health_c
 class Pool(Protocol):
     """What the domains call; keys are plain strings chosen by the domain."""
 
-    def add(self, key: str, counts: Mapping[str, int], *, ttl: int = 10) -> None:
-        """Add `counts` to the counters under `key` (they expire `ttl` s after the last add)."""
+    def add(self, key: str, counts: Mapping[str, int], *, ttl: int = 10) -> bool:
+        """Add `counts` to the counters under `key` (they expire `ttl` s after the last add);
+        False when the pool could not store them."""
 
     def drain(self, key: str) -> dict[str, int]:
         """Take (read and reset) the counters under `key`."""
@@ -41,6 +42,16 @@ class Pool(Protocol):
     def lead(self, key: str, *, ms: int) -> bool:
         """True for the one caller (across workers) that takes `key` for the next `ms` milliseconds."""
 
+    def claim(self, key: str, *, ms: int) -> float | None:
+        """`lead` that says more: 0.0 when this caller took `key` for `ms` ms, else the seconds
+        until the holder's lease ends; None when the pool cannot say (Redis unavailable)."""
+
+    def release(self, key: str) -> None:
+        """End this caller's lease on `key` early (it had nothing to do with it)."""
+
+    def size(self, key: str) -> int | None:
+        """How many counters `key` holds (None: unknown, Redis unavailable)."""
+
 
 class LocalPool:
     """One process: dictionaries under a lock."""
@@ -51,11 +62,12 @@ class LocalPool:
         self._members: dict[str, dict[str, str]] = {}
         self._leases: dict[str, float] = {}
 
-    def add(self, key: str, counts: Mapping[str, int], *, ttl: int = 10) -> None:
+    def add(self, key: str, counts: Mapping[str, int], *, ttl: int = 10) -> bool:
         with self._lock:
             into = self._counts.setdefault(key, {})
             for name, n in counts.items():
                 into[name] = into.get(name, 0) + int(n)
+        return True
 
     def drain(self, key: str) -> dict[str, int]:
         with self._lock:
@@ -70,12 +82,24 @@ class LocalPool:
             return dict(self._members.get(key, {}))
 
     def lead(self, key: str, *, ms: int) -> bool:
+        return self.claim(key, ms=ms) == 0.0
+
+    def claim(self, key: str, *, ms: int) -> float | None:
         now = time.monotonic()
         with self._lock:
-            if self._leases.get(key, 0.0) > now:
-                return False
+            ends = self._leases.get(key, 0.0)
+            if ends > now:
+                return ends - now
             self._leases[key] = now + ms / 1000
-            return True
+            return 0.0
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._leases.pop(key, None)
+
+    def size(self, key: str) -> int | None:
+        with self._lock:
+            return len(self._counts.get(key, {}))
 
 
 class RedisPool:
@@ -91,7 +115,7 @@ class RedisPool:
     def _failed(self, what: str, key: str) -> None:
         log.warning("pool %s on %s failed (redis unavailable)", what, key, exc_info=True)
 
-    def add(self, key: str, counts: Mapping[str, int], *, ttl: int = 10) -> None:
+    def add(self, key: str, counts: Mapping[str, int], *, ttl: int = 10) -> bool:
         name = self._prefix + key
         try:
             with self._redis.pipeline(transaction=False) as pipe:
@@ -101,6 +125,8 @@ class RedisPool:
                 pipe.execute()
         except self._errors:
             self._failed("add", key)
+            return False
+        return True
 
     def drain(self, key: str) -> dict[str, int]:
         name = self._prefix + key
@@ -139,7 +165,34 @@ class RedisPool:
             self._failed("lead", key)
             return False
 
+    def claim(self, key: str, *, ms: int) -> float | None:
+        name = self._prefix + "lead:" + key
+        try:
+            with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+                pipe.set(name, "1", nx=True, px=int(ms))
+                pipe.pttl(name)
+                took, left = pipe.execute()
+        except self._errors:
+            self._failed("claim", key)
+            return None
+        if took:
+            return 0.0
+        return max(int(left), 1) / 1000  # -1/-2: it ended between the two commands; try again soon
 
-def make_pool(redis_url: str) -> Pool:
+    def release(self, key: str) -> None:
+        try:
+            self._redis.delete(self._prefix + "lead:" + key)
+        except self._errors:
+            self._failed("release", key)
+
+    def size(self, key: str) -> int | None:
+        try:
+            return int(self._redis.hlen(self._prefix + key))
+        except self._errors:
+            self._failed("size", key)
+            return None
+
+
+def make_pool(redis_url: str, *, prefix: str = POOL_PREFIX) -> Pool:
     """Redis when a URL is configured (several processes), else in memory."""
-    return RedisPool(redis_url) if redis_url else LocalPool()
+    return RedisPool(redis_url, prefix=prefix) if redis_url else LocalPool()

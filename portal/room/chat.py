@@ -203,6 +203,17 @@ def messages_for(webinar_id: int, *, viewer_lead_id: int | None, after_id: int =
     return list(reversed(rows))
 
 
+def messages_by_id(webinar_id: int, ids: list[int], *, staff: bool = False) -> list[ChatMessage]:
+    """The messages among `ids` that every viewer of the room (or, `staff`, of the console) may
+    see now, in id order: one coalesced push (portal.room.batching)."""
+    if not ids:
+        return []
+    query = _seen_by(select(ChatMessage).options(selectinload(ChatMessage.author)).where(
+        ChatMessage.webinar_id == webinar_id, ChatMessage.message_id.in_(ids)
+    ), viewer_lead_id=None, staff=staff)
+    return list(db.session.scalars(query.order_by(ChatMessage.message_id)))
+
+
 CATCHUP_CHUNK = 200  # messages per query of a catch-up
 COMMIT_WINDOW = timedelta(seconds=10)  # PostgreSQL: how late a message may commit after its id
 

@@ -7,7 +7,8 @@ It writes no rows. Sources (portal/signals.py has the catalogue):
 - `attendance_changed` (attendance): the count and attendee list, bursts coalesced into one
   push per ROOM_ATTENDANCE_PUSH_INTERVAL seconds per webinar (a whole room entering at once);
 - `message_stored`, `message_hidden`, `message_unhidden`, `moderation_changed` (room chat and
-  moderation);
+  moderation); new messages coalesced into at most one frame per CHAT_PUSH_INTERVAL seconds
+  per channel, across workers (portal.room.batching);
 - `webinar_edited` (admin): the regions an organizer's edit changed (ROOM_ON_EDIT).
 Receivers run after the commit, where the committing session may not run SQL: they read
 through `fresh_session()`.
@@ -18,6 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import Any
 
 from flask import Flask, current_app, has_request_context
@@ -28,13 +30,15 @@ from portal.core import runs
 from portal.core.models import Webinar
 from portal.dbsession import fresh_session
 from portal.extensions import db
-from portal.room import cohorts, fragments
+from portal.room import chat, cohorts, fragments
+from portal.room.batching import Batcher
 from portal.room.channels import room_channel
 from portal.room.models import ChatMessage
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "portal.room.push"
+CHAT_EXTENSION = "portal.room.push.chat"
 ROOM_ON_STATUS = ("status", "stage", "cta", "count", "compose")
 # An organizer's edit (webinar_edited): which room regions show each edited field.
 ROOM_ON_EDIT = {
@@ -86,6 +90,7 @@ class Debouncer:
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = Debouncer()
+    app.extensions[CHAT_EXTENSION] = Batcher(realtime.pool(app))
     signals.connect(app, signals.event_committed, on_event_committed)
     signals.connect(app, signals.attendance_changed, on_attendance_changed)
     signals.connect(app, signals.message_stored, on_message_stored)
@@ -97,6 +102,7 @@ def init_app(app: Flask) -> None:
 
 def shutdown(app: Flask) -> None:
     app.extensions[EXTENSION].cancel_all()
+    app.extensions[CHAT_EXTENSION].stop()
 
 
 # --- receivers -----------------------------------------------------------------------------
@@ -135,15 +141,28 @@ def on_attendance_changed(webinar_id: int, *, app: Flask, **_: Any) -> None:
 
 
 def on_message_stored(message_id: int, **_: Any) -> None:
-    """A new (or un-hidden) message reaches every room page when it is visible."""
-    with fresh_session(), _rendering():
+    """A new (or un-hidden) message reaches every room page when it is visible: at once, or
+    with the others of its channel's window (portal.room.batching)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with fresh_session(app):
         message = db.session.get(ChatMessage, message_id)
-        if message is None:
+        if message is None or message.moderation_status != "visible":
             return
-        if message.moderation_status == "visible":
-            key = cohorts.channel_key(message.webinar_id, message.session_id)
-            realtime.publish(room_channel(message.webinar_id, key),
-                             fragments.messages_oob(fragments.message_items([message])))
+        webinar_id = message.webinar_id
+        channel = room_channel(webinar_id, cohorts.channel_key(webinar_id, message.session_id))
+    app.extensions[CHAT_EXTENSION].add(channel, message_id, interval=float(app.config["CHAT_PUSH_INTERVAL"]),
+                                       flush=partial(_flush_messages, app, webinar_id, channel))
+
+
+def _flush_messages(app: Flask, webinar_id: int, channel: str, take: Callable[[], list[int]]) -> bool:
+    """One frame with the taken messages a room page may see, read after the channel's number
+    is taken (a hide committed later reaches the pages after it)."""
+    with fresh_session(app), _rendering(), realtime.ordered(channel):
+        found = chat.messages_by_id(webinar_id, take())
+        if not found:
+            return False
+        realtime.publish(channel, fragments.messages_oob(fragments.message_items(found)))
+        return True
 
 
 def on_message_hidden(message_id: int, *, webinar_id: int, **_: Any) -> None:
