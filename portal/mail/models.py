@@ -29,6 +29,7 @@ class MailMessage(db.Model):
         UniqueConstraint("registration_id", "kind", "occurrence"),
         Index("ix_mail_message_due", "status", "next_attempt_at"),
         Index("ix_mail_message_webinar_created", "webinar_id", "created_at"),
+        Index("ix_mail_message_webinar_kind", "webinar_id", "kind"),  # was_cancelled, per message sent
     )
 
     message_id: Mapped[int] = mapped_column(Integer, primary_key=True)
