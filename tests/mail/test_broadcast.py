@@ -251,3 +251,57 @@ def test_without_a_base_url_the_job_links_to_the_origin_of_the_request_that_star
     message = compose.render(row).message  # rendered later by the sender, outside any request
     assert message["List-Unsubscribe"].startswith("<http://portal.test:8080/unsubscribe/")
     assert "http://portal.test:8080/room/" in message.get_body(("plain",)).get_content()
+
+
+def test_under_gevent_a_sender_pass_lets_the_worker_serve_between_mails(tmp_path):
+    """With no SMTP round trip to wait on (mails kept), a pass over queued mails must not hold
+    the gevent worker: its sockets and the attendance keeper run between two mails (a pass
+    over 10,000 confirmations once stalled 10,000 sockets for over a minute)."""
+    script = textwrap.dedent(f"""
+        from gevent import monkey
+        monkey.patch_all()
+        import sys, gevent
+        sys.path.insert(0, {str(ROOT)!r})
+        from datetime import timedelta
+        from portal import create_app
+        from portal.db_types import utcnow
+        from portal.extensions import db
+        from portal.mail import sender
+        from portal.registration import service
+        from tests import factories
+
+        app = create_app({{"TESTING": True, "SECRET_KEY": "k" * 40,
+                           "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / 'db.sqlite3'}",
+                           "WTF_CSRF_ENABLED": False}})
+        with app.app_context():
+            db.create_all()
+            w = factories.webinar(status="scheduled", scheduled_at=utcnow() + timedelta(days=5))
+            for i in range(20):
+                service.register(w, name="L", email=f"l{{i}}@example.com")
+            db.session.commit()
+
+        ticks = []
+        def other_greenlet():  # a socket or the keeper: runs whenever the worker lets it
+            while True:
+                ticks.append(1)
+                gevent.sleep(0)
+
+        def one_pass():
+            with app.app_context():
+                before = len(ticks)
+                handled = sender.run_once(app, limit=20)
+                return handled, len(ticks) - before
+
+        ticker = gevent.spawn(other_greenlet)
+        gevent.sleep(0)
+        job = gevent.spawn(one_pass)
+        job.join(timeout=60)
+        ticker.kill()
+        print("RESULT", *job.value)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
+    assert line, done.stderr[-2000:]
+    _, handled, ticks = line[0].split()
+    assert int(handled) == 20  # the 20 confirmations (reminders are not due yet)
+    assert int(ticks) >= 20  # the other greenlet ran between the mails, not only after the pass
