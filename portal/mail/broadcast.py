@@ -6,9 +6,8 @@ rows there held the go-live push and SQLite's write lock). The job reads the reg
 pages of BATCH (plain columns, no ORM objects) and writes each page with ONE multi-row
 `insert ... on conflict do nothing` (portal.mail.ledger.insert_rows: exactly once per
 (registration, kind, occurrence), a re-run writes nothing), commits, then sleeps PAUSE. It
-never yields while a write transaction is open: under gevent SQLite's busy wait blocks the
-whole process, so a greenlet that paused holding the write lock would leave a CTA toggle
-"database is locked" (seen when the job first yielded mid-transaction).
+never yields while a write transaction is open, and its writes wait for another greenlet's
+behind portal.sqlite_gate, not in SQLite's busy handler (which would stop the whole process).
 
 The price: a process killed between the status commit and the last page loses that run's
 remaining mails (the unique key makes a retry harmless).
@@ -28,7 +27,6 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import Row, select, update
-from sqlalchemy.exc import OperationalError
 
 from portal.core import runs
 from portal.core.models import Status, User, Webinar, WebinarSlot, WebinarType
@@ -86,37 +84,15 @@ def _fan_out(webinar_id: int, build: Callable[[Sequence[Row[Any]]], list[dict[st
             written += insert_rows(rows)
             continue
         db.session.commit()  # end the read: the write below runs on a connection of its own
-        written += _write_without_waiting(rows)
+        written += _write_page(rows)
         time.sleep(PAUSE)  # yields under gevent, with no transaction open
 
 
-def _write_without_waiting(rows: list[dict[str, Any]]) -> int:
-    """Insert one page in a transaction of its own. On SQLite, never wait inside SQLite's busy
-    handler: under gevent it sleeps the whole process, so the greenlet holding the write lock
-    (a go-live entering batch, a toggle) could not finish and both would wait out the 15 s
-    busy timeout ("database is locked"). Instead the write fails at once when the lock is
-    taken and is retried after a sleep that yields to that greenlet."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            return insert_rows(rows, connection)
-    delay = 0.002
-    with engine.connect() as connection:
-        raw: Any = connection.connection.dbapi_connection  # pragmas outside SQLAlchemy's transaction
-        previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
-        raw.execute("PRAGMA busy_timeout=0")
-        try:
-            while True:
-                try:
-                    with connection.begin():
-                        return insert_rows(rows, connection)
-                except OperationalError as error:
-                    if "locked" not in str(error.orig) and "busy" not in str(error.orig):
-                        raise
-                time.sleep(delay)  # the holder runs meanwhile
-                delay = min(delay * 2, 0.1)
-        finally:
-            raw.execute(f"PRAGMA busy_timeout={int(previous or 0)}")
+def _write_page(rows: list[dict[str, Any]]) -> int:
+    """Insert one page in a transaction of its own (on SQLite, behind portal.sqlite_gate like
+    every writer: a greenlet holding the write lock is waited for by yielding to it)."""
+    with db.engine.begin() as connection:
+        return insert_rows(rows, connection)
 
 
 def went_live(webinar: Webinar, *, now: datetime, commit: bool = False, base: str | None = None) -> int:

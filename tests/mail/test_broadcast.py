@@ -159,10 +159,11 @@ def test_shutdown_waits_for_the_jobs_and_the_sender_and_leaves_no_connection(app
     assert jobs.settle(app, timeout=0.1)
 
 
-def test_under_gevent_the_go_live_job_never_waits_in_sqlites_busy_handler(tmp_path):
-    """A greenlet holding SQLite's write lock across a yield (as a batch of another domain can)
-    must not deadlock the process with the mail job: SQLite's busy wait would block every
-    greenlet for the 15 s busy timeout and end in "database is locked"."""
+def _under_gevent(tmp_path: Path, *, registrants: int, starts_in: str, body: str, fields: int) -> list[str]:
+    """Run `body` in a process patched by gevent as a gunicorn worker is, after creating an app
+    on a SQLite file and a scheduled webinar (`w`, starting `starts_in` from now) with
+    `registrants` registrations; the `fields` words of the line `body` prints after "RESULT"
+    (the last one takes the rest of the line)."""
     script = textwrap.dedent(f"""
         from gevent import monkey
         monkey.patch_all()
@@ -173,7 +174,6 @@ def test_under_gevent_the_go_live_job_never_waits_in_sqlites_busy_handler(tmp_pa
         from portal import create_app
         from portal.db_types import utcnow
         from portal.extensions import db
-        from portal.mail import broadcast
         from portal.registration import service
         from tests import factories
 
@@ -182,18 +182,29 @@ def test_under_gevent_the_go_live_job_never_waits_in_sqlites_busy_handler(tmp_pa
                            "WTF_CSRF_ENABLED": False}})
         with app.app_context():
             db.create_all()
-            w = factories.webinar(status="scheduled", scheduled_at=utcnow() + timedelta(minutes=5))
-            for i in range(30):
+            w = factories.webinar(status="scheduled", scheduled_at=utcnow() + timedelta({starts_in}))
+            for i in range({registrants}):
                 service.register(w, name="L", email=f"l{{i}}@example.com")
             db.session.commit()
             webinar_id = w.webinar_id
+    """) + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
+    assert line, done.stderr[-2000:]
+    return line[0].split(" ", fields)[1:]
+
+
+def test_under_gevent_the_go_live_job_never_waits_in_sqlites_busy_handler(tmp_path):
+    """A greenlet holding SQLite's write lock across a yield (as a batch of another domain can)
+    must not deadlock the process with the mail job: SQLite's busy wait would block every
+    greenlet for the 15 s busy timeout and end in "database is locked"."""
+    held, written, seconds, error = _under_gevent(tmp_path, registrants=30, starts_in="minutes=5", fields=4, body="""
+        from portal.mail import broadcast
 
         def holder():
-            with app.app_context(), db.engine.connect() as conn:
-                raw = conn.connection.dbapi_connection
-                raw.execute("BEGIN IMMEDIATE")
-                gevent.sleep(0.5)  # yields while holding the write lock
-                raw.execute("COMMIT")
+            with app.app_context(), db.engine.begin() as conn:
+                conn.execute(text("UPDATE webinar SET title = title"))  # takes the write lock
+                gevent.sleep(0.5)  # yields while holding it
                 return "held"
 
         def job():
@@ -208,10 +219,6 @@ def test_under_gevent_the_go_live_job_never_waits_in_sqlites_busy_handler(tmp_pa
         gevent.joinall([g1, g2], timeout=20)
         print("RESULT", g1.value, g2.value, round(time.monotonic() - started, 2), g2.exception)
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
-    assert line, done.stderr[-2000:]
-    _, held, written, seconds, error = line[0].split(" ", 4)
     assert held == "held" and error == "None" and written == "30"
     assert float(seconds) < 3  # not the 15 s busy timeout
 
@@ -257,28 +264,8 @@ def test_under_gevent_a_sender_pass_lets_the_worker_serve_between_mails(tmp_path
     """With no SMTP round trip to wait on (mails kept), a pass over queued mails must not hold
     the gevent worker: its sockets and the attendance keeper run between two mails (a pass
     over 10,000 confirmations once stalled 10,000 sockets for over a minute)."""
-    script = textwrap.dedent(f"""
-        from gevent import monkey
-        monkey.patch_all()
-        import sys, gevent
-        sys.path.insert(0, {str(ROOT)!r})
-        from datetime import timedelta
-        from portal import create_app
-        from portal.db_types import utcnow
-        from portal.extensions import db
+    handled, ticks = _under_gevent(tmp_path, registrants=20, starts_in="days=5", fields=2, body="""
         from portal.mail import sender
-        from portal.registration import service
-        from tests import factories
-
-        app = create_app({{"TESTING": True, "SECRET_KEY": "k" * 40,
-                           "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / 'db.sqlite3'}",
-                           "WTF_CSRF_ENABLED": False}})
-        with app.app_context():
-            db.create_all()
-            w = factories.webinar(status="scheduled", scheduled_at=utcnow() + timedelta(days=5))
-            for i in range(20):
-                service.register(w, name="L", email=f"l{{i}}@example.com")
-            db.session.commit()
 
         ticks = []
         def other_greenlet():  # a socket or the keeper: runs whenever the worker lets it
@@ -299,9 +286,5 @@ def test_under_gevent_a_sender_pass_lets_the_worker_serve_between_mails(tmp_path
         ticker.kill()
         print("RESULT", *job.value)
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
-    assert line, done.stderr[-2000:]
-    _, handled, ticks = line[0].split()
     assert int(handled) == 20  # the 20 confirmations (reminders are not due yet)
     assert int(ticks) >= 20  # the other greenlet ran between the mails, not only after the pass
