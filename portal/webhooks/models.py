@@ -16,8 +16,8 @@ PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 #: reader's language (`disabled_reason`); a row written before the codes keeps its sentence.
 DISABLED_GONE, DISABLED_FAILING, DISABLED_BY_HAND = "gone", "failing", "by-hand"
 DISABLED_REASONS = {
-    DISABLED_GONE: N_("The receiver answered 410 Gone: the endpoint was disabled."),
-    DISABLED_FAILING: N_("Every delivery failed since %(since)s UTC: the endpoint was disabled."),
+    DISABLED_GONE: N_("The receiver answered 410 Gone."),
+    DISABLED_FAILING: N_("Every delivery failed since %(since)s UTC."),
     DISABLED_BY_HAND: N_("Disabled by hand."),
 }
 
