@@ -1,5 +1,6 @@
-"""Server-rendered poll regions: `#room-polls` on the attendee page, `#console-polls` on the
-console, and their results parts (`#poll-results-<id>[-<cohort tag>]`, `#console-poll-results-<id>`)
+"""Server-rendered poll regions: `#room-polls` on the attendee page, `#console-poll-list` on the
+console (the form that prepares a poll is outside it, so no push takes a half-typed poll away),
+and their results parts (`#poll-results-<id>[-<cohort tag>]`, `#console-poll-results-<id>`)
 that the coalesced pushes swap. Pushed renders are per language and carry nothing per viewer;
 the page and the catch-up snapshot add the viewer's own choices and cohort.
 """
@@ -93,7 +94,8 @@ def console_context(webinar: Webinar) -> dict[str, Any]:
 
 
 def console_region(webinar: Webinar, *, oob: bool = False, lang: str | None = None) -> str:
-    return render_template("polls/_console.html", **console_context(webinar), oob=oob, lang=lang)
+    """The console's list of polls (`#console-poll-list`), as actions answer and pushes swap it."""
+    return render_template("polls/_console_list.html", **console_context(webinar), oob=oob, lang=lang)
 
 
 def console_results(poll: Poll, *, lang: str) -> str:

@@ -12,9 +12,14 @@
     }
   }, true);
 
-  // The host's message went out: empty the box for the next one.
+  // The host's message went out: empty the box for the next one. A prepared poll is in the
+  // list: empty its form too (a refused one keeps what was typed).
   document.addEventListener("htmx:afterRequest", function (ev) {
     var form = ev.detail.elt;
+    if (form && form.getAttribute("data-testid") === "console-poll-form" && ev.detail.successful) {
+      form.reset();
+      return;
+    }
     if (form && form.id === "console-compose" && ev.detail.successful) {
       var input = form.querySelector("input[name='body']");
       if (input) {

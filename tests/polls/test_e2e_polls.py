@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from portal.core.models import User
+from portal.extensions import db
+from portal.polls import service
+from portal.polls.models import Poll
 from tests.e2e.test_live_journey import login, register_in_browser, settle, wait_socket
 from tests.factories import PASSWORD
 
@@ -54,8 +59,18 @@ def test_a_poll_opened_answered_by_two_closed_and_seen_by_both(browser, live_ser
     polls.locator("[data-testid=console-poll-question]").fill("Which plan would you pick?")
     polls.locator("[data-testid=console-poll-options]").fill("Free\nPro, $9/month\nTeam, $29/month")
     shoot(sam, "console-prepare-1280")
+    # While Sam types, the organizer prepares a poll and deletes it again: both pushes swap the
+    # console's list, and neither takes away what Sam has typed.
+    olga_user = db.session.scalar(select(User).where(User.email == "olga@example.com"))
+    warm_up = service.create(webinar, actor=olga_user, question="Where are you watching from?", options="Home\nWork")
+    expect(polls.locator("[data-testid=console-poll]", has_text="Where are you watching from?")).to_have_count(1)
+    service.delete_poll(db.session.get(Poll, warm_up.poll_id), actor=olga_user)
+    expect(polls.locator("[data-testid=console-poll]")).to_have_count(0)
+    expect(polls.locator("[data-testid=console-poll-question]")).to_have_value("Which plan would you pick?")
+    expect(polls.locator("[data-testid=console-poll-options]")).to_have_value("Free\nPro, $9/month\nTeam, $29/month")
     polls.locator("[data-testid=console-poll-create]").click()
     expect(polls.locator("[data-testid=console-poll][data-poll-status=draft]")).to_have_count(1)
+    expect(polls.locator("[data-testid=console-poll-question]")).to_have_value("")  # ready for the next
 
     ann_ctx, ann = register_in_browser(browser, live_server, webinar.slug, name="Ann Attendee",
                                        email="ann@example.com", viewport=PHONE)

@@ -56,7 +56,8 @@ def test_the_speaker_prepares_opens_and_closes_a_poll_from_the_console(app, cast
     poll = db.session.scalar(select(Poll))
     assert [o.label for o in poll.options] == ["Pricing", "Roadmap", "Hiring"] and poll.status == "draft"
     assert not pushes.to(room_channel(wid))  # a draft: attendees see nothing
-    assert "Which topic next?" in pushes.to(console_channel(wid))[-1]
+    pushed = pushes.to(console_channel(wid))[-1]
+    assert "Which topic next?" in pushed and 'data-testid="console-poll-form"' not in pushed
     a = register(cast["webinar"])
     assert 'data-testid="poll"' not in client.get(a.url).get_data(as_text=True)
 
@@ -276,4 +277,5 @@ def test_the_consoles_catch_up_has_the_polls(app, cast, inline_results):
 
     with app.test_request_context("/"):
         html = console.snapshot(cast["speaker"], cast["webinar"])
-    assert 'id="console-polls"' in html and 'hx-swap-oob="true"' in html and "1 answer" in html
+    assert 'id="console-poll-list"' in html and 'hx-swap-oob="true"' in html and "1 answer" in html
+    assert 'data-testid="console-poll-form"' not in html  # a half-typed poll survives the catch-up
