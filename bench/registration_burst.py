@@ -18,10 +18,17 @@ workers' own user + system time (/proc/<pid>/stat), counted until the workers ar
 again, so work a request leaves behind (the confirmation mail, sent by the worker's mail
 sender) is counted with the POSTs, not hidden.
 
+`--mailer external` runs the portal as a busy deployment does (PORTAL_MAIL_SENDER=external,
+docs/DEPLOY.md): the web worker only queues the confirmation, a `flask portal mailer` process
+(on the server's CPU when pinned) renders and sends it. That process's CPU is measured the
+same way and reported on its own and added to the workers' ("web + mailer"), so the mail's
+cost is moved, never hidden; the run also checks every confirmation left the ledger.
+
     .venv/bin/python bench/registration_burst.py                       # SQLite file
     .venv/bin/python bench/registration_burst.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/registration_burst.py --pin                 # server on CPU 0, clients on CPU 1
     .venv/bin/python bench/registration_burst.py --profile /tmp/reg    # py-spy on the worker during the POSTs
+    .venv/bin/python bench/registration_burst.py --mailer external     # a mailer process sends the mail
 """
 from __future__ import annotations
 
@@ -106,7 +113,7 @@ def prepare_database(url: str | None, workdir: Path) -> str:
     return url
 
 
-def count_rows(url: str) -> tuple[int, int]:
+def count_rows(url: str) -> tuple[int, int, dict[str, int]]:
     from sqlalchemy import create_engine, text
 
     from portal.config import normalise_database_url
@@ -116,8 +123,10 @@ def count_rows(url: str) -> tuple[int, int]:
         regs = conn.execute(text("SELECT count(*) FROM registration")).scalar_one()
         events = conn.execute(text(
             "SELECT count(*) FROM event_outbox WHERE event = 'client_webinar_registered'")).scalar_one()
+        mails = dict(conn.execute(text("SELECT status, count(*) FROM mail_message WHERE kind = 'confirmation' "
+                                       "GROUP BY status")).all())  # the reminders are due later
     engine.dispose()
-    return regs, events
+    return regs, events, mails
 
 
 def start_smtp_sink(port: int) -> subprocess.Popen:
@@ -135,9 +144,8 @@ def start_smtp_sink(port: int) -> subprocess.Popen:
     raise SystemExit("the SMTP sink did not start")
 
 
-def start_server(url: str, port: int, workers: int, log_path: Path, pin: bool = False,
-                 smtp_url: str = "") -> subprocess.Popen:
-    env = {
+def portal_env(url: str, workers: int, smtp_url: str, mailer: str) -> dict[str, str]:
+    return {
         **os.environ,
         "PORTAL_DATABASE_URL": url,
         "PORTAL_SECRET_KEY": BENCH_SECRET_KEY,
@@ -146,7 +154,20 @@ def start_server(url: str, port: int, workers: int, log_path: Path, pin: bool = 
         "PORTAL_ACCESS_LOG": "/dev/null",
         "PORTAL_LOG_LEVEL": "INFO",
         "PORTAL_SMTP_URL": smtp_url,  # empty: every mail is rendered and kept (no SMTP)
+        "PORTAL_MAIL_SENDER": mailer,
     }
+
+
+def start_mailer(env: dict[str, str], log_path: Path, pin: bool) -> subprocess.Popen:
+    """`flask portal mailer` (PORTAL_MAIL_SENDER=external): on the server's CPU when pinned."""
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([*(["taskset", "-c", "0"] if pin else []), str(ROOT / ".venv/bin/flask"), "--app", "wsgi",
+                             "portal", "mailer"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_server(url: str, port: int, workers: int, log_path: Path, pin: bool = False,
+                 smtp_url: str = "", mailer: str = "embedded") -> subprocess.Popen:
+    env = portal_env(url, workers, smtp_url, mailer)
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [*(["taskset", "-c", "0"] if pin else []), str(ROOT / ".venv/bin/gunicorn"), "--config", "gunicorn.conf.py",
@@ -229,7 +250,7 @@ def worker_cpu(pids: list[int]) -> float:
     return total
 
 
-def settle(pids: list[int], limit: float = 30.0) -> float:
+def settle(pids: list[int], limit: float = 120.0) -> float:
     """Wait until the workers are idle (< 5 % of a core over 0.5 s: only the background loops),
     so work a request left behind is counted with it; returns their CPU then."""
     deadline = time.time() + limit
@@ -259,6 +280,8 @@ def main() -> None:
                         help="gunicorn gevent workers (make run uses 1; more need PORTAL_REDIS_URL set)")
     parser.add_argument("--smtp", action="store_true",
                         help="send the mails to a local SMTP sink (aiosmtpd) instead of keeping them")
+    parser.add_argument("--mailer", choices=("embedded", "external"), default="embedded",
+                        help="PORTAL_MAIL_SENDER: the web worker sends the mail (default) or a mailer process does")
     parser.add_argument("--pin", action="store_true", help="server on CPU 0 (taskset), load generator on CPU 1")
     parser.add_argument("--profile", default="",
                         help="py-spy record the worker during the POSTs into this file (raw collapsed stacks)")
@@ -278,9 +301,14 @@ def main() -> None:
         smtp_port = free_port()
         sink = start_smtp_sink(smtp_port)
         smtp_url = f"smtp://127.0.0.1:{smtp_port}"
-    server = start_server(url, port, args.workers, workdir / "gunicorn.log", pin=args.pin, smtp_url=smtp_url)
+    server = start_server(url, port, args.workers, workdir / "gunicorn.log", pin=args.pin, smtp_url=smtp_url,
+                          mailer=args.mailer)
+    mailer = (start_mailer(portal_env(url, args.workers, smtp_url, args.mailer), workdir / "mailer.log", args.pin)
+              if args.mailer == "external" else None)
     try:
         workers = workers_of(server.pid)
+        # What is measured: the web workers, and the mailer process apart (external).
+        measured = workers + ([mailer.pid] if mailer is not None else [])
         visitors = [Visitor(port) for _ in range(args.clients)]
         warm = Pool(args.concurrency)
         for v in visitors:
@@ -306,7 +334,8 @@ def main() -> None:
                 latencies.append(seconds)
 
             pool = Pool(args.concurrency)
-            cpu = settle(workers)
+            settle(measured)
+            cpu, mail_cpu = worker_cpu(workers), worker_cpu(measured) - worker_cpu(workers)
             client_cpu = time.process_time()
             started = time.perf_counter()
             for i in range(args.requests):
@@ -314,9 +343,12 @@ def main() -> None:
             pool.join(raise_error=True)
             elapsed = time.perf_counter() - started
             during = worker_cpu(workers) - cpu
-            total = settle(workers) - cpu
+            settle(measured)
+            total = worker_cpu(workers) - cpu
+            mail = worker_cpu(measured) - worker_cpu(workers) - mail_cpu
             return {"name": name, "statuses": statuses, "latencies": latencies, "elapsed": elapsed,
-                    "cpu_during": during, "cpu": total, "client_cpu": time.process_time() - client_cpu}
+                    "cpu_during": during, "cpu": total, "mailer_cpu": mail,
+                    "client_cpu": time.process_time() - client_cpu}
 
         def healthz(visitor: Visitor, i: int) -> tuple[int, float]:  # noqa: ARG001
             started = time.perf_counter()
@@ -339,19 +371,23 @@ def main() -> None:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
     finally:
+        if mailer is not None:
+            mailer.terminate()
+            mailer.wait(30)
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(20)
         if sink is not None:
             sink.terminate()
             sink.wait(10)
 
-    regs, events = count_rows(url)
+    regs, events, mails = count_rows(url)
     statuses = posts["statuses"]
     ok = statuses.get(303, 0)
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"backend {backend}, gunicorn -k gevent workers={args.workers}, cores={os.cpu_count()}, "
-          f"mail {'sent to a local SMTP sink' if args.smtp else 'kept (no SMTP)'}, "
+          f"mail {'sent to a local SMTP sink' if args.smtp else 'kept (no SMTP)'} by "
+          f"{'a mailer process (PORTAL_MAIL_SENDER=external)' if mailer else 'the web worker'}, "
           f"{'pinned (server CPU 0, clients CPU 1)' if args.pin else 'shared cores'}")
     print(f"requests {args.requests} per phase, concurrency {args.concurrency}, visitors {args.clients}; "
           f"load average {load_before} -> {load_after}")
@@ -365,9 +401,15 @@ def main() -> None:
     ratio = posts["cpu"] / max(probe["cpu"], 1e-9)
     print(f"CPU per POST / CPU per GET /healthz: {ratio:.2f} (during the bursts only: "
           f"{posts['cpu_during'] / max(probe['cpu_during'], 1e-9):.2f}; target <= 2.5)")
+    if mailer is not None:
+        n = args.requests
+        print(f"mailer process CPU per mail {posts['mailer_cpu'] / n * 1e6:,.0f} µs; web + mailer per POST / "
+              f"CPU per GET /healthz: {(posts['cpu'] + posts['mailer_cpu']) / max(probe['cpu'], 1e-9):.2f}")
+    sent_or_kept = mails.get("sent", 0) + mails.get("kept", 0)
     print(f"load generator CPU per POST {posts['client_cpu'] / args.requests * 1e6:,.0f} µs")
     print(f"stored registrations {regs}, client_webinar_registered events {events}, "
-          f"lost {ok - regs}; {'OK' if regs == events == ok == args.requests else 'MISMATCH'}")
+          f"lost {ok - regs}; confirmations {dict(sorted(mails.items()))}; "
+          f"{'OK' if regs == events == ok == args.requests == sent_or_kept else 'MISMATCH'}")
     if args.database_url and url.startswith("postgres"):
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
@@ -382,7 +424,7 @@ def main() -> None:
         print(f"work directory kept: {workdir}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
-    if not regs == events == ok == args.requests:
+    if not regs == events == ok == args.requests == sent_or_kept:
         raise SystemExit(1)
 
 

@@ -1,4 +1,4 @@
-"""`flask --app wsgi portal ...`: seed-demo, create-user, create-token, dispatcher."""
+"""`flask --app wsgi portal ...`: seed-demo, create-user, create-token, dispatcher, mailer."""
 from __future__ import annotations
 
 import secrets
@@ -13,6 +13,7 @@ from portal.core.models import Role, User
 from portal.core.permissions import SYSTEM
 from portal.errors import PortalError
 from portal.extensions import db
+from portal.mail import sender as mail_sender
 from portal.webhooks import delivery as webhooks_delivery
 from portal.webhooks import dispatcher as webhooks_dispatcher
 
@@ -117,6 +118,23 @@ def webhook_dispatcher(workers: int, once: bool) -> None:
     click.echo(f"webhook dispatcher running with {workers} workers, "
                f"web processes' own dispatchers: {webhooks_dispatcher.mode(worker.app)} (Ctrl-C stops)")
     worker.run_forever()
+
+
+@portal_cli.command("mailer")
+@click.option("--once", is_flag=True, help="Send the mail due now, then exit.")
+def mailer(once: bool) -> None:
+    """Send the mail ledger's due messages from this process (any number on PostgreSQL). With
+    PORTAL_MAIL_SENDER=external the web processes leave the sending to it."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        handled = total = 0
+        while handled := mail_sender.run_once(app, limit=mail_sender.BATCH):
+            total += handled
+        click.echo(f"{total} messages handled")
+        return
+    where = f"SMTP {app.config['SMTP']['host']}" if app.config.get("SMTP") else "no PORTAL_SMTP_URL: mail is kept"
+    click.echo(f"mail sender running ({where}), web processes' own senders: {mail_sender.mode(app)} (Ctrl-C stops)")
+    mail_sender.current(app).run_forever()
 
 
 def init_app(app: Flask) -> None:

@@ -19,6 +19,15 @@ class ConfigError(RuntimeError):
     """The configuration cannot run safely."""
 
 
+def choice(config: Any, key: str, allowed: tuple[str, ...], explain: str) -> str:
+    """A setting that names one of `allowed` (the first is the default); anything else stops
+    the start with `explain`."""
+    value = str(config.get(key) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"PORTAL_{key}={value!r}: {explain}")
+    return value
+
+
 def defaults(instance_path: str) -> dict[str, Any]:
     db_file = Path(instance_path) / "portal.sqlite3"
     return {
@@ -85,6 +94,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Mail (issue 10, portal/mail): empty SMTP URL = nothing is sent, every message is kept
         # and readable at /admin/mail. smtp://user:pass@host:port, smtp+starttls://…, smtps://…
         "SMTP_URL": "",
+        # Where mail is sent from: "embedded" (each web process runs a sender, the default) or
+        # "external" (only `flask --app wsgi portal mailer` processes do: rendering and SMTP then
+        # take no CPU from the web workers' sockets and requests; busy portals).
+        "MAIL_SENDER": "embedded",
         "MAIL_FROM": "Webinars <noreply@localhost>",
         # Recordings (issue 12/13, portal/media): uploads kept here (empty: instance/recordings),
         # at most this many bytes each (the upload route alone lifts MAX_CONTENT_LENGTH to it).

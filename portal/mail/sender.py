@@ -17,8 +17,11 @@ failed; a reminder to an unsubscribed registration, or a row its kind's still_wa
 `last_answer`. With no PORTAL_SMTP_URL every message is rendered and kept (status `kept`)
 for /admin/mail.
 
-One background thread per app and process (a greenlet under gevent), started on the first
-request, stopped by portal.shutdown(app). Test apps run it only with MAIL_SENDER_THREAD set;
+Where it runs is `app.config["MAIL_SENDER"]` (`PORTAL_MAIL_SENDER`): `embedded` (the default)
+runs one background thread per app and web process (a greenlet under gevent), started on the
+first request, stopped by portal.shutdown(app); `external` runs none in the web processes and
+leaves the ledger to `flask --app wsgi portal mailer` processes (`Sender.run_forever`; any number
+on PostgreSQL, claims do not overlap). Test apps run the thread only with MAIL_SENDER_THREAD set;
 tests call `run_once(app)`.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ import logging
 import os
 import random
 import secrets
+import signal
 import smtplib
 import ssl
 import threading
@@ -39,6 +43,7 @@ from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
+from portal.config import choice
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.mail import compose, kinds
@@ -48,6 +53,7 @@ from portal.registration.models import Registration
 log = logging.getLogger(__name__)
 
 EXTENSION = "portal.mail.sender"
+EMBEDDED, EXTERNAL = "embedded", "external"
 BATCH = 50  # rows claimed per pass
 LEASE = timedelta(minutes=5)  # a claim outlives a hung SMTP conversation (timeouts are shorter)
 SMTP_TIMEOUT = 10.0  # seconds per SMTP operation
@@ -313,8 +319,15 @@ def _skip_reason(row: MailMessage) -> str | None:
     return kinds.skip_reason(current_app._get_current_object(), row, reg)  # type: ignore[attr-defined]
 
 
+def mode(app: Flask) -> str:
+    """`embedded` or `external` (PORTAL_MAIL_SENDER); anything else stops the start."""
+    return choice(app.config, "MAIL_SENDER", (EMBEDDED, EXTERNAL), f"use {EMBEDDED!r} (web processes send the "
+                  f"mail, the default) or {EXTERNAL!r} (run `flask --app wsgi portal mailer`)")
+
+
 class Sender:
-    """This app's background sender in this process."""
+    """This app's sender in this process: a background thread of a web process (embedded), or
+    the foreground of `flask portal mailer` (run_forever)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -327,6 +340,9 @@ class Sender:
 
     @property
     def enabled(self) -> bool:
+        """Does this app send mail from its web processes?"""
+        if mode(self.app) != EMBEDDED:
+            return False
         return not self.app.testing or bool(self.app.config.get("MAIL_SENDER_THREAD"))
 
     @property
@@ -350,6 +366,21 @@ class Sender:
                  "SMTP " + self.app.config["SMTP"]["host"] if self.app.config.get("SMTP") else "kept: no SMTP")
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        """`flask portal mailer`: send in this thread until Ctrl-C or SIGTERM. The message being
+        sent is finished and written first (an SMTP step is bounded by its timeout), the rest of
+        the claimed batch is given back, so a restart neither loses nor repeats a mail."""
+        self._pid = os.getpid()
+        self._stop = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_args: self._stop_now())
+        self._run()
+
+    def _stop_now(self) -> None:
+        self._stop.set()
         self._wake.set()
 
     def _run(self) -> None:
@@ -399,7 +430,8 @@ def current(app: Flask) -> Sender:
 
 def init_app(app: Flask) -> None:
     sender = app.extensions[EXTENSION] = Sender(app)
-    app.before_request(sender.ensure_started)
+    if mode(app) == EMBEDDED:  # a wrong PORTAL_MAIL_SENDER stops the start here
+        app.before_request(sender.ensure_started)
 
 
 def shutdown(app: Flask) -> None:

@@ -31,7 +31,7 @@ from flask import Flask, current_app
 
 from portal import signals
 from portal.background import Loop
-from portal.config import ConfigError
+from portal.config import choice
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.webhooks import delivery
@@ -51,11 +51,8 @@ POLL_EXTERNAL = 0.25  # a dispatcher process is woken by nobody: it looks more o
 
 def mode(app: Flask) -> str:
     """`embedded` or `external` (PORTAL_WEBHOOK_DISPATCHER); anything else stops the start."""
-    value = str(app.config.get("WEBHOOK_DISPATCHER") or EMBEDDED).strip().lower()
-    if value not in (EMBEDDED, EXTERNAL):
-        raise ConfigError(f"PORTAL_WEBHOOK_DISPATCHER={value!r}: use {EMBEDDED!r} (web processes deliver "
-                          f"webhooks, the default) or {EXTERNAL!r} (run `flask --app wsgi portal dispatcher`)")
-    return value
+    return choice(app.config, "WEBHOOK_DISPATCHER", (EMBEDDED, EXTERNAL), f"use {EMBEDDED!r} (web processes "
+                  f"deliver webhooks, the default) or {EXTERNAL!r} (run `flask --app wsgi portal dispatcher`)")
 
 
 class Dispatcher:
