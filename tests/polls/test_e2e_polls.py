@@ -49,6 +49,54 @@ def webinar(make, live_server):
                         stream_url="/static/demo/hls/index.m3u8", cta_url=f"{live_server.url}/")
 
 
+def test_an_answer_stays_shown_as_given_across_pushes_of_the_other_polls(browser, live_server, webinar):
+    """Pushed poll regions carry nothing per viewer: Ann's own answer (the checked option, the
+    button, the saved line) survives another poll opening, and her pick in progress too; when
+    her poll closes she reads what she answered, in her language. Bob polls (no socket)."""
+    errors: list[str] = []
+    sam = db.session.scalar(select(User).where(User.email == "sam@example.com"))
+    first = service.open_poll(service.create(webinar, actor=sam, question="Which plan would you pick?",
+                                             options="Free\nPro\nTeam"), actor=sam)
+    pages = []
+    for name, email, locale, cut in (("Ann Attendee", "ann@example.com", "en-US", False),
+                                     ("Boris Builder", "boris@example.com", "ru-RU", True)):
+        ctx, page = register_in_browser(browser, live_server, webinar.slug, name=name, email=email,
+                                        viewport=PHONE, locale=locale, cut_socket=cut)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        pages.append((ctx, page))
+    (ann_ctx, ann), (boris_ctx, boris) = pages
+    wait_socket(ann)
+    for page, option in ((ann, "Pro"), (boris, "Team")):
+        poll = page.locator(f"#poll-{first.poll_id}")
+        poll.locator("[data-testid=poll-option]", has_text=option).click()
+        poll.locator("[data-testid=poll-submit]").click()
+        expect(poll.locator(".poll-feedback")).not_to_be_empty()
+
+    second = service.open_poll(service.create(webinar, actor=sam, question="Would you come back?",
+                                              options="Yes\nNo"), actor=sam)
+    for page, option in ((ann, "Pro"), (boris, "Team")):
+        expect(page.locator(f"#poll-{second.poll_id}")).to_be_visible()  # the push arrived
+        poll = page.locator(f"#poll-{first.poll_id}")
+        expect(poll.locator("[data-testid=poll-option]", has_text=option).locator("input")).to_be_checked()
+        expect(poll.locator(".poll-feedback")).not_to_be_empty()
+    first_ann = ann.locator(f"#poll-{first.poll_id}")
+    expect(first_ann.locator("[data-testid=poll-submit]")).to_have_text("Change my answer")
+    expect(first_ann.locator(".poll-feedback")).to_contain_text("Your answer is saved")
+    ann.locator(f"#poll-{second.poll_id} [data-testid=poll-option]", has_text="Yes").click()  # picking, not sent
+
+    service.close_poll(db.session.get(Poll, first.poll_id), actor=sam)
+    expect(first_ann).to_contain_text("closed")
+    expect(first_ann.locator(".poll-answered")).to_have_text("You answered: Pro")
+    expect(boris.locator(f"#poll-{first.poll_id} .poll-answered")).to_have_text("Ваш ответ: Team")
+    expect(ann.locator(f"#poll-{second.poll_id} [data-testid=poll-option]", has_text="Yes")
+           .locator("input")).to_be_checked()
+    shoot(ann, "attendee-answer-kept-390")
+    assert not errors, errors
+    for context in (ann_ctx, boris_ctx):
+        context.close()
+    settle()
+
+
 def test_a_poll_opened_answered_by_two_closed_and_seen_by_both(browser, live_server, webinar):
     errors: list[str] = []
     sam_ctx, sam = login(browser, live_server, "sam@example.com", viewport=LAPTOP)
