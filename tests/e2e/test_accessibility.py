@@ -13,10 +13,7 @@ from tests.e2e.axe import Audit
 from tests.e2e.test_live_journey import wait_socket
 from tests.factories import PASSWORD
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 WAIT = 15_000
 LOCALES = {"en": "en-US", "ru": "ru-RU"}

@@ -10,10 +10,7 @@ from playwright.sync_api import expect
 from tests.factories import PASSWORD
 from tests.room.conftest import register
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}

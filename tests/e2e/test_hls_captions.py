@@ -7,10 +7,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_live_journey import register_in_browser
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 WAIT = 20_000
 

@@ -12,10 +12,7 @@ from tests.e2e import test_accessibility as a11y
 from tests.e2e.test_live_journey import wait_socket
 from tests.factories import PASSWORD
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 app_config, people, context_for = a11y.app_config, a11y.people, a11y.context_for  # the same fixtures
 SHOTS = Path("/work/shots/a11y2")

@@ -10,12 +10,7 @@ from playwright.sync_api import expect
 from portal.db_types import utcnow
 from tests.factories import PASSWORD
 
-pytestmark = [
-    pytest.mark.e2e,
-    # Werkzeug's test server leaks the open file of a static video segment when the browser
-    # aborts the download (contexts closing mid-stream); that is the test server, not the app.
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}

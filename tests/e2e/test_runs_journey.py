@@ -13,8 +13,7 @@ from tests.e2e.test_live_journey import LAPTOP, PHONE, WAIT, login, wait_socket
 from tests.factories import PASSWORD
 
 # The test server leaks a static video segment's file when the browser aborts it (as in the live journey).
-LEAK = "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(LEAK)]
+pytestmark = pytest.mark.e2e
 SHOTS = Path("/work/shots/runs")
 
 

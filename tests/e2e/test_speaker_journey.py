@@ -13,10 +13,7 @@ from portal.db_types import utcnow
 from tests.e2e.test_live_journey import wait_socket
 from tests.factories import PASSWORD
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}

@@ -17,10 +17,7 @@ from portal.polls.models import Poll
 from tests.e2e.test_live_journey import login, register_in_browser, settle, wait_socket
 from tests.factories import PASSWORD
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}

@@ -13,10 +13,7 @@ from portal.qa.models import QaSettings
 from tests.e2e.test_live_journey import register_in_browser, wait_socket
 from tests.e2e.test_speaker_journey import LAPTOP, PHONE, log_in
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.e2e
 
 SHOTS = Path("/work/shots/qa")
 expect.set_options(timeout=15_000)
