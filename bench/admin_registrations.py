@@ -31,35 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scratch  # noqa: E402
+
 UTC = UTC
 FIRST = ["Анна", "Иван", "Мария", "Пётр", "Olga", "John", "Emma", "Дмитрий", "Lena", "Sergei", "Наталья", "Alex"]
 LAST = ["Иванова", "Smith", "Петров", "Müller", "Kuznetsov", "Brown", "Соколова", "Novak"]
 SOURCES = ["", "", "newsletter", "facebook", "ref:partner", "utm:google", "-promo"]
 BATCH = 5000
-
-
-def scratch_database(url: str | None, workdir: Path) -> tuple[str, callable]:
-    """The database URL to use and a function that drops it afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from portal.config import normalise_database_url
-
-    if url is None:
-        return f"sqlite:///{workdir / 'bench-admin.sqlite3'}", lambda: None
-    admin_url = normalise_database_url(url)
-    name = f"bench_admin_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def seed(n: int, *, rng: random.Random) -> tuple[int, str]:
@@ -196,7 +174,7 @@ def main() -> None:
 
     rng = random.Random(4)
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = scratch_database(args.database_url, Path(tmp))
+        url, drop = scratch.database(args.database_url, Path(tmp), "bench_admin")
         try:
             app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench-" * 8,
                               "LOGIN_RATE_LIMIT": 1000, "TESTING": False})

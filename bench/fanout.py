@@ -28,6 +28,7 @@ CPU 0 and the clients on CPU 1; --profile samples the portal's worker with py-sp
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import bisect
 import gc
@@ -592,6 +593,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="gunicorn workers; more than one shares the room through Redis (--redis-url)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL server URL (a fresh database is created there and dropped after: "
+                             "the scale-out setup for --workers 2); default: a SQLite file")
     parser.add_argument("--no-enter-frames", action="store_true",
                         help="clients do not answer the live status with room.js's \"enter\" frame")
     parser.add_argument("--peers", action="store_true",
@@ -614,7 +618,11 @@ def main() -> None:
         sys.exit(f"ulimit -n hard limit {hard} is too low for {max(sizes)} sockets")
 
     workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
-    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    sys.path.insert(0, str(ROOT))
+    from bench import scratch
+
+    database_url, drop_database = scratch.database(args.database_url, workdir, "bench_fanout")
+    atexit.register(drop_database)
     speaker_email = seed(database_url, max(sizes))
     calibration = calibrate()
     print("calibration (µs per socket, this machine, now): "

@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scratch  # noqa: E402
+
 
 class BenchSocket:
     """A room socket's context as the handler gets it (portal.realtime.SocketContext), counting
@@ -55,29 +57,6 @@ class BenchSocket:
 class Viewer:
     ctx: BenchSocket
     started: float = 0.0  # monotonic time of the session start (its live point 0)
-
-
-def temp_database(url: str | None, workdir: Path):  # noqa: ANN201 - (url, cleanup)
-    """A fresh database: a SQLite file, or a throw-away database on the given PostgreSQL server."""
-    if not url:
-        return f"sqlite:///{workdir / 'bench.sqlite3'}", lambda: None
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from portal.config import normalise_database_url
-
-    admin_url = normalise_database_url(url)
-    name = f"bench_heartbeats_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def setup(app, viewers: int, duration: int):  # noqa: ANN001, ANN201
@@ -237,7 +216,7 @@ def main() -> None:
 
     heartbeats.SOCKET_FORGET_AFTER = cache.VIEWER_IDLE_EVICT = 24 * 3600
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = temp_database(args.database_url, Path(tmp))
+        url, drop = scratch.database(args.database_url, Path(tmp), "bench_heartbeats")
         try:
             app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "bench",
                               "AUTOWEBINAR_FLUSH_INTERVAL": 1.0, "ROOM_ATTENDANCE_PUSH_INTERVAL": 3600})

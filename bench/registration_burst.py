@@ -90,14 +90,15 @@ def prepare_database(url: str | None, workdir: Path) -> str:
         admin.dispose()
         url = make_url(normalise_database_url(url)).set(database=name).render_as_string(hide_password=False)
 
-    from portal import create_app
+    from portal import create_app, shutdown
     from portal.core import lifecycle, users
     from portal.core.models import Webinar
     from portal.core.permissions import SYSTEM
     from portal.db_types import utcnow
     from portal.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET_KEY})
+    # TESTING: no background loops in this seeding app (they would start before the schema).
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET_KEY, "TESTING": True})
     with app.app_context():
         db.create_all()
         owner = users.create_user("organizer@bench.example.com", role="organizer", password="bench-password")
@@ -109,6 +110,8 @@ def prepare_database(url: str | None, workdir: Path) -> str:
         db.session.commit()
         lifecycle.publish(webinar, actor=SYSTEM)
         db.session.remove()
+    shutdown(app)
+    with app.app_context():
         db.engine.dispose()
     return url
 
