@@ -339,23 +339,13 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
     went_live: list[float | None] = []
     closed = failed = 0
     samples: list[bytes] = []  # the first distinct CTA frames (the peers broadcast the same ones)
-    for token in tokens:
-        try:
-            sock, rest = _handshake(port, token, target)
-            if socketio:
-                sock.sendall(_masked(b"40"))  # join the default namespace
-        except OSError:
-            failed += 1
-            continue
-        selector.register(sock, selectors.EVENT_READ, len(buffers))
-        buffers.append(rest)
-        arrivals.append([])
-        went_live.append(None)
-    ready.put((len(buffers), failed))
     entering: list[tuple[float, socket.socket]] = []  # (due, socket): room.js's spread "enter" frames
     rng = random.Random(os.getpid())
-    while not stop.is_set():
-        events = selector.select(timeout=0.05 if entering else 0.1)
+
+    def serve(timeout: float) -> None:
+        """One pass over the sockets that have data: answer pings, record frames."""
+        nonlocal entering, closed
+        events = selector.select(timeout=timeout)
         now = time.monotonic()
         if entering:
             due = [e for e in entering if e[0] <= now]
@@ -394,6 +384,24 @@ def client_process(port: int, tokens: list[str], ready: mp.Queue, go: mp.Event, 
                     key.fileobj.sendall(_masked(b"3"))
                 elif opcode == 9:  # ping: answer with a masked pong (zero mask key)
                     key.fileobj.sendall(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+
+    for count, token in enumerate(tokens, start=1):
+        try:
+            sock, rest = _handshake(port, token, target)
+            if socketio:
+                sock.sendall(_masked(b"40"))  # join the default namespace
+        except OSError:
+            failed += 1
+            continue
+        selector.register(sock, selectors.EVENT_READ, len(buffers))
+        buffers.append(rest)
+        arrivals.append([])
+        went_live.append(None)
+        if count % 50 == 0:  # a browser answers pings at once: so do the sockets opened so far
+            serve(0)
+    ready.put((len(buffers), failed))
+    while not stop.is_set():
+        serve(0.05 if entering else 0.1)
     results.put((arrivals, closed, went_live, samples))
     for key in list(selector.get_map().values()):
         key.fileobj.close()
