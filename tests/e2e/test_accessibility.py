@@ -40,6 +40,14 @@ def log_in(page, base: str, email: str) -> None:
     expect(page.locator("[data-testid=login-form]")).to_have_count(0)
 
 
+def staff_page(browser, lang: str, base: str, email: str):
+    """A new browser context in `lang` with a page logged in as `email`: (context, page)."""
+    ctx = context_for(browser, lang)
+    page = ctx.new_page()
+    log_in(page, base, email)
+    return ctx, page
+
+
 def register(page, base: str, slug: str, *, name: str, email: str, expect_link: bool = True) -> None:
     """Fill and send the registration form; by default wait for the join link it answers with."""
     page.goto(f"{base}/w/{slug}")
@@ -104,9 +112,7 @@ def test_public_and_organizer_pages_pass_wcag_aa(browser, live_server, people, l
                              "/admin/webhooks/", "/admin/webhooks/new", "/admin/webhooks/dead"]),
         ("sam@example.com", ["/console/", f"/console/{live.webinar_id}"]),
     ]:
-        ctx = context_for(browser, lang)
-        page = ctx.new_page()
-        log_in(page, base, email)
+        ctx, page = staff_page(browser, lang, base, email)
         for path in pages:
             response = page.goto(base + path)
             assert response is not None and response.ok, f"{path}: {response and response.status}"
@@ -137,9 +143,7 @@ def test_live_states_and_mails_pass_wcag_aa(browser, live_server, people, lang):
     expect(ann.locator(".chat-msg", has_text="Hello from the lobby")).to_be_visible()
     audit.check(ann, f"{lang} room waiting with chat (phone)")
 
-    sam_ctx = context_for(browser, lang)
-    sam = sam_ctx.new_page()
-    log_in(sam, base, "sam@example.com")
+    sam_ctx, sam = staff_page(browser, lang, base, "sam@example.com")
     sam.goto(f"{base}/console/{live.webinar_id}")
     wait_socket(sam)
     expect(sam.locator(".chat-msg", has_text="Hello from the lobby")).to_be_visible()
@@ -162,9 +166,7 @@ def test_live_states_and_mails_pass_wcag_aa(browser, live_server, people, lang):
     sam_ctx.close()
     ann_ctx.close()
 
-    ada_ctx = context_for(browser, lang)
-    ada = ada_ctx.new_page()
-    log_in(ada, base, "ada@example.com")
+    ada_ctx, ada = staff_page(browser, lang, base, "ada@example.com")
     ada.goto(f"{base}/admin/mail")
     rows = ada.locator("[data-testid=mail-row] a")
     expect(rows.first).to_be_visible()

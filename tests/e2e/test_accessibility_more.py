@@ -20,7 +20,7 @@ from tests.e2e.test_live_journey import wait_socket
 from tests.room.conftest import register as register_lead
 
 pytestmark = a11y.pytestmark
-people, context_for, log_in = a11y.people, a11y.context_for, a11y.log_in
+people, context_for, staff_page = a11y.people, a11y.context_for, a11y.staff_page
 
 
 @pytest.fixture
@@ -91,9 +91,7 @@ def test_the_remaining_pages_pass_wcag_aa(browser, live_server, people, make, la
     a11y.register(page, base, vetted.slug, name="Pat Visitor", email="pat@example.com", expect_link=False)
     expect(page.locator("[data-testid=registration-pending]")).to_be_visible()
     ctx.close()
-    ctx = context_for(browser, lang)
-    page = ctx.new_page()
-    log_in(page, base, "olga@example.com")
+    ctx, page = staff_page(browser, lang, base, "olga@example.com")
     for path, label in [(f"/admin/webinars/{vetted.webinar_id}/registration-form", "registration-form settings"),
                         (f"/admin/webinars/{vetted.webinar_id}/registrations", "registrations with one pending"),
                         (f"/console/{auto.webinar_id}", "auto console")]:
@@ -104,9 +102,7 @@ def test_the_remaining_pages_pass_wcag_aa(browser, live_server, people, make, la
     ctx.close()
 
     # The admin: a new webhook shows its secret once, then its page with the delivery log.
-    ctx = context_for(browser, lang)
-    page = ctx.new_page()
-    log_in(page, base, "ada@example.com")
+    ctx, page = staff_page(browser, lang, base, "ada@example.com")
     page.goto(f"{base}/admin/webhooks/new")
     form = page.locator("[data-testid=webhook-form]")
     form.locator("input[name=url]").fill("http://127.0.0.1:9/portal-hooks")

@@ -26,7 +26,7 @@ from tests.e2e.test_live_journey import wait_socket
 from tests.room.conftest import register as register_lead
 
 pytestmark = a11y.pytestmark
-people, context_for, log_in = a11y.people, a11y.context_for, a11y.log_in
+people, context_for, staff_page = a11y.people, a11y.context_for, a11y.staff_page
 SHOTS = Path("/work/shots/a11y2")
 VTT = b"WEBVTT\n\n00:00.000 --> 01:30.000\nWelcome to the product tour\n"
 VTT_RU = "WEBVTT\n\n00:00.000 --> 01:30.000\nДобро пожаловать\n".encode()
@@ -121,9 +121,7 @@ def test_auto_room_replay_and_captions_pass_wcag_aa(browser, live_server, make, 
     fits_320(page, f"replay-{lang}")
     ctx.close()
 
-    ctx = context_for(browser, lang)
-    page = ctx.new_page()
-    log_in(page, base, "olga@example.com")
+    ctx, page = staff_page(browser, lang, base, "olga@example.com")
     page.goto(f"{base}/admin/webinars/{auto.webinar_id}/recording")
     expect(page.locator("[data-testid=caption-track]")).to_have_count(2)
     audit.check(page, f"{lang} recording tab with captions")
@@ -158,9 +156,7 @@ def test_engagement_and_registration_states_pass_wcag_aa(browser, live_server, p
     a11y.register(ann, base, live.slug, name="Ann Attendee", email="ann@example.com")
     ann.locator("[data-testid=join-link]").first.click()
     wait_socket(ann)
-    sam_ctx = context_for(browser, lang)
-    sam = sam_ctx.new_page()
-    log_in(sam, base, "sam@example.com")
+    sam_ctx, sam = staff_page(browser, lang, base, "sam@example.com")
     sam.goto(f"{base}/console/{live.webinar_id}")
     wait_socket(sam)
     sam.click("[data-testid=console-start]")
