@@ -127,7 +127,7 @@ def mailer(once: bool) -> None:
     PORTAL_MAIL_SENDER=external the web processes leave the sending to it."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
-        handled = total = 0
+        total = 0
         while handled := mail_sender.run_once(app, limit=mail_sender.BATCH):
             total += handled
         click.echo(f"{total} messages handled")

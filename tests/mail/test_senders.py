@@ -154,6 +154,15 @@ def test_an_external_mailer_sends_what_the_web_process_queues_and_stops_cleanly(
     assert _statuses() == [SENT, SENT] and len(smtp_server.sink.received) == 2
 
 
+def test_the_mail_log_tells_the_admin_a_mailer_process_sends(external_config, app, as_user, staff):  # noqa: ANN001
+    page = as_user(staff.admin).get("/admin/mail").get_data(as_text=True)
+    assert "PORTAL_MAIL_SENDER=external" in page and "While none runs, messages stay queued." in page
+
+
+def test_the_mail_log_says_nothing_of_a_mailer_process_by_default(app, as_user, staff):  # noqa: ANN001
+    assert "PORTAL_MAIL_SENDER" not in as_user(staff.admin).get("/admin/mail").get_data(as_text=True)
+
+
 def test_an_unknown_mail_sender_mode_stops_the_start(app_config):  # noqa: ANN001
     with pytest.raises(ConfigError, match="PORTAL_MAIL_SENDER='elsewhere'"):
         create_app({**app_config, "MAIL_SENDER": "elsewhere"})

@@ -21,6 +21,7 @@ from portal.core.models import Webinar
 from portal.core.permissions import Action
 from portal.errors import NotFound
 from portal.extensions import db
+from portal.mail import sender
 from portal.mail.models import STATUSES, MailMessage
 
 HTML_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox; base-uri 'none'; "
@@ -56,6 +57,7 @@ def page(webinar_id: int | None = None):
     return _no_store(make_response(render_template(
         "admin/mail/page.html", webinar=webinar, page=Page(rows, number, PER_PAGE, total), status=status,
         statuses=STATUSES, titles=titles, smtp=current_app.config.get("SMTP"),
+        external=sender.mode(current_app) == sender.EXTERNAL,
         section="webinars" if webinar else "mail", tab="mail")))
 
 
