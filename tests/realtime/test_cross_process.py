@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,11 @@ import pytest
 from portal import realtime
 from portal.room.channels import room_channel
 from tests.conftest import NO_REDIS, REDIS_URL
-from tests.realtime.conftest import connect, make_registration, recv_close, recv_until
+from tests.realtime.conftest import connect, make_registration, recv_close, recv_until, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"portal-test:{uuid.uuid4().hex[:10]}:"
+HTTP_STALE_SECONDS = 8  # over presence.HTTP_TOUCH_SECONDS (5): a page still polling is never closed
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason=f"{NO_REDIS} (the cross-process path needs one)")
 
@@ -55,6 +56,9 @@ def other_process(_schema: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "PORTAL_SECRET_KEY": "cross-process-secret-of-at-least-32-bytes",
         "PORTAL_ACCESS_LOG": "/dev/null",
         "PORTAL_WORKERS": "1",
+        # A page that only polls is present until it has been silent this long (45 s by
+        # default): the 304 test's page has left by the time `_settled` looks.
+        "PORTAL_ATTENDANCE_HTTP_STALE_SECONDS": str(HTTP_STALE_SECONDS),
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     with open(log, "wb") as out:
@@ -92,7 +96,7 @@ def _settled(app) -> Iterator[None]:
     yield
     from portal.attendance.models import Attendance
     from portal.extensions import db
-    from tests.realtime.conftest import _open_clients, wait_for
+    from tests.realtime.conftest import _open_clients
 
     while _open_clients:
         ws = _open_clients.pop()
@@ -103,7 +107,8 @@ def _settled(app) -> Iterator[None]:
         db.session.rollback()
         return db.session.query(Attendance).filter(Attendance.left_at.is_(None)).count() == 0
 
-    wait_for(all_left, timeout=10, what="the other process to close its attendances")
+    # A silent polling page is closed by the other process's sweep (every 5 s): within ~14 s.
+    wait_for(all_left, timeout=30, what="the other process to close its attendances")
 
 
 @pytest.fixture
@@ -153,7 +158,10 @@ def test_the_other_process_answers_304_until_this_one_publishes(other_process, l
     status, etag = poll()
     assert status == 200
     # A page that polls is present (issue 9): the other process enters it within a second
-    # and pushes the room's count once, which moves the version. Poll until it settles.
+    # and pushes the room's count once, which moves the version. Wait for the entry (a 304
+    # before it would be undone by that push), then poll until the version settles.
+    wait_for(lambda: _polling_page_entered(live_webinar.webinar_id, poll), timeout=10,
+             what="the other process to enter the polling page")
     deadline = time.monotonic() + 10
     while (answer := poll(etag))[0] == 200 and time.monotonic() < deadline:
         etag = answer[1]
@@ -162,3 +170,14 @@ def test_the_other_process_answers_304_until_this_one_publishes(other_process, l
     assert poll(etag)[0] == 304  # nothing changed: still 304
     realtime.publish(room_channel(live_webinar.webinar_id), "<p></p>")
     assert poll(etag)[0] == 200
+
+
+def _polling_page_entered(webinar_id: int, poll: Callable[[], tuple[int, str]]) -> bool:
+    """Is the page's attendance row open? Polls again meanwhile, as the page would."""
+    from portal.attendance.models import Attendance
+    from portal.extensions import db
+
+    poll()
+    db.session.rollback()
+    return db.session.query(Attendance).filter(Attendance.webinar_id == webinar_id,
+                                               Attendance.left_at.is_(None)).count() == 1
