@@ -55,12 +55,11 @@ def origin_of(url: str | None) -> str | None:
 
 
 def policy() -> str:
-    media = tuple(g.get(_EXTRA, ())) if has_request_context() else ()
-    frames = tuple(g.get(_FRAMES, ())) if has_request_context() else ()
-    socket = None
-    if has_request_context() and request.host:
-        socket = f"{'wss' if request.is_secure else 'ws'}://{request.host}"
-    return _policy(media, frames, socket)
+    if not has_request_context():
+        return _policy((), (), None)
+    host = request.host
+    socket = f"{'wss' if request.is_secure else 'ws'}://{host}" if host else None
+    return _policy(tuple(g.get(_EXTRA, ())), tuple(g.get(_FRAMES, ())), socket)
 
 
 @lru_cache(maxsize=256)

@@ -50,7 +50,8 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 #: Headers every response carries unless its view set its own (built once, not per request).
-_FIXED = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"))
+_FIXED = tuple((name, name.lower(), value) for name, value in (
+    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")))
 _VARY = ("Accept-Language", "HX-Request")
 _VARY_HEADER = ", ".join(_VARY)
 
@@ -67,17 +68,18 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        if "Content-Security-Policy" not in headers:
-            headers["Content-Security-Policy"] = csp.policy()  # the string is cached (csp._policy)
-        for name, value in _FIXED:
-            if name not in headers:
-                headers[name] = value
-        if request.is_secure and "Strict-Transport-Security" not in headers:
-            headers["Strict-Transport-Security"] = "max-age=31536000"
+        present = set(headers.keys(lower=True))  # one pass over the list, not one per header
+        if "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", csp.policy())  # the string is cached (csp._policy)
+        for name, lower, value in _FIXED:
+            if lower not in present:
+                headers.add(name, value)
+        if request.is_secure and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", "max-age=31536000")
         if request.blueprint == "admin":  # personal data: registrations, attendance, users, CSV, ...
             headers["Cache-Control"] = "no-store"
-        if "Vary" in headers:
+        if "vary" in present:
             response.vary.update(_VARY)
         else:  # the common case: written as one ready string, not parsed and joined per request
-            headers["Vary"] = _VARY_HEADER
+            headers.add("Vary", _VARY_HEADER)
         return response
