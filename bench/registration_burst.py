@@ -49,6 +49,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -72,23 +73,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_database(url: str | None, workdir: Path) -> str:
-    """A fresh database with the schema, an organizer and one published live webinar."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+def prepare_database(url: str | None, workdir: Path) -> tuple[str, Callable[[], None]]:
+    """A fresh database with the schema, an organizer and one published live webinar, and the
+    function that drops it (bench/scratch.py)."""
+    from bench import scratch
 
-    from portal.config import normalise_database_url
-
-    if url is None:
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif url.startswith("postgres"):
-        admin = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
-        name = f"bench_registration_{os.getpid()}"
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = make_url(normalise_database_url(url)).set(database=name).render_as_string(hide_password=False)
+    url, drop = scratch.database(url, workdir, "bench_registration")
 
     from portal import create_app, shutdown
     from portal.core import lifecycle, users
@@ -113,7 +103,7 @@ def prepare_database(url: str | None, workdir: Path) -> str:
     shutdown(app)
     with app.app_context():
         db.engine.dispose()
-    return url
+    return url, drop
 
 
 def count_rows(url: str) -> tuple[int, int, dict[str, int]]:
@@ -293,7 +283,7 @@ def main() -> None:
     args.clients = max(args.clients, args.concurrency)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-registration-"))
-    url = prepare_database(args.database_url, workdir)
+    url, drop_database = prepare_database(args.database_url, workdir)
     port = free_port()
     if args.pin:
         os.sched_setaffinity(0, {1})
@@ -413,16 +403,7 @@ def main() -> None:
     print(f"stored registrations {regs}, client_webinar_registered events {events}, "
           f"lost {ok - regs}; confirmations {dict(sorted(mails.items()))}; "
           f"{'OK' if regs == events == ok == args.requests == sent_or_kept else 'MISMATCH'}")
-    if args.database_url and url.startswith("postgres"):
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        from portal.config import normalise_database_url
-
-        admin = create_engine(normalise_database_url(args.database_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-        admin.dispose()
+    drop_database()
     if args.keep:
         print(f"work directory kept: {workdir}")
     else:
