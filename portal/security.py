@@ -69,6 +69,18 @@ def init_app(app: Flask) -> None:
     def _headers(response: Response) -> Response:
         headers = response.headers
         present = set(headers.keys(lower=True))  # one pass over the list, not one per header
+        if "vary" in present:
+            response.vary.update(_VARY)
+        else:  # the common case: written as one ready string, not parsed and joined per request
+            headers.add("Vary", _VARY_HEADER)
+        if request.blueprint == "admin":  # personal data: registrations, attendance, users, CSV, ...
+            headers["Cache-Control"] = "no-store"
+        if response.status_code == 304:
+            # RFC 9110 §15.4.5: a 304 carries the validator and caching fields (ETag,
+            # Cache-Control, Vary), not the rest of the 200's; the client keeps those of the
+            # 200 it revalidated. The polls' 304s (issue 14) are read by script, where CSP,
+            # framing and sniffing rules do not apply anyway.
+            return response
         if "content-security-policy" not in present:
             headers.add("Content-Security-Policy", csp.policy())  # the string is cached (csp._policy)
         for name, lower, value in _FIXED:
@@ -76,10 +88,4 @@ def init_app(app: Flask) -> None:
                 headers.add(name, value)
         if request.is_secure and "strict-transport-security" not in present:
             headers.add("Strict-Transport-Security", "max-age=31536000")
-        if request.blueprint == "admin":  # personal data: registrations, attendance, users, CSV, ...
-            headers["Cache-Control"] = "no-store"
-        if "vary" in present:
-            response.vary.update(_VARY)
-        else:  # the common case: written as one ready string, not parsed and joined per request
-            headers.add("Vary", _VARY_HEADER)
         return response

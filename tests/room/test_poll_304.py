@@ -1,5 +1,6 @@
 """The room's polling fallback answering 304 (SPEC §10 polling fallback, issue 14): no SQL, no
-session cookie written, the security headers still on it."""
+session cookie written, only the validator and caching headers on it (RFC 9110 §15.4.5): the
+security headers stay on the 200 it revalidates."""
 from __future__ import annotations
 
 from flask import Response
@@ -30,8 +31,19 @@ def test_a_304_poll_runs_no_sql_and_sets_no_cookie(client, make):
         event.remove(db.engine, "before_cursor_execute", record)
     assert answer.status_code == 304 and seen == []
     assert "Set-Cookie" not in answer.headers
+    assert answer.headers["ETag"] == etag and answer.headers["Cache-Control"] == "no-cache, private"
+    assert {"Accept-Language", "HX-Request"} <= set(answer.vary)
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert name not in answer.headers, name
+
+
+def test_the_full_answer_a_304_revalidates_carries_the_security_headers(client, make):
+    attendee = register(make.webinar(status="live"))
+    answer = _state(client, f"{attendee.url}/state")
+    assert answer.status_code == 200 and answer.headers["ETag"]
     assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["X-Frame-Options"] == "DENY"
     assert {"Accept-Language", "HX-Request"} <= set(answer.vary)
 
 
