@@ -87,7 +87,9 @@ def server_app():
             cpu = (time.thread_time() - started.pop("cpu")) * 1000
             if wall >= 1.0:
                 try:
-                    stats.debug("gc gen=%d ms=%.1f cpu_ms=%.1f", info["generation"], wall, cpu)
+                    # collected: a long pass that frees much was clearing garbage, not walking
+                    stats.debug("gc gen=%d ms=%.1f cpu_ms=%.1f collected=%d", info["generation"], wall, cpu,
+                                info["collected"])
                 except RuntimeError:  # a greenlet being finalized at worker exit cannot log
                     pass
 
