@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 
 from portal.dbsession import fresh_session
+from portal.realtime import concurrency
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,19 @@ class Jobs:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._running: set[threading.Thread] = set()
+        self._running: set[threading.Event] = set()  # one per job, set when it ends
         self._closed = False
 
     def start(self, work: Callable[[], Any], name: str) -> None:
-        """Run `work()` in a thread of its own, inside a fresh session (app context); after
-        close() (the app shuts down) nothing starts: its engine is about to be disposed."""
+        """Run `work()` in the background, inside a fresh session (app context); after close()
+        (the app shuts down) nothing starts: its engine is about to be disposed.
+
+        Started with `concurrency.spawn`, which returns at once. `threading.Thread.start()`
+        waits until the new thread runs, and under gevent that lets the job (and any other
+        ready greenlet) run first: a go-live request queued its "we are live" job, then its
+        room push waited for the job's first page of 500 mails (issue 14, go-live)."""
+        ended = threading.Event()
+
         def run() -> None:
             try:
                 with fresh_session(self.app):
@@ -42,15 +50,15 @@ class Jobs:
                 log.exception("mail job %s failed", name)
             finally:
                 with self._lock:
-                    self._running.discard(thread)
+                    self._running.discard(ended)
+                ended.set()
 
-        thread = threading.Thread(target=run, name=f"mail-{name}", daemon=True)
         with self._lock:
             if self._closed:
                 log.warning("mail job %s not started: the app is shutting down", name)
                 return
-            self._running.add(thread)
-        thread.start()
+            self._running.add(ended)
+        concurrency.spawn(run)
 
     def settle(self, timeout: float = 30.0) -> bool:
         """Wait until every job started so far ended; False if some still run at `timeout`."""
@@ -62,8 +70,7 @@ class Jobs:
                 return True
             if time.monotonic() > deadline:
                 return False
-            running[0].join(max(0.0, deadline - time.monotonic()))
-
+            running[0].wait(max(0.0, deadline - time.monotonic()))
 
     def close(self, timeout: float = 30.0) -> bool:
         """Refuse new jobs, then wait for the running ones (portal.shutdown)."""

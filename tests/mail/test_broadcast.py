@@ -260,6 +260,29 @@ def test_without_a_base_url_the_job_links_to_the_origin_of_the_request_that_star
     assert "http://portal.test:8080/room/" in message.get_body(("plain",)).get_content()
 
 
+def test_under_gevent_starting_a_mail_job_does_not_let_it_run_before_the_caller(tmp_path):
+    """A go-live request queues its "we are live" job, then pushes the room. Under gevent the
+    job must wait for the request to yield: it used to run its first page of mails while the
+    room's push waited (threading.Thread.start() switches to the new greenlet)."""
+    before, after, settled = _under_gevent(tmp_path, registrants=0, starts_in="days=1", fields=3, body="""
+        from portal.mail import jobs
+
+        ran = []
+        def request():  # the go-live request: queues the job, then goes on without yielding
+            jobs.start(app, lambda: ran.append("job"), "live-now")
+            seen = list(ran)
+            ran.append("push")
+            return seen
+
+        caller = gevent.spawn(request)
+        caller.join(timeout=30)
+        settled = jobs.settle(app, timeout=30)
+        print("RESULT", len(caller.value), ",".join(ran), settled)
+    """)
+    assert before == "0"  # nothing of the job ran before start() returned to the request
+    assert after == "push,job" and settled == "True"  # it ran once the request let it, and settle saw it end
+
+
 def test_under_gevent_a_sender_pass_lets_the_worker_serve_between_mails(tmp_path):
     """With no SMTP round trip to wait on (mails kept), a pass over queued mails must not hold
     the gevent worker: its sockets and the attendance keeper run between two mails (a pass
