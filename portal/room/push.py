@@ -30,6 +30,7 @@ from portal.core import runs
 from portal.core.models import Webinar
 from portal.dbsession import fresh_session
 from portal.extensions import db
+from portal.realtime import concurrency
 from portal.room import chat, cohorts, fragments
 from portal.room.batching import Batcher
 from portal.room.channels import room_channel
@@ -56,11 +57,15 @@ ROOM_ON_EDIT = {
 
 class Debouncer:
     """Runs `fn(app, key)` once, `delay` seconds after the first call for a key; calls for a
-    key already pending are folded into it (a whole room entering makes one push)."""
+    key already pending are folded into it (a whole room entering makes one push).
+
+    The wait is started with `concurrency.later`, which returns at once: a `threading.Timer`
+    would, under gevent, hand the calling request's greenlet over to the hub while the timer
+    starts (the same switch that delayed a go-live's push behind its mail job, issue 14)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[Any, threading.Timer] = {}
+        self._pending: dict[Any, object] = {}  # key -> the token of its scheduled run
 
     def call_soon(self, app: Flask, key: Any, fn: Callable[[Flask, Any], None], *, delay: float) -> None:
         if delay <= 0:
@@ -69,13 +74,14 @@ class Debouncer:
         with self._lock:
             if key in self._pending:
                 return
-            timer = self._pending[key] = threading.Timer(delay, self._run, args=(app, key, fn))
-            timer.daemon = True
-        timer.start()
+            token = self._pending[key] = object()
+        concurrency.later(delay, self._run, app, key, fn, token)
 
-    def _run(self, app: Flask, key: Any, fn: Callable[[Flask, Any], None]) -> None:
+    def _run(self, app: Flask, key: Any, fn: Callable[[Flask, Any], None], token: object) -> None:
         with self._lock:
-            self._pending.pop(key, None)
+            if self._pending.get(key) is not token:  # cancelled (and maybe scheduled anew since)
+                return
+            del self._pending[key]
         try:
             fn(app, key)
         except Exception:
@@ -83,9 +89,7 @@ class Debouncer:
 
     def cancel_all(self) -> None:
         with self._lock:
-            pending, self._pending = list(self._pending.values()), {}
-        for timer in pending:
-            timer.cancel()
+            self._pending.clear()
 
 
 def init_app(app: Flask) -> None:
