@@ -12,7 +12,6 @@ from portal.health import fragments, push
 from portal.health.board import Report, parse, parse_text
 from portal.realtime import SocketContext
 from portal.room import standing
-from portal.room.access import registration_or_404
 
 ROOM_AUDIENCE = "room"  # the room socket's audience (portal.room.sockets.AUDIENCE)
 
@@ -54,14 +53,16 @@ def on_player(ctx: SocketContext, payload: dict[str, Any]) -> None:
 
 
 def on_polled(token: str, *, report: str, **_: Any) -> None:
-    """A polling page's report (header X-Player-Report): kept when the link opens the room and
-    the report is valid; otherwise nothing is kept (the poll itself answers as always)."""
+    """A polling page's report (header X-Player-Report): checked now, noted by its token in
+    memory; the ticker keeps it if the link opens the room (push.resolve_polled, one query a
+    second), so a poll, a 304 above all, reads no database. A bad report is not kept."""
     try:
         parsed = parse_text(report)
-        reg = registration_or_404(token)
     except PortalError:
         return
-    _note(reg.webinar_id, reg.registration_id, parsed, via="polling")
+    health = push.state()
+    health.board.note_polled(token, parsed)
+    health.ticker.ensure_started()
 
 
 def _note(webinar_id: int, registration_id: int, report: Report, *, via: str) -> None:

@@ -67,6 +67,18 @@ class Board:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[int, dict[int, tuple[Report, str, float]]] = {}
+        self._polled: dict[str, tuple[Report, float]] = {}  # join token -> latest polled report, when
+
+    def note_polled(self, token: str, report: Report, *, at: float | None = None) -> None:
+        """A polling page's report, by its join token: kept until the ticker resolves the
+        tokens of the last second in one query (a poll itself reads no database)."""
+        with self._lock:
+            self._polled[token] = (report, time.time() if at is None else at)
+
+    def take_polled(self) -> dict[str, tuple[Report, float]]:
+        with self._lock:
+            polled, self._polled = self._polled, {}
+        return polled
 
     def note(self, webinar_id: int, registration_id: int, report: Report, *, via: str,
              at: float | None = None) -> None:

@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from portal import realtime
 from portal.health import fragments
 from portal.health.board import ENTRY_TTL, FIELDS, Board
+from portal.room.access import registrations_opening
 from portal.room.channels import console_channel
 from portal.room.push import per_language
 
@@ -59,8 +60,20 @@ def _key(webinar_id: int) -> str:
     return f"health:{webinar_id}"
 
 
+def resolve_polled(app: Flask | None = None) -> None:
+    """Keep the polled reports of the last second whose links open the room (one query)."""
+    board = state(app).board
+    polled = board.take_polled()
+    if not polled:
+        return
+    for token, reg in registrations_opening(polled).items():
+        report, at = polled[token]
+        board.note(reg.webinar_id, reg.registration_id, report, via="polling", at=at)
+
+
 def tick(app: Flask) -> None:
-    """One second of this worker: pool its counts; publish the panels it leads."""
+    """One second of this worker: keep the polled reports, pool its counts; publish the panels it leads."""
+    resolve_polled(app)
     health, pool, now = state(app), realtime.pool(app), time.time()
     for webinar_id in health.board.webinars():
         counts = tuple(health.board.summary(webinar_id, now=now)[name] for name in FIELDS)

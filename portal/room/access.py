@@ -4,11 +4,13 @@ Used by the page, its actions, its socket admission and its polling state alike.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from portal.core.models import Status
 from portal.core.permissions import Action, can
 from portal.errors import N_, NotFound
 from portal.registration.models import Registration
-from portal.registration.tokens import find_registration
+from portal.registration.tokens import find_registration, find_registrations
 
 INVALID_LINK = N_("This join link is not valid. Check the link in your confirmation email.")
 
@@ -16,8 +18,17 @@ INVALID_LINK = N_("This join link is not valid. Check the link in your confirmat
 def registration_or_404(token: str) -> Registration:
     """The registration a join token opens; unknown, revoked, banned or closed links look alike."""
     reg = find_registration(token)
-    webinar = reg.webinar if reg is not None else None
-    if reg is None or webinar is None or webinar.status == Status.draft.value \
-            or not can(reg, Action.ENTER_ROOM, webinar):
+    if reg is None or not _opens_room(reg):
         raise NotFound(INVALID_LINK)
     return reg
+
+
+def registrations_opening(tokens: Iterable[str]) -> dict[str, Registration]:
+    """`registration_or_404` for many tokens in one query: token -> registration, for the
+    tokens that open the room (the others are left out)."""
+    return {token: reg for token, reg in find_registrations(tokens).items() if _opens_room(reg)}
+
+
+def _opens_room(reg: Registration) -> bool:
+    webinar = reg.webinar
+    return webinar is not None and webinar.status != Status.draft.value and can(reg, Action.ENTER_ROOM, webinar)

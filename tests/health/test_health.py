@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from sqlalchemy import event
 
 from portal import health
 from portal.db_types import utcnow
@@ -101,6 +102,8 @@ def test_a_polling_page_reports_in_its_poll(app, client, live):
     a = register(live)
     response = client.get(f"{a.url}/state", headers={"X-Player-Report": json.dumps(PAUSED), "HX-Request": "true"})
     assert response.status_code == 200
+    assert push.state(app).board.webinars() == []  # noted by token; the ticker resolves it
+    push.resolve_polled(app)
     counts = push.state(app).board.summary(live.webinar_id)
     assert counts["polling"] == 1 and counts["paused"] == 1 and counts["socket"] == 0
 
@@ -112,6 +115,7 @@ def test_bad_poll_reports_are_not_kept_and_the_poll_still_answers(app, client, l
     a = register(live)
     response = client.get(f"{a.url}/state", headers={"X-Player-Report": header, "HX-Request": "true"})
     assert response.status_code == 200
+    push.resolve_polled(app)
     assert push.state(app).board.webinars() == []
 
 
@@ -121,7 +125,32 @@ def test_a_revoked_link_polling_reports_nothing(app, client, live):
     db.session.commit()
     response = client.get(f"{a.url}/state", headers={"X-Player-Report": json.dumps(PAUSED), "HX-Request": "true"})
     assert response.status_code == 404
+    push.resolve_polled(app)
     assert push.state(app).board.webinars() == []
+
+
+def test_polled_reports_of_many_pages_are_resolved_in_one_query_and_only_open_links_count(app, client, live):
+    """The ticker resolves a second's polled reports with one query; a link revoked after its
+    poll, and a token that opens nothing, are not counted."""
+    pages = [register(live) for _ in range(3)]
+    for page in pages:
+        client.get(f"{page.url}/state", headers={"X-Player-Report": json.dumps(PAUSED), "HX-Request": "true"})
+    client.get("/room/not-a-token/state", headers={"X-Player-Report": json.dumps(PAUSED), "HX-Request": "true"})
+    pages[0].reg.revoked_at = utcnow()
+    db.session.commit()
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001 - SQLAlchemy's event signature
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        push.resolve_polled(app)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == 1
+    counts = push.state(app).board.summary(live.webinar_id)
+    assert counts["polling"] == 2 and counts["paused"] == 2
 
 
 def test_silent_pages_stop_counting(app, live):

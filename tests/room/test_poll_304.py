@@ -3,6 +3,9 @@ session cookie written, only the validator and caching headers on it (RFC 9110 Â
 security headers stay on the 200 it revalidates."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Response
 from flask.sessions import SecureCookieSession
 from sqlalchemy import event
@@ -11,14 +14,12 @@ from portal.extensions import db
 from tests.room.conftest import register
 
 
-def _state(client, url: str, etag: str | None = None):
-    return client.get(url, headers={"HX-Request": "true", **({"If-None-Match": etag} if etag else {})})
+def _state(client, url: str, etag: str | None = None, **headers: str):
+    return client.get(url, headers={"HX-Request": "true", **({"If-None-Match": etag} if etag else {}), **headers})
 
 
-def test_a_304_poll_runs_no_sql_and_sets_no_cookie(client, make):
-    attendee = register(make.webinar(status="live"))
-    url = f"{attendee.url}/state"
-    etag = _state(client, url).headers["ETag"]
+def _with_statements(ask: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """ask()'s answer and the SQL statements it ran."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001 - SQLAlchemy's event signature
@@ -26,15 +27,36 @@ def test_a_304_poll_runs_no_sql_and_sets_no_cookie(client, make):
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        answer = _state(client, url, etag)
+        return ask(), seen
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_304_poll_runs_no_sql_and_sets_no_cookie(client, make):
+    attendee = register(make.webinar(status="live"))
+    url = f"{attendee.url}/state"
+    etag = _state(client, url).headers["ETag"]
+    answer, seen = _with_statements(lambda: _state(client, url, etag))
     assert answer.status_code == 304 and seen == []
     assert "Set-Cookie" not in answer.headers
     assert answer.headers["ETag"] == etag and answer.headers["Cache-Control"] == "no-cache, private"
     assert {"Accept-Language", "HX-Request"} <= set(answer.vary)
     for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
         assert name not in answer.headers, name
+
+
+def test_a_304_poll_with_a_player_report_runs_no_sql_either(app, client, make):
+    """A room page with a player reports in every poll while its socket is down
+    (static/js/health.js): the report is noted by token, resolved by the health ticker."""
+    from portal.health import push as health_push
+
+    attendee = register(make.webinar(status="live"))
+    url = f"{attendee.url}/state"
+    etag = _state(client, url).headers["ETag"]
+    answer, seen = _with_statements(lambda: _state(client, url, etag, **{"X-Player-Report": '{"state": "playing"}'}))
+    assert answer.status_code == 304 and seen == []
+    health_push.resolve_polled(app)
+    assert health_push.state(app).board.summary(attendee.reg.webinar_id)["playing"] == 1
 
 
 def test_the_full_answer_a_304_revalidates_carries_the_security_headers(client, make):
