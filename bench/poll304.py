@@ -1,6 +1,7 @@
 """The polling fallback's 304 path over HTTP, against a bare gunicorn+gevent app, same run (issue 14).
 
     .venv/bin/python bench/poll304.py [--rounds 8] [--seconds 2] [--clients 2] [--connections 8] [--pin]
+                                      [--player-report]
 
 Starts the portal like `make run` (gunicorn.conf.py: -k gevent, one worker, SQLite) with one
 registered attendee of a scheduled webinar, and bench/peers/bare304.py (a minimal Flask app
@@ -36,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fanout  # noqa: E402
 
 ROOT = fanout.ROOT
+#: What static/js/health.js adds to each poll of a page with a player while its socket is down.
+PLAYER_REPORT = '{"state":"playing","autoplay_blocked":false,"cta_seen":false,"cta_clicked":false}'
 
 
 def server_app():
@@ -91,12 +94,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def poller(port: int, path: str, etag: str, connections: int, seconds: float, start: float, out: mp.Queue,
-           cpu: int | None) -> None:
+           cpu: int | None, extra: dict[str, str]) -> None:
     """Round-robin over keep-alive connections until the deadline: latencies of the 304s, other answers."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)]
-    headers = {"If-None-Match": etag, "HX-Request": "true", "User-Agent": fanout.USER_AGENT}
+    headers = {"If-None-Match": etag, "HX-Request": "true", "User-Agent": fanout.USER_AGENT, **extra}
     while time.time() < start:
         time.sleep(0.001)
     latencies, other = [], 0
@@ -119,8 +122,9 @@ def measure(port: int, pid: int, path: str, etag: str, args: argparse.Namespace)
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     start = time.time() + 0.5
+    extra = {"X-Player-Report": PLAYER_REPORT} if args.player_report else {}
     procs = [ctx.Process(target=poller, args=(port, path, etag, args.connections, args.seconds, start, out,
-                                              1 if args.pin else None)) for _ in range(args.clients)]
+                                              1 if args.pin else None, extra)) for _ in range(args.clients)]
     for p in procs:
         p.start()
     while time.time() < start:
@@ -164,6 +168,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per process")
     parser.add_argument("--pin", action="store_true", help="servers on CPU 0, load generators on CPU 1")
+    parser.add_argument("--player-report", action="store_true",
+                        help="send X-Player-Report with every poll, as a room page with a player does")
     parser.add_argument("--profile", default="", help="py-spy the portal's worker during its polls into this file")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -219,7 +225,8 @@ def main() -> None:
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(json.dumps({**rows, "rate_ratios": rate, "cpu_ratios": cpu}))
     print(f"\nload average at the end: {load}; {args.clients}×{args.connections} keep-alive connections, "
-          f"{args.rounds} rounds of {args.seconds:g} s per server, {'pinned' if args.pin else 'shared cores'}\n")
+          f"{args.rounds} rounds of {args.seconds:g} s per server, {'pinned' if args.pin else 'shared cores'}"
+          f"{', X-Player-Report on every poll' if args.player_report else ''}\n")
     print("| server | 304/s | p50 ms | p99 ms | worker CPU µs/304 | other answers | SQL statements |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
