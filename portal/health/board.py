@@ -9,6 +9,7 @@ database and nothing per attendee is pushed to anyone: the console gets counts.
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -50,8 +51,10 @@ def parse(payload: object) -> Report:
     return Report(fields["state"], **{flag: fields.get(flag, False) for flag in FLAGS})
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_text(text: str) -> Report:
-    """A report sent as JSON text (the polling request's header)."""
+    """A report sent as JSON text (the polling request's header). Cached by its text: a page
+    sends the same few reports in every poll (a Report is immutable; a refusal is not cached)."""
     if len(text) > MAX_REPORT_CHARS:
         raise Invalid(BAD_REPORT)
     try:

@@ -188,3 +188,13 @@ def test_the_console_page_and_its_catch_up_show_the_panel(app, client, auth, liv
     assert counts_in('data-lang="en"' + page.split('data-testid="console-health"', 1)[1])["paused"] == 1
     state = client.get(f"/console/{live.webinar_id}/state", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'id="console-health"' in state and 'id="console-reactions"' in state
+
+
+def test_a_report_text_is_parsed_once_and_a_bad_one_is_refused_every_time():
+    """Pages send the same few reports in every poll: the parse is cached by the text. A
+    refusal is not cached, so a bad text is refused again, and never turns into a report."""
+    text = json.dumps(PAUSED)
+    assert health_board.parse_text(text) is health_board.parse_text(text)
+    for _ in range(2):
+        with pytest.raises(Invalid):
+            health_board.parse_text(json.dumps({"state": "rewinding"}))
