@@ -54,7 +54,7 @@ def on_player(ctx: SocketContext, payload: dict[str, Any]) -> None:
 
 def on_polled(token: str, *, report: str, **_: Any) -> None:
     """A polling page's report (header X-Player-Report): checked now, noted by its token in
-    memory; the ticker keeps it if the link opens the room (push.resolve_polled, one query a
+    memory; the ticker keeps it if the link opens the room (push.resolve_polled, a query a
     second), so a poll, a 304 above all, reads no database. A bad report is not kept."""
     try:
         parsed = parse_text(report)

@@ -22,6 +22,7 @@ STATES = ("playing", "paused", "buffering", "stalled", "idle")  # idle: no playe
 FLAGS = ("autoplay_blocked", "cta_seen", "cta_clicked")
 VIAS = ("socket", "polling")
 MAX_REPORT_CHARS = 200  # a report is about 90 characters of JSON
+MAX_POLLED = 20_000  # polled reports kept between two ticks (one second)
 ENTRY_TTL = 15.0  # seconds without a report before an attendee is no longer counted (3 reports)
 #: The counts the panel shows (and the workers pool): transport, states, flags, total.
 FIELDS = ("total", *VIAS, *STATES, *FLAGS)
@@ -74,9 +75,12 @@ class Board:
 
     def note_polled(self, token: str, report: Report, *, at: float | None = None) -> None:
         """A polling page's report, by its join token: kept until the ticker resolves the
-        tokens of the last second in one query (a poll itself reads no database)."""
+        tokens of the last second (a poll itself reads no database). Past MAX_POLLED tokens
+        in one second (a flood of made-up tokens) new ones are not kept: the counts are a
+        panel's, not a record."""
         with self._lock:
-            self._polled[token] = (report, time.time() if at is None else at)
+            if len(self._polled) < MAX_POLLED or token in self._polled:
+                self._polled[token] = (report, time.time() if at is None else at)
 
     def take_polled(self) -> dict[str, tuple[Report, float]]:
         with self._lock:

@@ -61,7 +61,7 @@ def _key(webinar_id: int) -> str:
 
 
 def resolve_polled(app: Flask | None = None) -> None:
-    """Keep the polled reports of the last second whose links open the room (one query)."""
+    """Keep the polled reports of the last second whose links open the room (a query per 500 tokens)."""
     board = state(app).board
     polled = board.take_polled()
     if not polled:

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.registration.models import Registration
 
 TOKEN_BYTES = 24  # 192 bits
+LOOKUP_CHUNK = 500  # tokens per query of find_registrations
 
 
 def new_token() -> tuple[str, str]:
@@ -44,14 +45,19 @@ def hash_token(token: str) -> str:
 
 
 def find_registrations(tokens: Iterable[str]) -> dict[str, Registration]:
-    """`find_registration` for many tokens in one query: token -> the registration it opens
-    (tokens that open nothing are left out)."""
+    """`find_registration` for many tokens, one query per LOOKUP_CHUNK of them (a database
+    caps the parameters of one statement): token -> the registration it opens (tokens that
+    open nothing are left out)."""
     by_hash = {hash_token(t): t for t in tokens if t and len(t) <= 64}
-    if not by_hash:
-        return {}
-    regs = db.session.scalars(select(Registration).where(Registration.join_token_hash.in_(list(by_hash)))
-                              .options(joinedload(Registration.webinar)))
-    return {by_hash[reg.join_token_hash]: reg for reg in regs if reg.has_access}
+    hashes = list(by_hash)
+    found: dict[str, Registration] = {}
+    for start in range(0, len(hashes), LOOKUP_CHUNK):
+        chunk = hashes[start:start + LOOKUP_CHUNK]
+        for reg in db.session.scalars(select(Registration).where(Registration.join_token_hash.in_(chunk))
+                                      .options(joinedload(Registration.webinar))):
+            if reg.has_access:
+                found[by_hash[reg.join_token_hash]] = reg
+    return found
 
 
 def find_registration(token: str) -> Registration | None:

@@ -24,8 +24,8 @@ def registration_or_404(token: str) -> Registration:
 
 
 def registrations_opening(tokens: Iterable[str]) -> dict[str, Registration]:
-    """`registration_or_404` for many tokens in one query: token -> registration, for the
-    tokens that open the room (the others are left out)."""
+    """`registration_or_404` for many tokens, a query per 500 of them: token -> registration,
+    for the tokens that open the room (the others are left out)."""
     return {token: reg for token, reg in find_registrations(tokens).items() if _opens_room(reg)}
 
 

@@ -138,16 +138,7 @@ def test_polled_reports_of_many_pages_are_resolved_in_one_query_and_only_open_li
     client.get("/room/not-a-token/state", headers={"X-Player-Report": json.dumps(PAUSED), "HX-Request": "true"})
     pages[0].reg.revoked_at = utcnow()
     db.session.commit()
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001 - SQLAlchemy's event signature
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        push.resolve_polled(app)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    seen = _statements_of(lambda: push.resolve_polled(app))
     assert len(seen) == 1
     counts = push.state(app).board.summary(live.webinar_id)
     assert counts["polling"] == 2 and counts["paused"] == 2
@@ -198,3 +189,32 @@ def test_a_report_text_is_parsed_once_and_a_bad_one_is_refused_every_time():
     for _ in range(2):
         with pytest.raises(Invalid):
             health_board.parse_text(json.dumps({"state": "rewinding"}))
+
+
+def test_polled_tokens_are_looked_up_in_chunks_and_a_flood_of_tokens_is_capped(app, client, live, monkeypatch):
+    from portal.registration import tokens
+
+    monkeypatch.setattr(tokens, "LOOKUP_CHUNK", 2)
+    monkeypatch.setattr(health_board, "MAX_POLLED", 3)
+    pages = [register(live) for _ in range(3)]
+    for page in pages:
+        client.get(f"{page.url}/state", headers={"X-Player-Report": json.dumps(PAUSED), "HX-Request": "true"})
+    client.get("/room/made-up-token/state", headers={"X-Player-Report": json.dumps(PAUSED), "HX-Request": "true"})
+    seen = _statements_of(lambda: push.resolve_polled(app))
+    assert len(seen) == 2  # three tokens kept (the fourth was past the cap), two per query
+    assert push.state(app).board.summary(live.webinar_id)["polling"] == 3
+
+
+def _statements_of(run) -> list[str]:  # noqa: ANN001 - a callable
+    """The SQL statements run() ran."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001 - SQLAlchemy's event signature
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
