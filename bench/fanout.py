@@ -524,9 +524,11 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         go.set()
         time.sleep(0.3)
         sent: list[float] = []
+        answered: list[float] = []  # each toggle's POST round trip, ms (the server's fixed part and the loop)
         for k in range(toggles):
             sent.append(time.monotonic())
             speaker.toggle(k % 2 == 0)
+            answered.append((time.monotonic() - sent[-1]) * 1000)
             time.sleep(interval)
         time.sleep(1.5)
         cpu_after = server.cpu_seconds()
@@ -542,6 +544,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         server.stop()
 
     latencies: list[float] = []
+    by_toggle: list[list[float]] = [[] for _ in sent]  # which toggle makes the tail
     received = 0
     live_latencies = [(t - started) * 1000 for c in collected for t in c[2] if t is not None]
     for arrivals, _closed, _seen, _samples in collected:
@@ -551,6 +554,7 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
                 k = bisect.bisect_right(sent, t) - 1  # the latest toggle sent before this arrival
                 if k >= 0:
                     latencies.append((t - sent[k]) * 1000)
+                    by_toggle[k].append(latencies[-1])
     dropped = sum(c[1] for c in collected)
     loops, gc_pauses, gc_cpu, gc_gens = [], [], [], []
     gc_before: list[tuple[int, float]] = []  # (generation, ms) of passes while connecting and going live
@@ -577,6 +581,9 @@ def run(*, database_url: str, speaker_email: str, n: int, mode: str, clients: in
         "live_p50_ms": percentile(live_latencies, 50), "live_p99_ms": percentile(live_latencies, 99),
         "live_max_ms": max(live_latencies, default=float("nan")),
         "expected": toggles * connected, "received": received, "closed_by_server": dropped,
+        "per_toggle": [{"post_ms": round(post, 1), "p50_ms": round(percentile(arrived, 50), 1),
+                        "max_ms": round(max(arrived, default=float("nan")), 1)}
+                       for post, arrived in zip(answered, by_toggle, strict=True)],
         "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
         "max_ms": max(latencies, default=float("nan")),
         "loop_us_per_recipient": statistics.median(loops) if loops else float("nan"),

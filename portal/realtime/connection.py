@@ -230,7 +230,7 @@ _REFUSALS = {
 def serve(ws: Any, admission: Admission, *, realtime: Realtime, hub: Hub,
           on_open: OnOpen | None = None, on_close: OnClose | None = None) -> None:
     """Run one socket until it closes: join the channel, tell the domain, read frames, leave."""
-    conn = Connection(ws, admission, realtime=realtime, on_pong=hub.freezer.settle)
+    conn = Connection(ws, admission, realtime=realtime, on_pong=hub.freezer.pong)
     hub.track(+1)
     try:
         _serve(conn, hub=hub, on_open=on_open, on_close=on_close)
