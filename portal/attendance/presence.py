@@ -46,7 +46,7 @@ from portal.core.models import Status, Webinar, WebinarType
 from portal.extensions import db
 from portal.realtime import concurrency
 from portal.registration.models import Registration
-from portal.registration.tokens import hash_token
+from portal.registration.tokens import find_registrations
 
 log = logging.getLogger(__name__)
 
@@ -401,18 +401,17 @@ def flush_polls(app: Flask | None = None) -> int:
 
 
 def _flush_polls(polls: dict[str, float]) -> int:
-    by_hash = {hash_token(t): at for t, at in polls.items()}
-    regs = list(db.session.scalars(select(Registration).where(Registration.join_token_hash.in_(list(by_hash)))))
     by_webinar: dict[int, list[Registration]] = {}
-    for reg in regs:
-        if reg.has_access:
-            by_webinar.setdefault(reg.webinar_id, []).append(reg)
+    polled_at: dict[int, float] = {}  # registration id -> its page's last poll
+    for token, reg in find_registrations(polls).items():  # a query per 500 tokens, access checked
+        by_webinar.setdefault(reg.webinar_id, []).append(reg)
+        polled_at[reg.registration_id] = polls[token]
     done = 0
     for webinar_id, group in sorted(by_webinar.items()):
         webinar = db.session.get(Webinar, webinar_id)
         if webinar is None or webinar.type != WebinarType.live.value or webinar.status not in ATTENDING:
             continue
-        seen = {r.lead_id: _at(by_hash[r.join_token_hash]) for r in group}
+        seen = {r.lead_id: _at(polled_at[r.registration_id]) for r in group}
         rows = db.session.execute(select(Attendance.attendance_id, Attendance.lead_id, Attendance.seen_at).where(
             Attendance.webinar_id == webinar_id, Attendance.left_at.is_(None),
             Attendance.connection_id == HTTP_CONNECTION, Attendance.lead_id.in_(list(seen)))).all()

@@ -66,9 +66,4 @@ def find_registration(token: str) -> Registration | None:
     Callers answer None with the same 404 whatever the reason, so a token's existence leaks
     nothing.
     """
-    if not token or len(token) > 64:
-        return None
-    reg = db.session.scalar(select(Registration).where(Registration.join_token_hash == hash_token(token)))
-    if reg is None or not reg.has_access:
-        return None
-    return reg
+    return find_registrations((token,)).get(token)
