@@ -40,12 +40,9 @@ def run(hub: Hub, *, interval: float, stopped: threading.Event) -> None:
         now = time.monotonic()
         judge = now - last < tick * 1.5
         last = now
-        pinged = 0
-        for subscriber in hub.subscribers():
-            if slices > 1 and slice_of(subscriber, slices) != turn:
-                continue
-            subscriber.ping(judge=judge)
-            pinged += 1
-            if pinged % CHUNK == 0:
+        for count, subscriber in enumerate(hub.subscribers(), start=1):
+            if slice_of(subscriber, slices) == turn:
+                subscriber.ping(judge=judge)
+            if count % CHUNK == 0:
                 time.sleep(0)  # under gevent: let broadcasts and requests run
         turn = (turn + 1) % slices
