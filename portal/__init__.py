@@ -141,3 +141,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA synchronous={'NORMAL' if SQLITE_SYNCHRONOUS == 'NORMAL' else 'FULL'}")
         cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(conn, name) -> None:  # noqa: ANN001
+    """Python's sqlite3 opens a transaction only before a data-changing statement, so a
+    SAVEPOINT issued first would open one of its own, and its RELEASE would COMMIT everything
+    (an outer rollback then undoes nothing). A BEGIN first keeps the savepoint nested."""
+    if conn.dialect.name == "sqlite":
+        dbapi_connection = conn.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN")

@@ -173,6 +173,10 @@ def send(signal: Signal, sender: Any, **kwargs: Any) -> None:
 
 
 def _announce(session: Session) -> None:
+    # SQLAlchemy sends after_commit for a SAVEPOINT's release too: the outer transaction has
+    # not committed yet (and may still roll back), so its queue waits for the real commit.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
@@ -204,7 +208,8 @@ def _discard(session: Session, previous_transaction: SessionTransaction) -> None
 
 
 def _forget_marks(session: Session) -> None:
-    session.info.pop(_MARKS, None)
+    if not session.in_nested_transaction():
+        session.info.pop(_MARKS, None)
 
 
 def init_app(app: Flask) -> None:

@@ -58,6 +58,23 @@ def test_rollback_discards_event_and_signal(make, received):
     assert db.session.scalars(select(OutboxEvent).where(OutboxEvent.event == "webinar_completed")).all() == []
 
 
+def test_a_released_savepoint_announces_nothing_until_the_outer_commit(make, received):
+    """SQLAlchemy sends after_commit when a SAVEPOINT is released: its events must wait for
+    the real commit (the outer transaction may still roll back) and carry their number."""
+    webinar = make.webinar()
+    received.clear()
+    with db.session.begin_nested():
+        events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"n": 1})
+    assert received == [], "announced at the savepoint's release, before the commit"
+    db.session.rollback()
+    with db.session.begin_nested():
+        events.emit("webinar_completed", webinar_id=webinar.webinar_id, data={"n": 2})
+    db.session.commit()
+    assert [(e["data"]["n"], isinstance(e["sequence"], int)) for e in received] == [(2, True)]
+    stored = db.session.scalars(select(OutboxEvent.data).where(OutboxEvent.event == "webinar_completed")).all()
+    assert [d["n"] for d in stored] == [2]
+
+
 def test_receivers_get_the_app_that_committed(app, make):
     got = []
 
