@@ -272,19 +272,28 @@ class OutboxEvent(Model):
 
     def envelope(self) -> dict[str, Any]:
         """The public envelope of SPEC §6."""
-        env: dict[str, Any] = {
-            "event": self.event,
-            "event_id": self.event_id,
-            "sequence": self.sequence,
-            "occurred_at": timefmt.iso_utc(self.occurred_at),
-            "webinar_id": self.webinar_id,
-            "data": self.data,
-        }
-        if self.lead_id is not None:
-            env["lead_id"] = self.lead_id
-        if self.session_id is not None:
-            env["session_id"] = self.session_id
-        return env
+        return envelope_of(event=self.event, event_id=self.event_id, sequence=self.sequence,
+                           occurred_at=self.occurred_at, webinar_id=self.webinar_id, lead_id=self.lead_id,
+                           session_id=self.session_id, data=self.data)
+
+
+def envelope_of(*, event: str, event_id: str, sequence: int | None, occurred_at: datetime, webinar_id: int,
+                lead_id: int | None, session_id: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The public envelope of SPEC §6 of one outbox row's values (a row written with Core has
+    no OutboxEvent object)."""
+    env: dict[str, Any] = {
+        "event": event,
+        "event_id": event_id,
+        "sequence": sequence,
+        "occurred_at": timefmt.iso_utc(occurred_at),
+        "webinar_id": webinar_id,
+        "data": data,
+    }
+    if lead_id is not None:
+        env["lead_id"] = lead_id
+    if session_id is not None:
+        env["session_id"] = session_id
+    return env
 
 
 class EventCounter(Model):

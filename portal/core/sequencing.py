@@ -26,53 +26,68 @@ about 0.4x the event commits per second of an unnumbered outbox on PostgreSQL he
 SQLite. A sequencer numbering committed rows after the commit (the other design the issue
 names) measured worse on this machine and was not kept.
 
-Rows stay NULL only inside their writing transaction (emit() may flush them earlier), and the
+Rows stay NULL only inside their writing transaction (emit() inserts them at once), and the
 in-transaction envelope (`signals.event_emitted`) has `sequence` None; the after-commit
 envelope (`signals.event_committed`) carries the number.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.orm.attributes import set_committed_value
 
+from portal import signals
 from portal.core.models import EventCounter, OutboxEvent
 
 _UNSTAMPED = "portal.core.sequencing.unstamped"
 COUNTER_ID = 1
 
 
-def track(session: Session, row: OutboxEvent, envelope: dict[str, Any]) -> None:
-    """Remember an outbox row (and the envelope announced after commit) for the stamp."""
-    session.info.setdefault(_UNSTAMPED, []).append((row, envelope))
+def track(session: Session, row_id: int, envelope: dict[str, Any]) -> None:
+    """Remember an outbox row's id by its event for the stamp (the envelope, announced after
+    commit, is queued with `portal.signals.after_commit`)."""
+    session.info.setdefault(_UNSTAMPED, {})[envelope["event_id"]] = row_id
+
+
+_counters, _outbox = cast(Table, EventCounter.__table__), cast(Table, OutboxEvent.__table__)
+# Core statements on the session's connection, built once: through the ORM (an ORM-enabled
+# UPDATE ... RETURNING, a bulk UPDATE by primary key) and rebuilt per call they were about a
+# third of a registration POST's CPU (docs/PERFORMANCE.md, issue 14, fifth session).
+_BUMP = (update(_counters).where(_counters.c.counter_id == COUNTER_ID)
+         .values(last_sequence=_counters.c.last_sequence + bindparam("n"))
+         .returning(_counters.c.last_sequence))
+_SET_SEQUENCE = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(sequence=bindparam("number"))
+_START = select(func.coalesce(func.max(_outbox.c.sequence), 0)).scalar_subquery()
 
 
 def _next_block(session: Session, n: int) -> int:
     """Reserve n numbers under the counter's row lock (held until COMMIT); return the last."""
-    bump = (update(EventCounter).where(EventCounter.counter_id == COUNTER_ID)
-            .values(last_sequence=EventCounter.last_sequence + n)
-            .returning(EventCounter.last_sequence))
-    last = session.execute(bump).scalar_one_or_none()
+    connection = session.connection()
+    last = connection.execute(_BUMP, {"n": n}).scalar_one_or_none()
     if last is None:
         # The counter row is missing (a schema from create_all, a wiped test database): start
         # after the highest stamped number; a concurrent first writer's row wins the conflict.
-        start = select(func.coalesce(func.max(OutboxEvent.sequence), 0)).scalar_subquery()
-        dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(dialect_insert(EventCounter).values(counter_id=COUNTER_ID, last_sequence=start)
-                        .on_conflict_do_nothing(index_elements=["counter_id"]))
-        last = session.execute(bump).scalar_one()
+        dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(dialect_insert(_counters).values(counter_id=COUNTER_ID, last_sequence=_START)
+                           .on_conflict_do_nothing(index_elements=["counter_id"]))
+        last = connection.execute(_BUMP, {"n": n}).scalar_one()
     return int(last)
 
 
 def _stamp(session: Session) -> None:
     if session.in_nested_transaction():  # a SAVEPOINT's release: stamp at the real commit
         return
-    items = [(row, env) for row, env in session.info.pop(_UNSTAMPED, []) if row in session]
+    ids = session.info.pop(_UNSTAMPED, None)
+    if not ids:
+        return
+    # The envelopes still queued for after the commit, in emit order: a SAVEPOINT rolled back
+    # has dropped its own from that queue (portal.signals), and its rows with it.
+    items = [(ids[envelope["event_id"]], envelope) for signal, envelope, _ in signals.pending(session)
+             if signal is signals.event_committed and envelope.get("event_id") in ids]
     if not items:
         return
     # Every other write of the transaction first, so that once the counter is locked nothing
@@ -80,15 +95,15 @@ def _stamp(session: Session) -> None:
     session.flush()
     last = _next_block(session, len(items))
     first = last - len(items) + 1
-    session.execute(update(OutboxEvent), [{"id": row.id, "sequence": first + i} for i, (row, _) in enumerate(items)])
-    for i, (row, envelope) in enumerate(items):
-        set_committed_value(row, "sequence", first + i)
+    session.connection().execute(
+        _SET_SEQUENCE, [{"row_id": row_id, "number": first + i} for i, (row_id, _) in enumerate(items)])
+    for i, (_, envelope) in enumerate(items):
         envelope["sequence"] = first + i
 
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     # Only when the whole transaction ends: a SAVEPOINT rolled back keeps the outer rows (its
-    # own rows leave the session, and _stamp skips what is no longer in it).
+    # own envelopes leave the after-commit queue, and _stamp numbers only what is queued).
     if transaction.parent is None:
         session.info.pop(_UNSTAMPED, None)
 

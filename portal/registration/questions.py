@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.core.models import Webinar
 from portal.errors import N_, Invalid
@@ -27,11 +27,14 @@ def field_name(question: RegistrationQuestion) -> str:
     return f"q_{question.question_id}"
 
 
+# Built once: every registration POST asks (issue 14: statement building was measurable).
+_OF = (select(RegistrationQuestion).where(RegistrationQuestion.webinar_id == bindparam("webinar_id"))
+       .order_by(RegistrationQuestion.position, RegistrationQuestion.question_id))
+
+
 def of(webinar: Webinar) -> list[RegistrationQuestion]:
     """The webinar's questions in form order."""
-    return list(db.session.scalars(
-        select(RegistrationQuestion).where(RegistrationQuestion.webinar_id == webinar.webinar_id)
-        .order_by(RegistrationQuestion.position, RegistrationQuestion.question_id)))
+    return list(db.session.scalars(_OF, {"webinar_id": webinar.webinar_id}))
 
 
 def _clean(raw: object, *, limit: int) -> str:
