@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from portal import create_app
@@ -73,6 +74,29 @@ def test_environment_variables_are_read_with_types(monkeypatch, app_config):
     monkeypatch.setenv("PORTAL_SESSION_COOKIE_SECURE", "true")
     app = create_app({k: v for k, v in app_config.items() if k not in ("SECRET_KEY",)})
     assert app.config["LOGIN_RATE_LIMIT"] == 3 and app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_a_burst_reuses_the_pooled_connections_and_the_pool_size_is_configurable(monkeypatch, app_config, tmp_path):
+    """30 requests in flight each hold a connection; given back, they stay open, so the next
+    burst opens none (SQLAlchemy's default kept 5 and reopened the rest every time)."""
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/pool.sqlite3"})
+    opened = []
+    with app.app_context():
+        engine = db.engine
+        sa_event.listen(engine, "connect", lambda *args: opened.append(1))
+        for _burst in range(2):
+            held = [engine.connect() for _ in range(30)]
+            for connection in held:
+                connection.exec_driver_sql("SELECT 1")
+                connection.close()
+        assert len(opened) == 30 and engine.pool.checkedin() == 30
+        assert engine.pool.size() == 50
+        engine.dispose()
+    monkeypatch.setenv("PORTAL_DATABASE_POOL_SIZE", "7")
+    small = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/pool.sqlite3"})
+    with small.app_context():
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (7, 7)
+        db.engine.dispose()
 
 
 def test_language_from_browser_and_switcher(client):
