@@ -67,5 +67,7 @@ def emit(
     sequencing.track(db.session(), row_id, envelope)  # `sequence` is stamped at commit
     if event_emitted.receivers:
         send(event_emitted, envelope, private=private or {})
-    log.info("event %s webinar=%s lead=%s", name, webinar_id, lead_id)
+    # DEBUG: the outbox row is the record (the API's event feed, webhooks); at INFO the action
+    # that raised it logs its own line (a registration, a status change), once.
+    log.debug("event %s webinar=%s lead=%s", name, webinar_id, lead_id)
     return envelope

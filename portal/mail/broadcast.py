@@ -185,11 +185,14 @@ def on_event_committed(envelope: dict[str, Any], *, app: Flask, **_: Any) -> Non
     webinar committed: queue its mails in the background (module docstring)."""
     name, data = envelope.get("event"), envelope.get("data") or {}
     webinar_id = int(envelope["webinar_id"])
-    base = base_url()  # the request's origin, if any: the job has no request
+    # base_url(): the request's origin, if any (the job has no request); only for these two,
+    # not for every event (every registration's commit announces one).
     if name == "webinar_status_changed" and data.get("to") == Status.live.value \
             and data.get("from") == Status.scheduled.value:
+        base = base_url()
         jobs.start(app, lambda: _run(went_live, webinar_id, base, live_only=False), "went-live")
     elif name == "webinar_completed":
+        base = base_url()
         jobs.start(app, lambda: _run(completed, webinar_id, base, live_only=True), "completed")
 
 

@@ -14,6 +14,7 @@ links to "Email me my link" instead.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -29,7 +30,12 @@ _PURPOSE = b"portal.mail.sealed.join-token"
 
 def _cipher() -> AESGCM:
     secret = current_app.secret_key
-    raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret or b"")
+    return _cipher_of(secret.encode("utf-8") if isinstance(secret, str) else bytes(secret or b""))
+
+
+@functools.lru_cache(maxsize=4)
+def _cipher_of(raw: bytes) -> AESGCM:
+    """Per secret key, derived once (every registration seals its token)."""
     # A key of its own for this purpose, derived from the secret key (HMAC-SHA256 as the KDF).
     return AESGCM(hmac.new(raw, b"portal.mail.sealed.v2", hashlib.sha256).digest())
 
