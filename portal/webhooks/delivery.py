@@ -42,7 +42,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.core.models import OutboxEvent, User, Webinar
@@ -175,14 +175,22 @@ def payload(event: OutboxEvent) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _pending_statement() -> Any:
+    position = select(WebhookCursor.position).where(WebhookCursor.name == endpoints.CURSOR).scalar_subquery()
+    fresh = exists().where(OutboxEvent.sequence > position)
+    due = exists().where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= bindparam("now"))
+    return select(fresh | due)
+
+
+#: Built once: the loop asks after every commit that announced an event (a registration
+#: burst's worker woke it ~100 times a second; building it was a sixth of its cost).
+_PENDING = _pending_statement()
+
+
 def pending(now: datetime | None = None) -> bool:
     """One lock-free read: is there an event to fan out or a delivery due? (An idle
     dispatcher's whole cost.)"""
-    now = now or utcnow()
-    position = select(WebhookCursor.position).where(WebhookCursor.name == endpoints.CURSOR).scalar_subquery()
-    fresh = exists().where(OutboxEvent.sequence > position)
-    due = exists().where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
-    return bool(db.session.execute(select(fresh | due)).scalar())
+    return bool(db.session.execute(_PENDING, {"now": now or utcnow()}).scalar())
 
 
 def claim(limit: int, *, exclude: frozenset[int] = frozenset()) -> list[Job]:
