@@ -2,7 +2,8 @@
 
 A `Loop` runs `step()` in a thread of its own inside the app's context: at once again when the
 step says it did work (after yielding, so a busy loop never starves a gevent worker), else
-after `interval` seconds or as soon as `wake()` is called (a commit it cares about). A step
+after `interval` seconds or as soon as `wake()` is called (a commit it cares about; with
+`settle`, that long after it, so a burst's wakes make one step). A step
 that raises is logged and the loop lives on. The database session is removed after every step
 and at the end, so a sleeping loop holds no connection and none outlives `stop()`: the engine
 can be disposed right after. `stop()` ends the loop, runs `final` (a last flush, a release) in
@@ -35,10 +36,14 @@ class Loop:
     """One background loop of one app in this process (a thread; a greenlet under gevent)."""
 
     def __init__(self, name: str, step: Callable[[], object], *, interval: float,
-                 final: Callable[[], object] | None = None, on_fork: Callable[[], object] | None = None) -> None:
+                 final: Callable[[], object] | None = None, on_fork: Callable[[], object] | None = None,
+                 settle: float = 0.0) -> None:
         self.name = name
         self.step = step
         self.interval = interval  # read before every wait: may be changed while running
+        # After a wake, wait this long before the step: the wakes of a burst (one per commit)
+        # make one step, not one each.
+        self.settle = settle
         self.final = final  # in the loop's thread after the last step, before stop() returns
         self.on_fork = on_fork  # in a forked child, before its first start
         self._lock = threading.Lock()
@@ -102,8 +107,11 @@ class Loop:
                     if busy:
                         time.sleep(0)  # let the web requests of a gevent worker run between steps
                         continue
-                    wake.wait(self.interval)
+                    woken = wake.wait(self.interval)
                     wake.clear()
+                    if woken and self.settle > 0 and not stop.is_set():
+                        stop.wait(self.settle)
+                        wake.clear()  # the wakes of this window are this step's
                 if self.final is not None:
                     self._guarded(self.final)
             finally:

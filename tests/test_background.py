@@ -33,6 +33,22 @@ def test_steps_at_start_then_after_the_interval_or_a_wake(app):
     assert loop.stop() and not loop.running
 
 
+def test_with_settle_the_wakes_of_a_burst_make_one_step(app):
+    steps: list[float] = []
+    loop = Loop("test-loop", lambda: steps.append(time.monotonic()), interval=30, settle=0.3)
+    assert loop.start(app)
+    assert _until(lambda: len(steps) == 1)
+    woken_at = time.monotonic()
+    for _ in range(20):  # a burst of commits, each waking the loop
+        loop.wake()
+        time.sleep(0.005)
+    assert _until(lambda: len(steps) == 2, 2)
+    time.sleep(0.5)
+    assert len(steps) == 2, "one step for the whole burst"
+    assert steps[1] - woken_at >= 0.3  # it waited the settle time after the first wake
+    assert loop.stop(timeout=2) and not loop.running
+
+
 def test_a_busy_step_runs_again_at_once_and_a_failing_one_is_logged_and_survived(app, caplog):
     calls = {"n": 0}
 

@@ -44,6 +44,9 @@ EMBEDDED, EXTERNAL = "embedded", "external"
 WORKERS = 16  # concurrent attempts per dispatcher
 PER_ENDPOINT = 8  # attempts in flight per endpoint and dispatcher
 RECORD_BATCH = 200  # outcomes recorded per round at most
+#: After a wake, the loop waits this long: a burst of commits (a registration burst wakes it
+#: after each, ~100 a second) makes one round of the loop, not one per commit.
+WAKE_SETTLE = 0.05
 WAKE_BATCH = 8  # outcomes waiting before a worker wakes the loop (sooner when it runs dry)
 POLL_EMBEDDED = 1.0  # seconds between looks when nothing woke an in-process dispatcher
 POLL_EXTERNAL = 0.25  # a dispatcher process is woken by nobody: it looks more often
@@ -63,7 +66,7 @@ class Dispatcher:
         self.app = app
         self.workers = workers
         self.timeout = timeout
-        self._loop = Loop("webhook-dispatcher", self.step, interval=poll, final=self._final)
+        self._loop = Loop("webhook-dispatcher", self.step, interval=poll, final=self._final, settle=WAKE_SETTLE)
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._results: queue.Queue[tuple[Job, Outcome]] = queue.Queue()
         self._draining = threading.Event()
