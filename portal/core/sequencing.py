@@ -56,7 +56,7 @@ def track(session: Session, row_id: int, envelope: dict[str, Any]) -> None:
 _counters, _outbox = cast(Table, EventCounter.__table__), cast(Table, OutboxEvent.__table__)
 # Core statements on the session's connection, built once: through the ORM (an ORM-enabled
 # UPDATE ... RETURNING, a bulk UPDATE by primary key) and rebuilt per call they were about a
-# third of a registration POST's CPU (docs/PERFORMANCE.md, issue 14, fifth session).
+# fifth of a registration POST's profile (docs/PERFORMANCE.md, issue 14, fifth session).
 _BUMP = (update(_counters).where(_counters.c.counter_id == COUNTER_ID)
          .values(last_sequence=_counters.c.last_sequence + bindparam("n"))
          .returning(_counters.c.last_sequence))

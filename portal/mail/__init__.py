@@ -42,7 +42,7 @@ def _on_event(envelope: dict[str, Any], *, private: dict[str, Any], **_: Any) ->
     rows += reminders.registered_rows(envelope, private, sealed_token=sealed_token, base=base)
     if rows:
         written = insert_rows(rows)
-        # DEBUG: the ledger (/admin/mail) shows it; INFO already logs the registration and its event.
+        # DEBUG: the ledger (/admin/mail) shows it; the registration logs its own INFO line.
         log.debug("mail %s for registration %s: %d of %d queued", ",".join(r["kind"] for r in rows),
                  data.get("registration_id"), written, len(rows))
 
