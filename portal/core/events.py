@@ -1,7 +1,8 @@
 """Domain events: the SPEC §6 envelope, the transactional outbox and in-process signals.
 
 `emit()` adds an outbox row to the current transaction, so a change and its event commit or
-roll back together. After the commit, each envelope is announced on
+roll back together (the row is written, numbered, just before the COMMIT: see
+portal.core.sequencing). After the commit, each envelope is announced on
 `portal.signals.event_committed` (see that catalogue for the receivers' arguments).
 """
 from __future__ import annotations
@@ -9,12 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from typing import Any, cast
-
-from sqlalchemy import Table, insert
+from typing import Any
 
 from portal.core import sequencing
-from portal.core.models import OutboxEvent, envelope_of
+from portal.core.models import envelope_of
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.signals import after_commit, event_committed, event_emitted, send
@@ -36,9 +35,6 @@ EVENTS = frozenset(
 
 __all__ = ["EVENTS", "emit", "event_committed"]
 
-_OUTBOX = cast(Table, OutboxEvent.__table__)
-_INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id)
-
 
 def emit(
     name: str,
@@ -59,12 +55,11 @@ def emit(
     values: dict[str, Any] = {"event_id": str(uuid.uuid4()), "event": name, "occurred_at": occurred_at or utcnow(),
                               "webinar_id": webinar_id, "lead_id": lead_id, "session_id": session_id,
                               "data": data or {}}
-    # A Core INSERT (after the session's autoflush, so the rows it refers to exist), not an
-    # OutboxEvent through the unit of work: the registration burst's hot path (issue 14).
-    row_id = db.session.execute(_INSERT, values).scalar_one()
     envelope = envelope_of(sequence=None, **values)
     after_commit(event_committed, envelope)
-    sequencing.track(db.session(), row_id, envelope)  # `sequence` is stamped at commit
+    # Written with its `sequence` at commit, in one statement with the transaction's other
+    # events (a go-live's thousands of "entered" rows make one executemany, not thousands).
+    sequencing.write_at_commit(db.session(), values)
     if event_emitted.receivers:
         send(event_emitted, envelope, private=private or {})
     # DEBUG: the outbox row is the record (the API's event feed, webhooks); at INFO the action

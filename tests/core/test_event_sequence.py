@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 
 from portal import signals
@@ -63,6 +64,33 @@ def test_an_event_rolled_back_with_its_savepoint_takes_no_number(app, make):
     assert [s for s, _ in _sequences()] == [1, 2]
 
 
+def test_a_transaction_writes_all_its_events_in_one_statement_at_commit(app, make):
+    """A go-live's thousands of events: one round of the outbox INSERT, not one per event."""
+    webinar = make.webinar()
+    db.session.commit()
+    inserts: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO EVENT_OUTBOX"):
+            inserts.append(len(parameters) if executemany else 1)
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        emitted = [events.emit("client_webinar_entered", webinar_id=webinar.webinar_id, lead_id=i)
+                   for i in range(1, 201)]
+        with db.engine.connect() as other:  # nothing is written before the commit
+            assert other.scalar(text("SELECT count(*) FROM event_outbox")) == 0
+        assert inserts == []
+        db.session.commit()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    assert inserts == [200]
+    rows = db.session.execute(select(OutboxEvent.lead_id, OutboxEvent.sequence, OutboxEvent.event_id)
+                              .order_by(OutboxEvent.sequence)).all()
+    assert [tuple(r) for r in rows] == [(i + 1, e["sequence"], e["event_id"]) for i, e in enumerate(emitted)]
+    assert [e["sequence"] for e in emitted] == list(range(1, 201))
+
+
 def test_a_missing_counter_row_starts_after_the_highest_number(app, make):
     webinar = make.webinar()
     events.emit("webinar_completed", webinar_id=webinar.webinar_id)
@@ -99,11 +127,11 @@ def _in_thread(app: Flask, work) -> tuple[threading.Thread, dict]:
 
 
 @pytest.mark.postgres
-def test_on_postgresql_the_later_insert_that_commits_first_gets_the_lower_number(pg_app):
+def test_on_postgresql_the_later_event_that_commits_first_gets_the_lower_number(pg_app):
     webinar = factories.webinar()
     wid = webinar.webinar_id
-    slow = events.emit("webinar_completed", webinar_id=wid)
-    db.session.flush()  # inserted first: the lower id
+    slow = events.emit("webinar_completed", webinar_id=wid)  # emitted first, its transaction open
+    db.session.flush()
 
     def fast_transaction() -> dict:
         envelope = events.emit("webinar_completed", webinar_id=wid)
@@ -115,10 +143,9 @@ def test_on_postgresql_the_later_insert_that_commits_first_gets_the_lower_number
     assert "error" not in out and not thread.is_alive()
     fast = out["value"]
     db.session.commit()
-    rows = {r.event_id: r for r in db.session.scalars(select(OutboxEvent))}
-    assert rows[slow["event_id"]].id < rows[fast["event_id"]].id, "the slow one was inserted first"
-    assert fast["sequence"] < slow["sequence"], "but committed last, so it is numbered last"
-    assert [s for s, _ in _sequences()] == [fast["sequence"], slow["sequence"]]
+    assert fast["sequence"] < slow["sequence"], "committed last, so it is numbered last"
+    rows = db.session.execute(select(OutboxEvent.sequence, OutboxEvent.event_id).order_by(OutboxEvent.sequence))
+    assert [tuple(r) for r in rows] == [(fast["sequence"], fast["event_id"]), (slow["sequence"], slow["event_id"])]
 
 
 def _wait_for_lock_waiter(deadline_s: float = 30.0) -> None:
