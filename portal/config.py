@@ -108,13 +108,26 @@ def defaults(instance_path: str) -> dict[str, Any]:
     }
 
 
-def _coerce(raw: str, current: Any) -> Any:
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, raw: str, current: Any) -> Any:
+    """`raw` as the type of the setting's default; a value that is not one stops the start with
+    the variable's name (every numeric setting is a count, a size or a duration: none negative)."""
     if isinstance(current, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(current, int) and not isinstance(current, bool):
-        return int(raw)
-    if isinstance(current, float):
-        return float(raw)
+        word = raw.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise ConfigError(f"{name}={raw!r} is neither on nor off: use 1/true/yes/on or 0/false/no/off.")
+        return word in _TRUE
+    if isinstance(current, (int, float)):
+        kind, number = ("a whole number", int) if isinstance(current, int) else ("a number", float)
+        try:
+            value = number(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not {kind}.") from None
+        if not 0 <= value < float("inf"):  # also refuses nan
+            raise ConfigError(f"{name}={raw!r}: must be {kind} of 0 or more.")
+        return value
     if isinstance(current, list):
         return [part.strip() for part in raw.split(",") if part.strip()]
     return raw
@@ -129,7 +142,7 @@ def from_environment(config: dict[str, Any], environ: os._Environ[str] | dict[st
         key = name.removeprefix("PORTAL_")
         if key == "DATABASE_URL":
             key = "SQLALCHEMY_DATABASE_URI"
-        config[key] = _coerce(raw, config.get(key, ""))
+        config[key] = _coerce(name, raw, config.get(key, ""))
 
 
 def normalise_database_url(url: str) -> str:

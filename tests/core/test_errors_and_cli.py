@@ -1,6 +1,7 @@
 """Errors as page / fragment / JSON; health check; configuration; the CLI."""
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -74,6 +75,27 @@ def test_environment_variables_are_read_with_types(monkeypatch, app_config):
     monkeypatch.setenv("PORTAL_SESSION_COOKIE_SECURE", "true")
     app = create_app({k: v for k, v in app_config.items() if k not in ("SECRET_KEY",)})
     assert app.config["LOGIN_RATE_LIMIT"] == 3 and app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(("name", "raw", "says"), [
+    ("PORTAL_DATABASE_POOL_SIZE", "abc", "PORTAL_DATABASE_POOL_SIZE='abc' is not a whole number"),
+    ("PORTAL_DATABASE_POOL_SIZE", "-5", "PORTAL_DATABASE_POOL_SIZE='-5': must be a whole number of 0 or more"),
+    ("PORTAL_REALTIME_POLL_SECONDS", "2.5", "PORTAL_REALTIME_POLL_SECONDS='2.5' is not a whole number"),
+    ("PORTAL_ATTENDANCE_LEASE_SECONDS", "nan", "PORTAL_ATTENDANCE_LEASE_SECONDS='nan': must be a number of 0 or more"),
+    ("PORTAL_ATTENDANCE_LEASE_SECONDS", "soon", "PORTAL_ATTENDANCE_LEASE_SECONDS='soon' is not a number"),
+    ("PORTAL_SESSION_COOKIE_SECURE", "maybe", "PORTAL_SESSION_COOKIE_SECURE='maybe' is neither on nor off"),
+])
+def test_a_setting_that_is_not_of_its_type_stops_the_start_naming_the_variable(monkeypatch, app_config,
+                                                                              name, raw, says):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        create_app({k: v for k, v in app_config.items() if k != "SECRET_KEY"})
+    monkeypatch.setenv("PORTAL_SESSION_COOKIE_SECURE", "off")
+    monkeypatch.setenv("PORTAL_ATTENDANCE_LEASE_SECONDS", " 12.5 ")
+    monkeypatch.setenv("PORTAL_DATABASE_POOL_SIZE", "0")
+    monkeypatch.setenv("PORTAL_REALTIME_POLL_SECONDS", "4")
+    app = create_app({k: v for k, v in app_config.items() if k != "SECRET_KEY"})
+    assert (app.config["SESSION_COOKIE_SECURE"], app.config["ATTENDANCE_LEASE_SECONDS"]) == (False, 12.5)
 
 
 def test_a_burst_reuses_the_pooled_connections_and_the_pool_size_is_configurable(monkeypatch, app_config, tmp_path):
