@@ -55,11 +55,16 @@ def emit(
     values: dict[str, Any] = {"event_id": str(uuid.uuid4()), "event": name, "occurred_at": occurred_at or utcnow(),
                               "webinar_id": webinar_id, "lead_id": lead_id, "session_id": session_id,
                               "data": data or {}}
+    session = db.session()
+    if not session.in_transaction():
+        # Nothing has touched the database yet, and emit writes nothing now: begin, so that a
+        # rollback before the next commit drops this event like any other write.
+        session.begin()
     envelope = envelope_of(sequence=None, **values)
     after_commit(event_committed, envelope)
     # Written with its `sequence` at commit, in one statement with the transaction's other
     # events (a go-live's thousands of "entered" rows make one executemany, not thousands).
-    sequencing.write_at_commit(db.session(), values)
+    sequencing.write_at_commit(session, values)
     if event_emitted.receivers:
         send(event_emitted, envelope, private=private or {})
     # DEBUG: the outbox row is the record (the API's event feed, webhooks); at INFO the action

@@ -183,3 +183,16 @@ def test_on_postgresql_a_reader_never_sees_a_number_before_a_lower_one_commits(p
     assert "error" not in out and not thread.is_alive()
     assert (first["sequence"], out["value"]["sequence"]) == (1, 2)
     assert [s for s, _ in _sequences()] == [1, 2]
+
+
+def test_an_event_emitted_first_in_its_transaction_is_dropped_by_a_rollback(app, make):
+    """emit writes nothing until the commit: it must still open the transaction it belongs to,
+    or a rollback right after it would leave it for the next commit."""
+    webinar_id = make.webinar().webinar_id
+    db.session.commit()
+    db.session.remove()  # a fresh session: no transaction yet
+    events.emit("client_webinar_left", webinar_id=webinar_id, lead_id=5)
+    db.session.rollback()
+    kept = events.emit("client_webinar_left", webinar_id=webinar_id, lead_id=6)
+    db.session.commit()
+    assert db.session.execute(select(OutboxEvent.lead_id, OutboxEvent.sequence)).all() == [(6, kept["sequence"])]
