@@ -81,6 +81,17 @@ def test_an_etag_is_bound_to_its_token(client, live_webinar, room_calls):
     assert get_state(client, "/room/not-a-token/state", etag).status_code == 404
 
 
+def test_an_etag_is_bound_to_the_secret_key(app, client, live_webinar, room_calls):
+    """A new SECRET_KEY: every ETag made under the old one goes through the full check."""
+    _, token = make_registration(live_webinar)
+    etag = get_state(client, f"/room/{token}/state").headers["ETag"]
+    assert get_state(client, f"/room/{token}/state", etag).status_code == 304
+    app.config["SECRET_KEY"] = "another-secret-key-of-at-least-32-bytes"
+    fresh = get_state(client, f"/room/{token}/state", etag)
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
+    assert get_state(client, f"/room/{token}/state", fresh.headers["ETag"]).status_code == 304
+
+
 @pytest.mark.parametrize("etag", ['"r1-abc.1-0000000000000000"', "*", "garbage", 'W/"c1-a.1-0123456789abcdef"'])
 def test_forged_or_odd_etags_go_through_the_full_check(client, live_webinar, room_calls, etag):
     _, token = make_registration(live_webinar)
