@@ -1,9 +1,13 @@
 """Webinar portal: application factory."""
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+from collections.abc import Callable
+from types import FunctionType
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import Flask
 from sqlalchemy import event
@@ -53,9 +57,30 @@ from portal.room import push as room_push
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class Portal(Flask):
+    """Flask, with `ensure_sync` (Flask's documented override point) remembering for each plain
+    function whether it is a coroutine function: Flask asks for every hook and view of every
+    request (about ten `inspect.iscoroutinefunction` calls per request, issue 14's 304 path),
+    and the answer never changes. Other callables (bound methods are new objects per call) are
+    asked each time. Weak keys: a function made per request (an `after_this_request` closure)
+    is not kept alive."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._is_async: WeakKeyDictionary[FunctionType, bool] = WeakKeyDictionary()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if type(func) is not FunctionType:
+            return super().ensure_sync(func)
+        is_async = self._is_async.get(func)
+        if is_async is None:
+            is_async = self._is_async[func] = inspect.iscoroutinefunction(func)
+        return super().ensure_sync(func) if is_async else func
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, CLI."""
-    app = Flask(
+    app = Portal(
         __name__,
         instance_path=os.path.join(ROOT, "instance"),
         template_folder=os.path.join(ROOT, "templates"),

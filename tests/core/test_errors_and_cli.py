@@ -212,3 +212,34 @@ def test_refusals_are_translated_with_their_vocabulary(app, client, make):
     russian = client.get("/_test/start", headers={"HX-Request": "true", "Accept-Language": "ru"})
     assert russian.status_code == 409
     assert "Нельзя выполнить «начать» для вебинара в статусе «завершён»." in russian.get_data(as_text=True)
+
+
+def test_the_app_remembers_which_functions_are_sync_without_keeping_any_alive(app):
+    """Portal.ensure_sync: a plain function is itself (asked once), a coroutine function still
+    goes to Flask (which wraps it, or says what to install), and a function made per request
+    is not kept alive by the memory."""
+    import gc
+    import weakref
+
+    def view():
+        return "ok"
+
+    async def coroutine_view():
+        return "ok"
+
+    assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
+    with pytest.raises(RuntimeError, match="async"):  # Flask's own answer: asgiref is not installed
+        app.ensure_sync(coroutine_view)
+    with pytest.raises(RuntimeError, match="async"):  # asked again, the same answer
+        app.ensure_sync(coroutine_view)
+
+    def per_request() -> weakref.ref:
+        def callback(response):
+            return response
+        app.ensure_sync(callback)
+        return weakref.ref(callback)
+
+    dead = per_request()
+    gc.collect()
+    assert dead() is None
+    assert app.test_client().get("/healthz").status_code == 200
