@@ -27,10 +27,12 @@ counter, and the counter cannot join a deadlock. Keep it so. On SQLite writers a
 anyway: the cost is the UPDATE and the INSERT. Transactions without events never touch the
 counter.
 
-Measured (bench/event_sequence.py, docs/PERFORMANCE.md "Issue 11"): with 8 concurrent writers
-about 0.4x the event commits per second of an unnumbered outbox on PostgreSQL here, 0.7x on
-SQLite. A sequencer numbering committed rows after the commit (the other design the issue
-names) measured worse on this machine and was not kept.
+Measured (bench/event_sequence.py, docs/PERFORMANCE.md "Issue 11" and issue 14's sixth
+session): with 8 concurrent writers about 0.4x the event commits per second of an unnumbered
+outbox on PostgreSQL under a load of 8, 0.7x on SQLite; about 1.1x (no measurable cost) on a
+quieter machine, where Python's CPU, not the serialised WAL flush, bounds the writers. A
+sequencer numbering committed rows after the commit (the other design the issue names)
+measured worse on this machine and was not kept.
 
 No row of the outbox is ever without its number once committed. The in-transaction envelope
 (`signals.event_emitted`) has `sequence` None; the after-commit envelope
