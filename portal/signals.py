@@ -151,9 +151,15 @@ def after_commit(signal: Signal, sender: Any, *, once: bool = False, **kwargs: A
     """Queue `signal.send(sender, app=..., **kwargs)` for after the current transaction commits.
 
     `once`: a second identical queueing in the same transaction is dropped (several
-    attendance rows of one webinar make one "changed").
+    attendance rows of one webinar make one "changed"). Queued before anything touched the
+    database, it opens the session's transaction, so a rollback drops it.
     """
-    pending: list[tuple[Signal, Any, dict[str, Any]]] = db.session().info.setdefault(_PENDING, [])
+    session = db.session()
+    if not session.in_transaction():
+        # Nothing has touched the database yet: begin, so that a rollback before the next
+        # commit drops this signal with the rest of the transaction it belongs to.
+        session.begin()
+    pending: list[tuple[Signal, Any, dict[str, Any]]] = session.info.setdefault(_PENDING, [])
     item = (signal, sender, kwargs)
     if once and any(p[0] is signal and p[1] == sender and p[2] == kwargs for p in pending):
         return

@@ -55,13 +55,11 @@ def emit(
     values: dict[str, Any] = {"event_id": str(uuid.uuid4()), "event": name, "occurred_at": occurred_at or utcnow(),
                               "webinar_id": webinar_id, "lead_id": lead_id, "session_id": session_id,
                               "data": data or {}}
-    session = db.session()
-    if not session.in_transaction():
-        # Nothing has touched the database yet, and emit writes nothing now: begin, so that a
-        # rollback before the next commit drops this event like any other write.
-        session.begin()
     envelope = envelope_of(sequence=None, **values)
+    # Opens the session's transaction when nothing has yet: emit writes nothing until the
+    # commit, and a rollback before it must drop this event like any other write.
     after_commit(event_committed, envelope)
+    session = db.session()
     # Written with its `sequence` at commit, in one statement with the transaction's other
     # events (a go-live's thousands of "entered" rows make one executemany, not thousands).
     sequencing.write_at_commit(session, values)

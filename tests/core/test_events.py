@@ -5,6 +5,7 @@ import re
 import uuid
 
 import pytest
+from blinker import Namespace
 from sqlalchemy import select
 
 from portal import signals
@@ -56,6 +57,20 @@ def test_rollback_discards_event_and_signal(make, received):
     db.session.commit()
     assert received == []
     assert db.session.scalars(select(OutboxEvent).where(OutboxEvent.event == "webinar_completed")).all() == []
+
+
+def test_a_signal_queued_first_in_its_transaction_is_dropped_by_a_rollback(app):
+    """A signal queued before anything touched the database belongs to the transaction that
+    follows: a rollback right after it drops it, the next commit does not announce it."""
+    heard: list[object] = []
+    probe = Namespace().signal("test.probe")
+    probe.connect(lambda sender, **kwargs: heard.append(sender), weak=False)
+    db.session.remove()  # a fresh session: no transaction yet
+    signals.after_commit(probe, 1)
+    db.session.rollback()
+    signals.after_commit(probe, 2)
+    db.session.commit()
+    assert heard == [2]
 
 
 def test_a_released_savepoint_announces_nothing_until_the_outer_commit(make, received):
