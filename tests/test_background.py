@@ -39,9 +39,9 @@ def test_with_settle_the_wakes_of_a_burst_make_one_step(app):
     assert loop.start(app)
     assert _until(lambda: len(steps) == 1)
     woken_at = time.monotonic()
-    for _ in range(20):  # a burst of commits, each waking the loop
+    for _ in range(20):  # a burst of commits, each waking the loop, well within the settle time
         loop.wake()
-        time.sleep(0.005)
+        time.sleep(0.001)  # 20 sleeps of 5 ms could near 0.3 s on a machine busy with parallel tests
     assert _until(lambda: len(steps) == 2, 2)
     time.sleep(0.5)
     assert len(steps) == 2, "one step for the whole burst"
