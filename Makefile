@@ -57,12 +57,13 @@ run: install
 
 ## Lint, then the whole suite: unit, integration (a real SQLite file; PostgreSQL and Redis
 ## whenever they answer on their local ports, or PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL), browser.
-## TEST_WORKERS pytest processes (pytest-xdist), each test file kept in one of them: most tests
-## wait on a server, a socket or the browser, so 4 processes keep 2 cores busy; each process
-## has its own database, and Redis tests their own key prefixes. TEST_WORKERS=0 runs in one process.
-TEST_WORKERS ?= 4
+## One process by default. TEST_WORKERS=4 runs 4 pytest-xdist processes (each test file kept in
+## one of them, the browser tests all in one: tests/conftest.py) in about half the time, but on
+## 2 cores some timing-bound tests still fail under that load (a console missing a pushed
+## question, a SQLite lock wait in a fault test), so it is not the default yet.
+TEST_WORKERS ?= 0
 test: lint system-deps a11y-deps
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e" -x -q $(PYTEST_ARGS)

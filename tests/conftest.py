@@ -164,10 +164,17 @@ def _wipe() -> None:
 BROWSER_MEDIA_CUT = "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `make test TEST_WORKERS=4` (pytest-xdist, --dist loadgroup): each file is one unit of
+    # work, and the browser tests are one unit, run one after another in one process. Browser
+    # journeys wait on pushes, polls and playback with real timeouts: run side by side they
+    # starved each other's servers on 2 cores (a console missed a question it was pushed).
     for item in items:
-        if item.get_closest_marker("e2e") is not None:
+        browser = item.get_closest_marker("e2e") is not None
+        if browser:
             item.add_marker(pytest.mark.filterwarnings(BROWSER_MEDIA_CUT))
+        item.add_marker(pytest.mark.xdist_group("browser" if browser else item.nodeid.split("::")[0]))
 
 
 @pytest.fixture
